@@ -1,0 +1,27 @@
+"""Evaluation against the gold sets: load the questions, run them, score retrieval, answers and citations.
+
+from eval import load_gold, evaluate, print_table
+metrics = evaluate(load_gold(path), ask, source_text, out_dir=Path("out/run1"))
+print_table(metrics)
+"""
+
+from eval.gold import TYPES, Evidence, GoldItem, load_gold, normalize
+from eval.metrics import aggregate, answer_correct, citation_metrics, retrieval_metrics
+from eval.run import compare_table, evaluate, print_table, score_answer, write_run
+
+__all__ = [
+    "TYPES",
+    "Evidence",
+    "GoldItem",
+    "aggregate",
+    "answer_correct",
+    "citation_metrics",
+    "compare_table",
+    "evaluate",
+    "load_gold",
+    "normalize",
+    "print_table",
+    "retrieval_metrics",
+    "score_answer",
+    "write_run",
+]

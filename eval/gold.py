@@ -1,0 +1,121 @@
+"""The gold set: questions with the strings a correct answer contains and the evidence behind them.
+
+One JSON object a line (see ``shared/gold/README.md``)::
+
+    {"id": "dev-01", "question": "…", "type": "numeric", "answerable": true,
+     "must_include": ["37"], "evidence": [{"source": "000_….txt", "quote": "…"}], "filters": {}}
+
+``load_gold`` checks every line and raises ``InputError`` naming the file and the line.
+``normalize`` is the one matching rule every metric uses.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.errors import InputError
+
+TYPES: tuple[str, ...] = ("numeric", "fact", "list", "cross", "unanswerable")
+"""Question types, in the order reports list them."""
+
+_REQUIRED = ("id", "question", "type", "answerable", "must_include", "evidence")
+
+
+def normalize(s: str) -> str:
+    """NFKC, then every whitespace character removed: ``"1 ，２"`` → ``"1,2"``."""
+    return "".join(unicodedata.normalize("NFKC", s).split())
+
+
+@dataclass(frozen=True)
+class Evidence:
+    source: str  # file name in the corpus, e.g. 000_698cc89598c5c7a3.txt
+    quote: str  # a short verbatim span of that file
+
+
+@dataclass(frozen=True)
+class GoldItem:
+    id: str
+    question: str
+    type: str  # one of TYPES
+    answerable: bool
+    must_include: tuple[str, ...]
+    evidence: tuple[Evidence, ...]
+    filters: dict[str, Any] = field(default_factory=dict)
+
+
+def load_gold(path: str | Path) -> list[GoldItem]:
+    """Read a gold JSONL file; blank lines are skipped, anything else malformed raises ``InputError``."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(path, f"cannot read gold file: {err}") from err
+    items: list[GoldItem] = []
+    seen: dict[str, int] = {}
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = _parse(line)
+        except ValueError as err:
+            raise InputError(path, f"line {n}: {err}") from err
+        if item.id in seen:
+            raise InputError(path, f"line {n}: duplicate id {item.id!r} (first on line {seen[item.id]})")
+        seen[item.id] = n
+        items.append(item)
+    return items
+
+
+def _parse(line: str) -> GoldItem:
+    try:
+        d = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"bad JSON: {err.msg} at column {err.colno}") from err
+    if not isinstance(d, dict):
+        raise ValueError(f"expected a JSON object, got {type(d).__name__}")
+    missing = [k for k in _REQUIRED if k not in d]
+    if missing:
+        raise ValueError(f"missing field(s): {', '.join(missing)}")
+    for k in ("id", "question"):
+        if not isinstance(d[k], str) or not d[k].strip():
+            raise ValueError(f"{k!r} must be a non-empty string")
+    if d["type"] not in TYPES:
+        raise ValueError(f"unknown type {d['type']!r} (expected one of {', '.join(TYPES)})")
+    if not isinstance(d["answerable"], bool):
+        raise ValueError("'answerable' must be true or false")
+    if (d["type"] == "unanswerable") == d["answerable"]:
+        raise ValueError(f"type {d['type']!r} contradicts answerable={str(d['answerable']).lower()}")
+    must = d["must_include"]
+    if not isinstance(must, list) or not all(isinstance(s, str) and normalize(s) for s in must):
+        raise ValueError("'must_include' must be a list of non-empty strings")
+    filters = d.get("filters")
+    if filters is None:
+        filters = {}
+    if not isinstance(filters, dict):
+        raise ValueError("'filters' must be an object")
+    return GoldItem(
+        id=d["id"],
+        question=d["question"],
+        type=d["type"],
+        answerable=d["answerable"],
+        must_include=tuple(must),
+        evidence=_evidence(d["evidence"]),
+        filters=filters,
+    )
+
+
+def _evidence(raw: Any) -> tuple[Evidence, ...]:
+    if not isinstance(raw, list):
+        raise ValueError("'evidence' must be a list")
+    out = []
+    for i, e in enumerate(raw):
+        if not isinstance(e, dict) or not all(isinstance(e.get(k), str) for k in ("source", "quote")):
+            raise ValueError(f"evidence[{i}] must be an object with string 'source' and 'quote'")
+        if not normalize(e["quote"]):
+            raise ValueError(f"evidence[{i}] has an empty quote")
+        out.append(Evidence(source=e["source"], quote=e["quote"]))
+    return tuple(out)

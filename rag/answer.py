@@ -1,0 +1,292 @@
+"""Answer stage (offline default): pick the sentences that answer the question and quote them verbatim.
+
+Written by hand because extractive QA models that read Chinese are hub downloads we cannot make here;
+the rules below are about the kinds of question users ask of these reports, not their wording:
+
+- Sentences of the top passages are scored by weighted coverage of the question's content (character
+  bigrams; rare bigrams weigh more, the section headings above a sentence count at half weight), with
+  a bonus for carrying the figure a quantity question asks for (件, 项, 人, %, 元 …).
+- A question is answered only when the best sentence covers enough of it (and, for a quantity question,
+  holds a number); otherwise the answer says plainly that the reports do not say. A place the index has
+  no report for is refused outright.
+- Multi-part questions take a second or third sentence for the parts the first leaves uncovered.
+- List questions (存在哪些不足, 有哪些工作打算) return the enumerated items (一是…二是…, or the
+  （一）（二）… subsections) of the best-matching paragraph or section.
+- Questions across reports (哪些地方…) answer from each report separately, labelled by region, and keep
+  only reports whose sentence carries the figure the question names (100%).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .chunk import parse_heading
+from .cite import make_citation
+from .index import IndexData
+from .retrieve import Ranked, Retriever
+from .scope import Scope, aliases
+from .types import Answer, Chunk, Citation, Passage, Report
+
+EXTRACTIVE_VERSION = "extractive-v1"
+
+_SENT = re.compile(r"[^。；！？;!?]+(?:[。；！？;!?]+[”’」』）)】]*|$)")
+_HAN_OR_NUM = re.compile(r"[\u3400-\u9fff]+|\d+(?:\.\d+)?%?")
+_DIGIT = re.compile(r"\d")
+_YEAR = re.compile(r"(?:19|20)\d{2}(?:年度|年)?")
+_QUESTION_WORDS = re.compile(
+    r"是多少|有多少|多少|分别是|分别|哪些|哪个|哪家|哪几|什么|怎么样|怎样|如何|是否|有没有|几个|几名|几项|几家|几|请问|"
+    r"吗|呢|？|\?|达到|主要|情况|方面"
+)
+_CROSS = re.compile(r"哪些地方|哪些地区|哪些县|哪些区|哪些市|哪个地方|哪几个地方|各地|哪里|哪些报告|哪些政府")
+_LIST = re.compile(r"哪些|有什么|包括|几个方面|哪几")
+_LIST_TOPIC = re.compile(r"不足|问题|短板|差距|打算|计划|安排|思路|重点|举措|措施|做法|经验|任务|方向")
+_QUANTITY = re.compile(r"多少|几|比例|占比|率|金额|总额|面积|人数|数量")
+_UNIT = re.compile(r"(?:多少|几)(个|件|项|名|人次|人|份|次|家|元|万元|亿元|条|起|场|期|所|卷|天|平方米)")
+_ITEM_START = re.compile(r"[一二三四五六七八九十]+是")
+_STOP_BIGRAMS = frozenset({"工作", "全面", "进一步", "开展", "推进", "加强"})
+
+THRESHOLD = 0.5  # share of the question's weighted content a sentence must cover to answer it
+CROSS_THRESHOLD = 0.4
+SECOND_THRESHOLD = 0.5  # coverage of the still-uncovered part a further sentence must reach
+
+
+@dataclass(frozen=True)
+class Sentence:
+    chunk: Chunk
+    report: Report
+    start: int  # offsets into report.text
+    end: int
+    rank: int  # rank of its passage
+
+    @property
+    def text(self) -> str:
+        return self.report.text[self.start : self.end]
+
+
+def sentences_of(chunk: Chunk, report: Report, rank: int) -> list[Sentence]:
+    out = []
+    for m in _SENT.finditer(chunk.text):
+        s, e = m.start(), m.end()
+        while s < e and chunk.text[s].isspace():
+            s += 1
+        while e > s and chunk.text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append(Sentence(chunk, report, chunk.start + s, chunk.start + e, rank))
+    return out
+
+
+def bigrams(text: str) -> set[str]:
+    grams: set[str] = set()
+    for run in _HAN_OR_NUM.findall(text):
+        if run[0].isdigit():
+            grams.add(run)
+        else:
+            grams.update(run[i : i + 2] for i in range(len(run) - 1))
+    return grams - _STOP_BIGRAMS
+
+
+def question_terms(question: str, scope: Scope) -> set[str]:
+    q = question
+    for region in scope.regions:
+        for name in sorted(aliases(region), key=len, reverse=True):
+            q = q.replace(name, " ")
+    q = _YEAR.sub(" ", q)
+    q = _QUESTION_WORDS.sub(" ", q)
+    return bigrams(q)
+
+
+class Scorer:
+    """Weighted coverage of the question's bigrams by a sentence (plus its headings)."""
+
+    def __init__(self, terms: set[str], background: Sequence[str], question: str) -> None:
+        n = max(len(background), 1)
+        self.weights = {t: math.log((n + 1) / (sum(t in b for b in background) + 0.5)) + 0.5 for t in terms}
+        self.total = sum(self.weights.values()) or 1.0
+        self.quantity = bool(_QUANTITY.search(question))
+        unit = _UNIT.search(question)
+        self.unit = unit.group(1) if unit else ("%" if re.search(r"率|比例|占比", question) else None)
+        self.numbers = [t for t in terms if t[0].isdigit()]
+
+    def coverage(self, text: str, context: str = "", terms: set[str] | None = None) -> float:
+        weights = self.weights if terms is None else {t: self.weights[t] for t in terms}
+        total = sum(weights.values())
+        if not total:
+            return 0.0
+        got = sum(w if t in text else (0.5 * w if t in context else 0.0) for t, w in weights.items())
+        return got / total
+
+    def score(self, s: Sentence) -> float:
+        text = s.text
+        cov = self.coverage(text, " ".join(s.chunk.section_path))
+        if self.quantity:
+            if not _DIGIT.search(text):
+                cov *= 0.6
+            elif self.unit and re.search(rf"\d{re.escape(self.unit)}", text):
+                cov += 0.05
+        return cov + 0.02 / s.rank
+
+
+def _label(report: Report) -> str:
+    return f"{report.region or report.title}："
+
+
+class Answerer:
+    def __init__(self, data: IndexData, retriever: Retriever, *, top_k: int = 5, read_k: int = 8) -> None:
+        self.data = data
+        self.retriever = retriever
+        self.top_k = top_k
+        self.read_k = read_k
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _background(self, report_ids: Sequence[str]) -> list[str]:
+        texts: list[str] = []
+        for rid in report_ids[:20]:
+            texts.extend(self.data.reports[rid].text.split("\n"))
+        return texts
+
+    def _sentences(self, ranked: Sequence[Ranked], limit: int) -> list[Sentence]:
+        out: list[Sentence] = []
+        for rank, r in enumerate(ranked[:limit], 1):
+            chunk = self.data.chunks[r.row]
+            out.extend(sentences_of(chunk, self.data.reports[chunk.report_id], rank))
+        return out
+
+    def _paragraph_sentences(self, s: Sentence) -> list[Sentence]:
+        rows = self.data.rows_of(s.report.report_id)
+        out: list[Sentence] = []
+        for row in rows:
+            c = self.data.chunks[row]
+            if c.paragraph_id == s.chunk.paragraph_id:
+                out.extend(sentences_of(c, s.report, s.rank))
+        return out
+
+    def _list_items(self, best: Sentence) -> list[Sentence]:
+        """Enumerated items of the paragraph holding ``best``, else the subsections of its section."""
+        para = self._paragraph_sentences(best)
+        items = [s for s in para if _ITEM_START.match(s.text)]
+        if len(items) >= 2:
+            return items
+        # subsections: paragraphs that open with a heading one level below best's section
+        depth = len(best.chunk.section_ref) and best.chunk.section_ref
+        rows = self.data.rows_of(best.report.report_id)
+        heads: list[Sentence] = []
+        for row in rows:
+            c = self.data.chunks[row]
+            if c.part != 0 or c.paragraph_no != 1 or not depth:
+                continue
+            if c.section_ref.startswith(best.chunk.section_ref[: self._parent_len(best.chunk)]) and parse_heading(c.text):
+                first = sentences_of(c, best.report, best.rank)[:1]
+                heads.extend(first)
+        siblings = [h for h in heads if h.chunk.section_ref != best.chunk.section_ref or h.chunk is best.chunk]
+        return siblings if len(siblings) >= 2 else []
+
+    @staticmethod
+    def _parent_len(chunk: Chunk) -> int:
+        ref = chunk.section_ref
+        # the top-level marker (一、) is the parent of （一）-level subsections
+        m = re.match(r"[一二三四五六七八九十]+、", ref)
+        return m.end() if m else 0
+
+    # -- main ------------------------------------------------------------------------------------
+    def answer(self, question: str, scope: Scope, *, top_k: int | None = None, mode: str = "hybrid") -> Answer:
+        t0 = time.perf_counter()
+        k = top_k or self.top_k
+        if scope.unknown_places:
+            place = "、".join(scope.unknown_places)
+            return self._refusal(question, scope, [], f"索引中没有{place}的报告，无法回答这个问题。", t0, 0.0)
+        ids = list(scope.report_ids) if scope.restricted or len(scope.report_ids) != len(self.data.reports) else None
+        if ids is not None and not ids:
+            return self._refusal(question, scope, [], "没有符合筛选条件的报告。", t0, 0.0)
+        ranked = self.retriever.rank(scope.query or question, report_ids=ids, mode=mode)
+        t_ret = time.perf_counter()
+        passages = self.retriever.passages(ranked, k)
+        retrieve_ms = (t_ret - t0) * 1000
+
+        terms = question_terms(question, scope)
+        in_scope = ids if ids is not None else list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[:30]))
+        scorer = Scorer(terms, self._background(in_scope), question)
+        cross = not scope.regions and bool(_CROSS.search(question))
+        if cross:
+            picked = self._cross(ranked, scorer)
+        else:
+            picked = self._single(ranked, scorer, question)
+        if not picked:
+            where = f"{'、'.join(scope.regions)}的报告中" if scope.regions else "已索引的报告中"
+            return self._refusal(question, scope, passages, f"{where}没有找到能回答这个问题的内容。", t0, retrieve_ms)
+        label = cross or not scope.regions and len({s.report.report_id for s in picked}) > 1
+        citations: list[Citation] = []
+        lines = []
+        for n, s in enumerate(picked, 1):
+            citations.append(make_citation(n, s.report, s.chunk, s.start, s.end))
+            lines.append(f"{_label(s.report) if label else ''}{s.text}[{n}]")
+        return Answer(
+            question=question,
+            answer="\n".join(lines),
+            answerable=True,
+            citations=tuple(citations),
+            passages=tuple(passages),
+            mode="extractive",
+            prompt_version=EXTRACTIVE_VERSION,
+            scope=scope.to_dict(),
+            notes=scope.notes,
+            timings={"retrieve_ms": retrieve_ms, "answer_ms": (time.perf_counter() - t_ret) * 1000},
+        )
+
+    def _single(self, ranked: Sequence[Ranked], scorer: Scorer, question: str) -> list[Sentence]:
+        cands = self._sentences(ranked, self.read_k)
+        if not cands:
+            return []
+        scored = sorted(cands, key=lambda s: -scorer.score(s))
+        best = scored[0]
+        if scorer.score(best) < THRESHOLD or (scorer.quantity and not _LIST.search(question) and not _DIGIT.search(best.text)):
+            return []
+        if _LIST.search(question) and _LIST_TOPIC.search(question) and not _UNIT.search(question):
+            items = self._list_items(best)
+            if items:
+                return items
+        picked = [best]
+        remaining = {t for t in scorer.weights if t not in best.text}
+        while remaining and len(picked) < 3:
+            share = sum(scorer.weights[t] for t in remaining) / scorer.total
+            if share < 0.25:
+                break
+            same_report = [s for s in scored if s.report.report_id == best.report.report_id and s not in picked]
+            nxt = max(same_report, key=lambda s: scorer.coverage(s.text, terms=remaining), default=None)
+            if nxt is None or scorer.coverage(nxt.text, terms=remaining) < SECOND_THRESHOLD:
+                break
+            picked.append(nxt)
+            remaining = {t for t in remaining if t not in nxt.text}
+        return sorted(picked, key=lambda s: s.start)
+
+    def _cross(self, ranked: Sequence[Ranked], scorer: Scorer) -> list[Sentence]:
+        by_report: dict[str, Sentence] = {}
+        best_score: dict[str, float] = {}
+        for s in self._sentences(ranked, 40):
+            if scorer.numbers and not all(n in s.text for n in scorer.numbers):
+                continue
+            sc = scorer.score(s)
+            rid = s.report.report_id
+            if sc >= CROSS_THRESHOLD and sc > best_score.get(rid, -1.0):
+                by_report[rid], best_score[rid] = s, sc
+        return sorted(by_report.values(), key=lambda s: -best_score[s.report.report_id])[:10]
+
+    def _refusal(
+        self, question: str, scope: Scope, passages: Sequence[Passage], message: str, t0: float, retrieve_ms: float
+    ) -> Answer:
+        return Answer(
+            question=question,
+            answer=message,
+            answerable=False,
+            citations=(),
+            passages=tuple(passages),
+            mode="extractive",
+            prompt_version=EXTRACTIVE_VERSION,
+            scope=scope.to_dict(),
+            notes=scope.notes,
+            timings={"retrieve_ms": retrieve_ms, "answer_ms": (time.perf_counter() - t0) * 1000 - retrieve_ms},
+        )

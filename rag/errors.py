@@ -1,0 +1,89 @@
+"""Every error the library raises, in one place.
+
+    RagError
+    ├── InputError                 a file that cannot be ingested (always names the file)
+    │   ├── UnsupportedFormatError
+    │   ├── EmptyDocumentError
+    │   ├── BinaryFileError
+    │   └── DecodeError
+    ├── IndexMissingError          no index at the given directory
+    ├── IndexMismatchError         index built with another embedder / chunker / format
+    ├── IndexCorruptError          manifest or files unreadable
+    ├── IndexBusyError             another writer holds the lock
+    ├── ReportNotFoundError        unknown report id / paragraph id
+    ├── QueryError                 a question or filter that cannot be served
+    ├── EmbedderError              an embedding backend failed or is misconfigured
+    └── ConfigError                settings that cannot work
+
+The HTTP service maps these to statuses in one handler; the CLI prints ``str(err)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RagError(Exception):
+    """Base of all library errors."""
+
+
+class InputError(RagError):
+    """A file that cannot be ingested. ``path`` names it; the message starts with it."""
+
+    reason = "cannot be ingested"
+
+    def __init__(self, path: str | Path, detail: str = "") -> None:
+        self.path = str(path)
+        self.detail = detail
+        msg = f"{self.path}: {self.reason}"
+        if detail:
+            msg += f" ({detail})"
+        super().__init__(msg)
+
+
+class UnsupportedFormatError(InputError):
+    reason = "unsupported file type"
+
+
+class EmptyDocumentError(InputError):
+    reason = "no text to ingest"
+
+
+class BinaryFileError(InputError):
+    reason = "binary content, not a text document"
+
+
+class DecodeError(InputError):
+    reason = "undecodable bytes (tried UTF-8 and GB18030)"
+
+
+class IndexMissingError(RagError):
+    pass
+
+
+class IndexMismatchError(RagError):
+    pass
+
+
+class IndexCorruptError(RagError):
+    pass
+
+
+class IndexBusyError(RagError):
+    pass
+
+
+class ReportNotFoundError(RagError):
+    pass
+
+
+class QueryError(RagError):
+    pass
+
+
+class EmbedderError(RagError):
+    pass
+
+
+class ConfigError(RagError):
+    pass

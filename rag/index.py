@@ -1,0 +1,277 @@
+"""Index stage: FAISS vectors and a BM25 keyword index over the same chunk rows, persisted atomically.
+
+Layout of an index directory::
+
+    DIR/manifest.json          {"format", "embedder", "dim", "chunker", "tokenizer", "generation", ...}
+    DIR/gen-<id>/reports.jsonl   one Report (metadata + clean text) a line
+    DIR/gen-<id>/chunks.jsonl    one Chunk a line; line i is FAISS id i and BM25 document i
+    DIR/gen-<id>/tokens.jsonl    the keyword tokens of chunk i (so BM25 rebuilds without re-segmenting)
+    DIR/gen-<id>/vectors.faiss   IndexFlatIP over L2-normalised vectors (cosine)
+    DIR/gen-<id>/bm25/           bm25s files
+    DIR/.lock                    held (flock) by the one writer
+
+A write builds a complete new generation beside the current one, fsyncs it, then swaps
+``manifest.json`` with ``os.replace``. A crash or Ctrl-C before the swap leaves the previous generation
+in force; readers always see one whole generation. Exact (flat) search is the default: it needs no
+training and at this corpus size (tens of thousands of chunks) answers in milliseconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from .chunk import CHUNKER_VERSION
+from .errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError, ReportNotFoundError
+from .keyword import KeywordIndex
+from .types import Chunk, Report
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    embedder: str
+    dim: int
+    tokenizer: str
+    chunker: str = CHUNKER_VERSION
+    generation: str = ""
+    format: int = FORMAT
+    updated: str = ""
+    reports: int = 0
+    chunks: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class IndexData:
+    """One loaded generation: everything in memory, rows aligned."""
+
+    manifest: Manifest
+    reports: dict[str, Report]
+    chunks: list[Chunk]
+    tokens: list[list[str]]
+    vectors: faiss.Index
+    keyword: KeywordIndex
+    _rows_by_report: dict[str, list[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for i, c in enumerate(self.chunks):
+            self._rows_by_report.setdefault(c.report_id, []).append(i)
+
+    @classmethod
+    def empty(cls, *, embedder: str, dim: int, tokenizer: str) -> IndexData:
+        m = Manifest(embedder=embedder, dim=dim, tokenizer=tokenizer)
+        return cls(m, {}, [], [], faiss.IndexFlatIP(dim), KeywordIndex(None, 0))
+
+    def rows_of(self, report_id: str) -> list[int]:
+        return self._rows_by_report.get(report_id, [])
+
+    def report(self, report_id: str) -> Report:
+        try:
+            return self.reports[report_id]
+        except KeyError:
+            raise ReportNotFoundError(f"no report with id {report_id!r} in the index") from None
+
+    def all_vectors(self) -> np.ndarray:
+        n = self.vectors.ntotal
+        if n == 0:
+            return np.zeros((0, self.manifest.dim), dtype=np.float32)
+        return np.asarray(self.vectors.reconstruct_n(0, n), dtype=np.float32)
+
+
+def check_compatible(manifest: Manifest, *, embedder: str, directory: Path) -> None:
+    if manifest.format != FORMAT:
+        raise IndexMismatchError(f"{directory}: index format {manifest.format}, this version reads {FORMAT}")
+    if manifest.embedder != embedder:
+        raise IndexMismatchError(
+            f"{directory}: index was built with embedder {manifest.embedder!r}, not {embedder!r}; "
+            "use the same embedder or build a new index"
+        )
+    if manifest.chunker != CHUNKER_VERSION:
+        raise IndexMismatchError(
+            f"{directory}: index was chunked with {manifest.chunker!r}, this version uses {CHUNKER_VERSION!r}; "
+            "re-ingest the reports into a new index"
+        )
+
+
+def read_manifest(directory: Path) -> Manifest:
+    path = directory / MANIFEST
+    if not directory.is_dir():
+        raise IndexMissingError(f"no index at {directory}: directory does not exist (run `rag ingest` first)")
+    if not path.is_file():
+        raise IndexMissingError(f"no index at {directory}: {MANIFEST} is missing (run `rag ingest` first)")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return Manifest(**raw)
+    except (ValueError, TypeError) as e:
+        raise IndexCorruptError(f"{path}: unreadable manifest ({e})") from e
+
+
+def _read_jsonl(path: Path) -> Iterator[Any]:
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+def load(directory: str | Path, *, embedder: str | None = None) -> IndexData:
+    """Load the current generation. ``embedder``, when given, must match the one the index was built with."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    if embedder is not None:
+        check_compatible(manifest, embedder=embedder, directory=directory)
+    gen = directory / manifest.generation
+    try:
+        reports = {r["report_id"]: Report.from_dict(r) for r in _read_jsonl(gen / "reports.jsonl")}
+        chunks = [Chunk.from_dict(c) for c in _read_jsonl(gen / "chunks.jsonl")]
+        tokens = list(_read_jsonl(gen / "tokens.jsonl"))
+        vectors = faiss.read_index(str(gen / "vectors.faiss"))
+        keyword = KeywordIndex.load(gen / "bm25", len(chunks))
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+        raise IndexCorruptError(f"{gen}: cannot read index files ({e})") from e
+    if not (len(chunks) == len(tokens) == vectors.ntotal):
+        raise IndexCorruptError(
+            f"{gen}: row counts disagree (chunks {len(chunks)}, tokens {len(tokens)}, vectors {vectors.ntotal})"
+        )
+    return IndexData(manifest, reports, chunks, tokens, vectors, keyword)
+
+
+@contextlib.contextmanager
+def writer_lock(directory: Path, *, timeout: float = 30.0) -> Iterator[None]:
+    """Exclusive writer lock on ``directory/.lock``; readers never take it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / ".lock").open("a") as f:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise IndexBusyError(f"{directory}: another process is writing this index") from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _write_jsonl(path: Path, rows: Iterable[Any]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def rebuild(
+    old: IndexData,
+    *,
+    drop_reports: Sequence[str] = (),
+    add: Sequence[tuple[Report, Sequence[Chunk], Sequence[Sequence[str]], np.ndarray]] = (),
+) -> IndexData:
+    """A new in-memory generation: ``old`` minus ``drop_reports`` plus ``add`` (report, chunks, tokens, vectors)."""
+    drop = set(drop_reports)
+    keep = [i for i, c in enumerate(old.chunks) if c.report_id not in drop]
+    reports = {rid: r for rid, r in old.reports.items() if rid not in drop}
+    chunks = [old.chunks[i] for i in keep]
+    tokens = [old.tokens[i] for i in keep]
+    parts = [old.all_vectors()[keep]] if keep else []
+    for report, new_chunks, new_tokens, vecs in add:
+        reports[report.report_id] = report
+        chunks.extend(new_chunks)
+        tokens.extend(list(t) for t in new_tokens)
+        parts.append(np.asarray(vecs, dtype=np.float32))
+    dim = old.manifest.dim
+    vectors = faiss.IndexFlatIP(dim)
+    if parts:
+        matrix = np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+        if matrix.shape[1] != dim:
+            raise IndexMismatchError(f"vectors of dimension {matrix.shape[1]} cannot join an index of dimension {dim}")
+        vectors.add(matrix)
+    manifest = Manifest(
+        embedder=old.manifest.embedder,
+        dim=dim,
+        tokenizer=old.manifest.tokenizer,
+        reports=len(reports),
+        chunks=len(chunks),
+    )
+    return IndexData(manifest, reports, chunks, tokens, vectors, KeywordIndex.build(tokens))
+
+
+def commit(directory: str | Path, data: IndexData) -> Manifest:
+    """Write ``data`` as a new generation and make it current atomically. Call under ``writer_lock``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    gen = directory / name
+    tmp = directory / f".tmp-{name}"
+    tmp.mkdir()
+    try:
+        _write_jsonl(tmp / "reports.jsonl", (r.to_dict() for r in data.reports.values()))
+        _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in data.chunks))
+        _write_jsonl(tmp / "tokens.jsonl", data.tokens)
+        faiss.write_index(data.vectors, str(tmp / "vectors.faiss"))
+        data.keyword.save(tmp / "bm25")
+        for p in tmp.rglob("*"):
+            if p.is_file():
+                with p.open("rb+") as f:
+                    os.fsync(f.fileno())
+        _fsync_dir(tmp)
+        tmp.rename(gen)
+        manifest = Manifest(
+            embedder=data.manifest.embedder,
+            dim=data.manifest.dim,
+            tokenizer=data.manifest.tokenizer,
+            generation=name,
+            updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            reports=len(data.reports),
+            chunks=len(data.chunks),
+        )
+        staged = directory / f".{MANIFEST}.{name}"
+        staged.write_text(json.dumps(manifest.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        with staged.open("rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(staged, directory / MANIFEST)
+        _fsync_dir(directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(gen, ignore_errors=True)
+        raise
+    data.manifest = manifest
+    _remove_stale(directory, keep=name)
+    return manifest
+
+
+def _remove_stale(directory: Path, *, keep: str) -> None:
+    for p in directory.iterdir():
+        if p.name == keep:
+            continue
+        if p.is_dir() and (p.name.startswith("gen-") or p.name.startswith(".tmp-gen-")):
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.is_file() and p.name.startswith(f".{MANIFEST}."):
+            p.unlink(missing_ok=True)

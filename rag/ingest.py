@@ -1,0 +1,158 @@
+"""Write path: files → load/clean → chunk → embed → one new index generation.
+
+Each file gets an outcome (added, replaced, unchanged, duplicate, failed); a file that fails is reported
+by name and the others still go in. Nothing is written when nothing changed, and the swap to the new
+generation is atomic (see ``rag.index``), so an interrupted ingest leaves the previous index intact.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import index as ix
+from .chunk import DEFAULT_MAX_CHARS, chunk_report
+from .embed import Embedder
+from .errors import IndexMissingError, InputError, ReportNotFoundError
+from .keyword import Tokenizer
+from .load import SUPPORTED_SUFFIXES, load_report
+from .types import Chunk, Report
+
+Progress = Callable[[str, int, int], None]  # (file name, done, total)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    path: str
+    status: str  # added | replaced | unchanged | duplicate | failed
+    message: str
+    report_id: str | None = None
+    chunks: int = 0
+
+
+@dataclass
+class IngestResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    manifest: ix.Manifest | None = None
+    seconds: float = 0.0
+    chars: int = 0  # clean characters ingested (added or replaced)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given, directories expanded to their supported files (sorted); order kept, repeats dropped."""
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for p in map(Path, paths):
+        files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES) if p.is_dir() else [p]
+        for f in files:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
+    return out
+
+
+def embedding_text(report: Report, chunk: Chunk) -> str:
+    """What the embedder sees: region and section headings give the chunk its context."""
+    context = " ".join(x for x in (report.region, *chunk.section_path) if x)
+    return f"{context}\n{chunk.text}" if context else chunk.text
+
+
+def keyword_text(chunk: Chunk) -> str:
+    return " ".join((*chunk.section_path, chunk.text))
+
+
+def open_or_create(directory: Path, embedder: Embedder, tokenizer_kind: str) -> ix.IndexData:
+    try:
+        return ix.load(directory, embedder=embedder.id)
+    except IndexMissingError:
+        return ix.IndexData.empty(embedder=embedder.id, dim=embedder.dim, tokenizer=f"{tokenizer_kind}-v1")
+
+
+def ingest(
+    paths: Sequence[str | Path],
+    directory: str | Path,
+    embedder: Embedder,
+    *,
+    tokenizer: str = "jieba",
+    max_chars: int = DEFAULT_MAX_CHARS,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Ingest ``paths`` into the index at ``directory`` (created when missing)."""
+    t0 = time.perf_counter()
+    directory = Path(directory)
+    result = IngestResult()
+    files = expand_paths(paths)
+    with ix.writer_lock(directory):
+        data = open_or_create(directory, embedder, tokenizer)
+        tok = Tokenizer(data.manifest.tokenizer.split("-")[0])
+        by_source = {r.source: r for r in data.reports.values()}
+        by_hash = {r.content_hash: r for r in data.reports.values()}
+        drop: list[str] = []
+        add: list[tuple[Report, list[Chunk], list[list[str]], np.ndarray]] = []
+        for n, path in enumerate(files, 1):
+            if progress:
+                progress(path.name, n - 1, len(files))
+            try:
+                report = load_report(path)
+            except InputError as e:
+                result.outcomes.append(Outcome(str(path), "failed", str(e)))
+                continue
+            same = by_hash.get(report.content_hash)
+            if same is not None:
+                if same.source == report.source:
+                    msg = f"{path}: unchanged, already indexed as {same.report_id}"
+                    result.outcomes.append(Outcome(str(path), "unchanged", msg, same.report_id))
+                else:
+                    msg = f"{path}: same content as {same.source} (indexed as {same.report_id}); skipped"
+                    result.outcomes.append(Outcome(str(path), "duplicate", msg, same.report_id))
+                continue
+            previous = by_source.get(report.source)
+            chunks = chunk_report(report, max_chars=max_chars)
+            if not chunks:
+                result.outcomes.append(Outcome(str(path), "failed", f"{path}: no paragraphs to index after cleaning"))
+                continue
+            vectors = embedder.embed_documents([embedding_text(report, c) for c in chunks])
+            tokens = [tok(keyword_text(c)) for c in chunks]
+            if previous is not None:
+                drop.append(previous.report_id)
+                status, msg = "replaced", f"{path}: changed; replaced {previous.report_id}"
+            else:
+                status, msg = "added", f"{path}: added as {report.report_id}"
+            for w in report.warnings:
+                msg += f"; warning: {w}"
+            add.append((report, chunks, tokens, vectors))
+            by_hash[report.content_hash] = report
+            by_source[report.source] = report
+            result.chars += len(report.text)
+            result.outcomes.append(Outcome(str(path), status, msg, report.report_id, len(chunks)))
+        if progress:
+            progress("", len(files), len(files))
+        if add or drop:
+            result.manifest = ix.commit(directory, ix.rebuild(data, drop_reports=drop, add=add))
+        else:
+            result.manifest = data.manifest if data.manifest.generation else None
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def remove(directory: str | Path, report_id: str) -> ix.Manifest:
+    """Remove one report (by id) from the index."""
+    directory = Path(directory)
+    ix.read_manifest(directory)  # a clear error when there is no index
+    with ix.writer_lock(directory):
+        data = ix.load(directory)
+        if report_id not in data.reports:
+            raise ReportNotFoundError(f"no report with id {report_id!r} in {directory}")
+        return ix.commit(directory, ix.rebuild(data, drop_reports=[report_id]))

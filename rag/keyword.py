@@ -1,0 +1,95 @@
+"""Keyword side of the index: Chinese tokenisation and BM25 (bm25s).
+
+Two tokenisers, chosen by the gold-set numbers (see README):
+- ``jieba``: dictionary segmentation in search mode (``cut_for_search`` also emits the sub-words of long
+  compounds: 出庭应诉率 → 出庭, 应诉, 应诉率, 出庭应诉率) with the domain's terms from
+  ``rag/data/legal_terms.txt`` added to a private ``jieba.Tokenizer`` (the global one is left alone).
+- ``bigram``: overlapping character bigrams over runs of Chinese, whole numbers and Latin words.
+Both drop punctuation and a short list of function and question words, and keep numbers (181, 100%).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import bm25s
+import jieba
+import numpy as np
+
+TOKENIZERS = ("jieba", "bigram")
+_TERMS = Path(__file__).parent / "data" / "legal_terms.txt"
+_HAN = re.compile(r"[\u3400-\u9fff]+")
+_RUNS = re.compile(r"[\u3400-\u9fff]+|\d+(?:\.\d+)?%?|[A-Za-z]+")
+_KEEP = re.compile(r"[\u3400-\u9fff\w%]")
+STOPWORDS = frozenset(
+    "的 了 和 与 及 是 在 对 为 将 把 被 等 并 也 都 其 中 个 项 件 次 年 共 有 多少 哪些 什么 几 几个 怎么 如何 "
+    "分别 是否 吗 呢 请问 请 问 哪 哪个 哪家 情况 方面 进行 开展 全面 进一步".split()
+)
+
+
+class Tokenizer:
+    """Callable text → tokens; thread-safe."""
+
+    def __init__(self, kind: str = "jieba") -> None:
+        if kind not in TOKENIZERS:
+            raise ValueError(f"unknown tokenizer {kind!r}; choose one of {', '.join(TOKENIZERS)}")
+        self.kind = kind
+        self._lock = threading.Lock()
+        self._jieba: jieba.Tokenizer | None = None
+        if kind == "jieba":
+            self._jieba = jieba.Tokenizer()
+            self._jieba.load_userdict(str(_TERMS))
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}-v1"
+
+    def __call__(self, text: str) -> list[str]:
+        if self._jieba is not None:
+            with self._lock:
+                words = list(self._jieba.cut_for_search(text))
+        else:
+            words = []
+            for run in _RUNS.findall(text):
+                if _HAN.fullmatch(run) and len(run) > 1:
+                    words.extend(run[i : i + 2] for i in range(len(run) - 1))
+                else:
+                    words.append(run)
+        return [w for w in (w.strip() for w in words) if w and w not in STOPWORDS and _KEEP.search(w)]
+
+
+class KeywordIndex:
+    """BM25 over pre-tokenised documents; rows line up with the chunk list."""
+
+    def __init__(self, retriever: bm25s.BM25 | None, size: int) -> None:
+        self._bm25 = retriever
+        self.size = size
+
+    @classmethod
+    def build(cls, docs: Sequence[Sequence[str]]) -> KeywordIndex:
+        if not docs:
+            return cls(None, 0)
+        bm25 = bm25s.BM25()
+        bm25.index([list(d) for d in docs], show_progress=False)
+        return cls(bm25, len(docs))
+
+    def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
+        """BM25 score of every row (0 where no query token occurs)."""
+        if self._bm25 is None or not query_tokens:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(list(query_tokens)), dtype=np.float32)
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        if self._bm25 is not None:
+            self._bm25.save(str(directory), show_progress=False)
+
+    @classmethod
+    def load(cls, directory: Path, size: int) -> KeywordIndex:
+        if size == 0:
+            return cls(None, 0)
+        bm25 = bm25s.BM25.load(str(directory), show_progress=False)
+        return cls(bm25, size)

@@ -1,0 +1,110 @@
+"""Retrieve stage: dense (FAISS) and keyword (BM25) candidates fused with reciprocal rank fusion.
+
+RRF (Cormack et al., 2009) adds 1/(k + rank) over the lists a chunk appears in; it needs no score
+calibration between cosine similarities and BM25 scores. Metadata filters restrict both searches to the
+rows of the reports in scope (a FAISS ``IDSelectorBatch``; a mask over BM25 scores).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+
+from .embed import Embedder
+from .errors import QueryError
+from .index import IndexData
+from .keyword import Tokenizer
+from .types import Passage
+
+MODES = ("hybrid", "dense", "keyword")
+
+
+@dataclass(frozen=True)
+class Ranked:
+    row: int
+    score: float
+    dense_rank: int | None
+    keyword_rank: int | None
+
+
+class Retriever:
+    def __init__(
+        self,
+        data: IndexData,
+        embedder: Embedder,
+        tokenizer: Tokenizer,
+        *,
+        rrf_k: int = 60,
+        candidates: int = 50,
+    ) -> None:
+        self.data = data
+        self.embedder = embedder
+        self.tokenizer = tokenizer
+        self.rrf_k = rrf_k
+        self.candidates = candidates
+
+    def _rows(self, report_ids: Iterable[str] | None) -> np.ndarray | None:
+        if report_ids is None:
+            return None
+        rows = [i for rid in report_ids for i in self.data.rows_of(rid)]
+        return np.asarray(sorted(rows), dtype=np.int64)
+
+    def dense(self, query: str, rows: np.ndarray | None, n: int) -> list[int]:
+        index = self.data.vectors
+        if index.ntotal == 0 or (rows is not None and rows.size == 0):
+            return []
+        q = np.ascontiguousarray(self.embedder.embed_queries([query]), dtype=np.float32)
+        if rows is None:
+            _, ids = index.search(q, min(n, index.ntotal))
+        else:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
+            _, ids = index.search(q, min(n, rows.size), params=params)
+        return [int(i) for i in ids[0] if i >= 0]
+
+    def keyword(self, query: str, rows: np.ndarray | None, n: int) -> list[int]:
+        scores = self.data.keyword.scores(self.tokenizer(query))
+        if scores.size == 0:
+            return []
+        if rows is not None:
+            masked = np.full_like(scores, -1.0)
+            masked[rows] = scores[rows]
+            scores = masked
+        n = min(n, scores.size)
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [int(i) for i in top if scores[i] > 0]
+
+    def rank(self, query: str, *, report_ids: Iterable[str] | None = None, mode: str = "hybrid") -> list[Ranked]:
+        """All candidates, fused and sorted; ``report_ids=None`` searches every report."""
+        if mode not in MODES:
+            raise QueryError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+        rows = self._rows(report_ids)
+        dense = self.dense(query, rows, self.candidates) if mode != "keyword" else []
+        keyword = self.keyword(query, rows, self.candidates) if mode != "dense" else []
+        d_rank = {row: r for r, row in enumerate(dense, 1)}
+        k_rank = {row: r for r, row in enumerate(keyword, 1)}
+        fused: dict[int, float] = {}
+        for ranks in (d_rank, k_rank):
+            for row, r in ranks.items():
+                fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + r)
+        order = sorted(fused, key=lambda row: (-fused[row], row))
+        return [Ranked(row, fused[row], d_rank.get(row), k_rank.get(row)) for row in order]
+
+    def passages(self, ranked: Iterable[Ranked], k: int) -> list[Passage]:
+        out = []
+        for rank, r in enumerate(ranked, 1):
+            if rank > k:
+                break
+            chunk = self.data.chunks[r.row]
+            out.append(Passage(chunk, self.data.reports[chunk.report_id], r.score, rank, r.dense_rank, r.keyword_rank))
+        return out
+
+    def search(
+        self, query: str, *, k: int = 10, report_ids: Iterable[str] | None = None, mode: str = "hybrid"
+    ) -> list[Passage]:
+        if not query.strip():
+            raise QueryError("empty query")
+        return self.passages(self.rank(query, report_ids=report_ids, mode=mode), k)

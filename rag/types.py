@@ -1,0 +1,159 @@
+"""The pipeline's value types: one frozen dataclass per thing that flows between stages.
+
+load → ``Report``; chunk → ``Chunk``; retrieve → ``Passage``; answer/cite → ``Citation``, ``Answer``.
+Each has ``to_dict()`` giving the JSON shape used by the CLI, the eval records and the HTTP API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Report:
+    """One ingested report: cleaned text plus the metadata a citation needs."""
+
+    report_id: str
+    title: str
+    region: str | None
+    year: int | None  # the year reported on (关于2024年… → 2024), not the publication year
+    text: str  # clean text; every Chunk/Citation offset points into it
+    source: str  # file name, e.g. 000_698cc89598c5c7a3.txt
+    content_hash: str  # sha256 of the file's bytes
+    published: str | None = None  # ISO date of publication, when the page states it
+    issuer: str | None = None  # issuing body, e.g. 冠县司法局
+    doc_number: str | None = None  # e.g. 新政函〔2024〕5号
+    source_path: str | None = None  # where it was read from at ingest time
+    warnings: tuple[str, ...] = ()
+
+    def meta(self) -> dict[str, Any]:
+        """Metadata without the text."""
+        d = asdict(self)
+        d.pop("text")
+        d["warnings"] = list(self.warnings)
+        return d
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.meta()
+        d["text"] = self.text
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Report:
+        d = dict(d)
+        d["warnings"] = tuple(d.get("warnings") or ())
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of one paragraph of one report; ``report.text[start:end] == text``."""
+
+    chunk_id: str  # f"{report_id}:{paragraph_id}:{part}"
+    report_id: str
+    paragraph_id: str  # stable, readable: "s1.6.p1" = 一、（六）第1段
+    section_path: tuple[str, ...]  # heading texts from the top, e.g. ("一、主要举措和成效", "(六)依法有效调处化解矛盾纠纷")
+    section_ref: str  # the headings' markers, normalised: "一、（六）"
+    paragraph_no: int  # 1-based ordinal of the paragraph inside its section
+    part: int  # 0-based index of this chunk inside its paragraph
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["section_path"] = list(self.section_path)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Chunk:
+        d = dict(d)
+        d["section_path"] = tuple(d["section_path"])
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its score and provenance."""
+
+    chunk: Chunk
+    report: Report
+    score: float
+    rank: int  # 1-based, after fusion
+    dense_rank: int | None = None
+    keyword_rank: int | None = None
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 6),
+            "dense_rank": self.dense_rank,
+            "keyword_rank": self.keyword_rank,
+            "text": self.chunk.text,
+            "source": self.report.source,
+            "report_id": self.report.report_id,
+            "title": self.report.title,
+            "region": self.report.region,
+            "year": self.report.year,
+            "chunk_id": self.chunk.chunk_id,
+            "paragraph_id": self.chunk.paragraph_id,
+            "section_path": list(self.chunk.section_path),
+            "start": self.chunk.start,
+            "end": self.chunk.end,
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verbatim quote and where it stands: ``report.text[start:end] == quote``."""
+
+    n: int  # the marker number used in the answer text: [n]
+    report_id: str
+    title: str
+    region: str | None
+    year: int | None
+    source: str
+    section_path: tuple[str, ...]
+    paragraph_id: str
+    quote: str
+    start: int
+    end: int
+    reference: str  # for briefings: 《冠县关于2024年法治政府建设情况的报告》一、（六）第1段
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["section_path"] = list(self.section_path)
+        return d
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    answerable: bool
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    mode: str  # "extractive" (offline default)
+    prompt_version: str
+    scope: dict[str, Any] = field(default_factory=dict)  # regions/years recognised in the question
+    notes: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "answerable": self.answerable,
+            "citations": [c.to_dict() for c in self.citations],
+            "passages": [p.to_dict() for p in self.passages],
+            "mode": self.mode,
+            "prompt_version": self.prompt_version,
+            "scope": self.scope,
+            "notes": list(self.notes),
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+        }
