@@ -21,13 +21,14 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .chunk import parse_heading
 from .cite import make_citation
 from .index import IndexData
 from .retrieve import Ranked, Retriever
+from .keyword import Tokenizer
 from .scope import Scope, aliases
 from .types import Answer, Chunk, Citation, Passage, Report
 
@@ -37,20 +38,35 @@ _SENT = re.compile(r"[^。；！？;!?]+(?:[。；！？;!?]+[”’」』）)�
 _HAN_OR_NUM = re.compile(r"[\u3400-\u9fff]+|\d+(?:\.\d+)?%?")
 _DIGIT = re.compile(r"\d")
 _YEAR = re.compile(r"(?:19|20)\d{2}(?:年度|年)?")
-_QUESTION_WORDS = re.compile(
-    r"是多少|有多少|多少|分别是|分别|哪些|哪个|哪家|哪几|什么|怎么样|怎样|如何|是否|有没有|几个|几名|几项|几家|几|请问|"
-    r"吗|呢|？|\?|达到|主要|情况|方面"
+_QUESTION_WORDS = frozenset(
+    "多少 是多少 有多少 分别 分别是 哪些 哪个 哪家 哪几 哪几个 哪里 什么 怎么样 怎样 如何 是否 有没有 几 几个 几名 几项 几家 "
+    "哪些地方 哪些地区 哪些县 哪些区 哪些市 哪个地方 请问 吗 呢 达到 主要 情况 方面 地方 地区 各地 了 的 有 是 在 和 与 及 共 对 为 中 其 该 都 也 又 还 被 把 将 给 获得 "
+    "一共 总共 合计 总计 目前 截至 今年 去年 同期 比 年 年度".split()
 )
+# Domain words a question uses where the reports use another (称号 → 获评 示范县): a question term counts as
+# covered when it or one of these occurs.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "称号": ("获评", "评为", "荣获", "授予", "命名"),
+    "荣誉": ("获评", "评为", "荣获", "授予", "命名"),
+    "打算": ("将", "计划", "安排", "重点", "一是"),
+    "计划": ("将", "打算", "安排", "重点"),
+    "不足": ("问题", "差距", "短板", "弱点"),
+    "问题": ("不足", "差距", "短板", "弱点"),
+    "律所": ("律师事务所",),
+    "人数": ("人",),
+}
 _CROSS = re.compile(r"哪些地方|哪些地区|哪些县|哪些区|哪些市|哪个地方|哪几个地方|各地|哪里|哪些报告|哪些政府")
 _LIST = re.compile(r"哪些|有什么|包括|几个方面|哪几")
 _LIST_TOPIC = re.compile(r"不足|问题|短板|差距|打算|计划|安排|思路|重点|举措|措施|做法|经验|任务|方向")
 _QUANTITY = re.compile(r"多少|几|比例|占比|率|金额|总额|面积|人数|数量")
 _UNIT = re.compile(r"(?:多少|几)(个|件|项|名|人次|人|份|次|家|元|万元|亿元|条|起|场|期|所|卷|天|平方米)")
 _ITEM_START = re.compile(r"[一二三四五六七八九十]+是")
+_ASKING = re.compile(r"[哪什吗呢]")
 _STOP_BIGRAMS = frozenset({"工作", "全面", "进一步", "开展", "推进", "加强"})
 
 THRESHOLD = 0.5  # share of the question's weighted content a sentence must cover to answer it
 CROSS_THRESHOLD = 0.4
+CROSS_FIGURE_THRESHOLD = 0.25  # across reports, when the sentence also carries the figure the question names
 SECOND_THRESHOLD = 0.5  # coverage of the still-uncovered part a further sentence must reach
 
 
@@ -90,14 +106,32 @@ def bigrams(text: str) -> set[str]:
     return grams - _STOP_BIGRAMS
 
 
-def question_terms(question: str, scope: Scope) -> set[str]:
+def question_terms(question: str, scope: Scope, words: Callable[[str], list[str]]) -> set[str]:
+    """Content terms of the question: its words (segmented by ``words``) less question and function words,
+    the regions and years it was scoped by; long words contribute their bigrams, numbers stay whole."""
     q = question
     for region in scope.regions:
         for name in sorted(aliases(region), key=len, reverse=True):
             q = q.replace(name, " ")
-    q = _YEAR.sub(" ", q)
-    q = _QUESTION_WORDS.sub(" ", q)
-    return bigrams(q)
+    terms: set[str] = set()
+    for w in words(q):
+        w = w.strip()
+        if not w or w in _QUESTION_WORDS or not _HAN_OR_NUM.match(w) or _ASKING.search(w):
+            continue
+        if w[0].isdigit():
+            y = _YEAR.fullmatch(w)
+            if y and int(w[:4]) in scope.years:
+                continue
+            terms.add(w)
+        elif w in SYNONYMS or len(w) == 2:
+            terms.add(w)
+        elif len(w) > 2:
+            terms |= bigrams(w)
+    return terms - _STOP_BIGRAMS
+
+
+def covers(term: str, text: str) -> bool:
+    return term in text or any(alt in text for alt in SYNONYMS.get(term, ()))
 
 
 class Scorer:
@@ -105,7 +139,7 @@ class Scorer:
 
     def __init__(self, terms: set[str], background: Sequence[str], question: str) -> None:
         n = max(len(background), 1)
-        self.weights = {t: math.log((n + 1) / (sum(t in b for b in background) + 0.5)) + 0.5 for t in terms}
+        self.weights = {t: math.log((n + 1) / (sum(covers(t, b) for b in background) + 0.5)) + 0.5 for t in terms}
         self.total = sum(self.weights.values()) or 1.0
         self.quantity = bool(_QUANTITY.search(question))
         unit = _UNIT.search(question)
@@ -117,7 +151,7 @@ class Scorer:
         total = sum(weights.values())
         if not total:
             return 0.0
-        got = sum(w if t in text else (0.5 * w if t in context else 0.0) for t, w in weights.items())
+        got = sum(w if covers(t, text) else (0.5 * w if covers(t, context) else 0.0) for t, w in weights.items())
         return got / total
 
     def score(self, s: Sentence) -> float:
@@ -141,6 +175,7 @@ class Answerer:
         self.retriever = retriever
         self.top_k = top_k
         self.read_k = read_k
+        self.words = Tokenizer("jieba").words
 
     # -- helpers ---------------------------------------------------------------------------------
     def _background(self, report_ids: Sequence[str]) -> list[str]:
@@ -207,7 +242,7 @@ class Answerer:
         passages = self.retriever.passages(ranked, k)
         retrieve_ms = (t_ret - t0) * 1000
 
-        terms = question_terms(question, scope)
+        terms = question_terms(question, scope, self.words)
         in_scope = ids if ids is not None else list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[:30]))
         scorer = Scorer(terms, self._background(in_scope), question)
         cross = not scope.regions and bool(_CROSS.search(question))
@@ -250,7 +285,7 @@ class Answerer:
             if items:
                 return items
         picked = [best]
-        remaining = {t for t in scorer.weights if t not in best.text}
+        remaining = {t for t in scorer.weights if not covers(t, best.text)}
         while remaining and len(picked) < 3:
             share = sum(scorer.weights[t] for t in remaining) / scorer.total
             if share < 0.25:
@@ -260,7 +295,7 @@ class Answerer:
             if nxt is None or scorer.coverage(nxt.text, terms=remaining) < SECOND_THRESHOLD:
                 break
             picked.append(nxt)
-            remaining = {t for t in remaining if t not in nxt.text}
+            remaining = {t for t in remaining if not covers(t, nxt.text)}
         return sorted(picked, key=lambda s: s.start)
 
     def _cross(self, ranked: Sequence[Ranked], scorer: Scorer) -> list[Sentence]:
@@ -271,7 +306,8 @@ class Answerer:
                 continue
             sc = scorer.score(s)
             rid = s.report.report_id
-            if sc >= CROSS_THRESHOLD and sc > best_score.get(rid, -1.0):
+            floor = CROSS_FIGURE_THRESHOLD if scorer.numbers else CROSS_THRESHOLD
+            if sc >= floor and sc > best_score.get(rid, -1.0):
                 by_report[rid], best_score[rid] = s, sc
         return sorted(by_report.values(), key=lambda s: -best_score[s.report.report_id])[:10]
 

@@ -47,6 +47,13 @@ class Tokenizer:
     def id(self) -> str:
         return f"{self.kind}-v1"
 
+    def words(self, text: str) -> list[str]:
+        """Plain segmentation (jieba's precise mode; runs of Chinese, numbers and Latin for ``bigram``)."""
+        if self._jieba is None:
+            return _RUNS.findall(text)
+        with self._lock:
+            return list(self._jieba.cut(text))
+
     def __call__(self, text: str) -> list[str]:
         if self._jieba is not None:
             with self._lock:
