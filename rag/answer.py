@@ -67,7 +67,8 @@ _STOP_BIGRAMS = frozenset({"工作", "全面", "进一步", "开展", "推进", 
 THRESHOLD = 0.5  # share of the question's weighted content a sentence must cover to answer it
 CROSS_THRESHOLD = 0.4
 CROSS_FIGURE_THRESHOLD = 0.25  # across reports, when the sentence also carries the figure the question names
-SECOND_THRESHOLD = 0.5  # coverage of the still-uncovered part a further sentence must reach
+SECOND_THRESHOLD = 0.5
+MAX_REPORTS = 10  # reports quoted in one answer across reports  # coverage of the still-uncovered part a further sentence must reach
 
 
 @dataclass(frozen=True)
@@ -246,14 +247,15 @@ class Answerer:
         in_scope = ids if ids is not None else list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[:30]))
         scorer = Scorer(terms, self._background(in_scope), question)
         cross = not scope.regions and bool(_CROSS.search(question))
-        if cross:
-            picked = self._cross(ranked, scorer)
+        several = not scope.regions and len(scope.report_ids) > 1
+        if cross or several:
+            picked = self._cross(ranked, scorer, explicit=cross)
         else:
             picked = self._single(ranked, scorer, question)
         if not picked:
             where = f"{'、'.join(scope.regions)}的报告中" if scope.regions else "已索引的报告中"
             return self._refusal(question, scope, passages, f"{where}没有找到能回答这个问题的内容。", t0, retrieve_ms)
-        label = cross or not scope.regions and len({s.report.report_id for s in picked}) > 1
+        label = cross or several
         citations: list[Citation] = []
         lines = []
         for n, s in enumerate(picked, 1):
@@ -298,18 +300,25 @@ class Answerer:
             remaining = {t for t in remaining if not covers(t, nxt.text)}
         return sorted(picked, key=lambda s: s.start)
 
-    def _cross(self, ranked: Sequence[Ranked], scorer: Scorer) -> list[Sentence]:
+    def _cross(self, ranked: Sequence[Ranked], scorer: Scorer, *, explicit: bool) -> list[Sentence]:
+        """The best sentence of each report that answers; ``explicit`` for 哪些地方… questions, which
+        accept a looser match when the sentence carries the figure the question names."""
+        if not explicit:
+            floor = THRESHOLD
+        else:
+            floor = CROSS_FIGURE_THRESHOLD if scorer.numbers else CROSS_THRESHOLD
         by_report: dict[str, Sentence] = {}
         best_score: dict[str, float] = {}
-        for s in self._sentences(ranked, 40):
+        for s in self._sentences(ranked, MAX_REPORTS * 4):
             if scorer.numbers and not all(n in s.text for n in scorer.numbers):
+                continue
+            if scorer.quantity and not explicit and not _DIGIT.search(s.text):
                 continue
             sc = scorer.score(s)
             rid = s.report.report_id
-            floor = CROSS_FIGURE_THRESHOLD if scorer.numbers else CROSS_THRESHOLD
             if sc >= floor and sc > best_score.get(rid, -1.0):
                 by_report[rid], best_score[rid] = s, sc
-        return sorted(by_report.values(), key=lambda s: -best_score[s.report.report_id])[:10]
+        return sorted(by_report.values(), key=lambda s: -best_score[s.report.report_id])[:MAX_REPORTS]
 
     def _refusal(
         self, question: str, scope: Scope, passages: Sequence[Passage], message: str, t0: float, retrieve_ms: float

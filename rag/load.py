@@ -59,6 +59,7 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".text", ".html", ".htm"
 #: characters and the BOM.
 _STRIP_CHARS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "\u200b\u200c\u200d\u2060\ufeff"
 _CN_DIGITS = "〇零一二三四五六七八九"
+_CN_DIGIT_VALUE = {c: max(i - 1, 0) for i, c in enumerate(_CN_DIGITS)}  # 〇 and 零 are both 0
 _CN_NUMERAL = "一二三四五六七八九十百零〇"
 _CJK = r"\u3400-\u9fff"
 
@@ -67,11 +68,9 @@ HEADING_RE = re.compile(rf"^(?:[{_CN_NUMERAL}]+、|[（(][{_CN_NUMERAL}]+[)）])
 _YEAR_RE = re.compile(rf"((?:19|20)\d{{2}}|[{_CN_DIGITS}]{{4}})\s*年")
 _DATE_RE = re.compile(r"((?:19|20)\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
 _CN_DATE_RE = re.compile(
-    rf"^([{_CN_DIGITS}]{{4}})年([一二三四五六七八九十]{{1,3}})月([一二三四五六七八九十]{{1,3}})日$"
+    rf"([{_CN_DIGITS}]{{4}})年([一二三四五六七八九十]{{1,3}})月([一二三四五六七八九十]{{1,3}})日"
 )
-_DATE_LINE_RE = re.compile(
-    r"^(?:19|20)\d{2}\s*(?:年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[-/.]\d{1,2}[-/.]\d{1,2})$"
-)
+_DATE_LINE_RE = re.compile(r"(?:19|20)\d{2}\s*(?:年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[-/.]\d{1,2}[-/.]\d{1,2})")
 _DOC_NUMBER_RE = re.compile(
     rf"^[{_CJK}]{{1,15}}\s*[〔\[【(（]\s*(?:19|20)\d{{2}}\s*[〕\]】)）]\s*第?\s*\d{{1,5}}\s*号$"
 )
@@ -111,14 +110,14 @@ _BOILERPLATE_PREFIX_RE = re.compile(
 )
 _BREADCRUMB_RE = re.compile(r"^首页\s*[>＞›»/]")
 _BREADCRUMB_SEP_RE = re.compile(r"[>＞›»]")
-_REGISTRATION_RE = re.compile(r"ICP[备证]|公网安备")
+_REGISTRATION_RE = re.compile(r"ICP[备证]\s*\d|公网安备\s*\d")  # 京ICP备05070002号
 _PUBLIC_NOTE_RE = re.compile(r"^[（(]此件[^)）]{0,12}[)）]$")  # （此件公开发布）
 _PAGE_NUMBER_RE = re.compile(
     r"^(?:[-—–－]\s*\d{1,4}\s*[-—–－]|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?|\d{1,4})$"
 )
 #: Once the body has started, these lines end it: everything after is related links / pager.
 _CUT_MARKER_RE = re.compile(
-    r"^(?:相关(?:阅读|链接|文章|信息|新闻|推荐|稿件|文件)|上一篇|下一篇|上一条|下一条)"
+    r"^(?:相关(?:阅读|链接|文章|信息|新闻|推荐|稿件)\s*[:：]?$|(?:上一篇|下一篇|上一条|下一条)\s*(?:[:：]|$))"
 )
 _MAX_BOILERPLATE_LEN = 40
 
@@ -132,7 +131,7 @@ def _is_boilerplate(line: str) -> bool:
         return True
     if _BREADCRUMB_RE.match(line) or _PUBLIC_NOTE_RE.match(line) or _CUT_MARKER_RE.match(line):
         return True
-    if len(line) <= _MAX_BOILERPLATE_LEN and _BOILERPLATE_PREFIX_RE.match(line):
+    if len(line) <= _MAX_BOILERPLATE_LEN and not line.endswith("。") and _BOILERPLATE_PREFIX_RE.match(line):
         return True
     parts = _BREADCRUMB_SEP_RE.split(line)
     if len(parts) >= 3 and all(len(p.strip(_STRIP_CHARS)) <= 15 for p in parts):
@@ -232,17 +231,15 @@ def _lines(text: str) -> list[str]:
 
 def _cn_number(s: str) -> int:
     """一 → 1, 十二 → 12, 二十 → 20, 三十一 → 31 (month/day numerals)."""
-    digits = {c: i for i, c in enumerate(_CN_DIGITS)} | {"零": 0}
     if "十" not in s:
-        return digits[s]
+        return _CN_DIGIT_VALUE[s]
     tens, _, ones = s.partition("十")
-    return (digits[tens] if tens else 1) * 10 + (digits[ones] if ones else 0)
+    return (_CN_DIGIT_VALUE[tens] if tens else 1) * 10 + (_CN_DIGIT_VALUE[ones] if ones else 0)
 
 
 def _cn_year(s: str) -> int:
     """二〇二四 → 2024."""
-    digits = {c: i for i, c in enumerate(_CN_DIGITS)} | {"零": 0}
-    return int("".join(str(digits[c]) for c in s))
+    return int("".join(str(_CN_DIGIT_VALUE[c]) for c in s))
 
 
 def _iso_date(text: str) -> str | None:
@@ -251,7 +248,7 @@ def _iso_date(text: str) -> str | None:
     Handles "2025-03-27 16:27", "2021年01月08日", "2025-03-25来源:…" and "二〇二四年十二月二十日".
     """
     m = _DATE_RE.search(text)
-    cn = None if m else _CN_DATE_RE.match(text)
+    cn = None if m else _CN_DATE_RE.search(text)
     try:
         if m:
             return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
@@ -263,7 +260,9 @@ def _iso_date(text: str) -> str | None:
 
 
 def _is_date_line(line: str) -> bool:
-    return bool(_DATE_LINE_RE.match(line) or _CN_DATE_RE.match(line))
+    """A line that is only a date, possibly in brackets: "2024年12月20日", "（二〇二五年一月十六日）"."""
+    inner = line.strip("（）() ")
+    return bool(_DATE_LINE_RE.fullmatch(inner) or _CN_DATE_RE.fullmatch(inner))
 
 
 def _first_year(text: str) -> int | None:
@@ -417,7 +416,8 @@ def clean_text(raw: str) -> tuple[str, dict[str, str]]:
     published = published or page.header_date or page.signature_date
     if published:
         meta["published"] = published
-    issuer = meta.get("issuer") or page.signature_issuer or joined_issuer
+    header_issuer = joined_issuer or next((h for h in page.header if _ORG_LINE_RE.match(h)), None)
+    issuer = meta.get("issuer") or page.signature_issuer or header_issuer
     if issuer:
         meta["issuer"] = issuer
     doc_number = meta.get("doc_number") or page.doc_number
@@ -431,12 +431,19 @@ def clean_text(raw: str) -> tuple[str, dict[str, str]]:
 # ---------------------------------------------------------------------------------------------------
 
 _TEXT_CONTROLS = frozenset("\t\n\r\x0b\x0c\x1c\x1d\x1e\x85")
+_TEXT_CONTROL_BYTES = frozenset(b"\t\n\r\x0b\x0c")
 _MAX_CONTROL_RATIO = 0.1
 
 
 def _control_ratio(text: str) -> float:
     controls = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in _TEXT_CONTROLS)
     return controls / max(len(text), 1)
+
+
+def _control_byte_ratio(data: bytes) -> float:
+    """Share of C0 control bytes (not tab/newline/CR/FF/VT) and DEL; for data no text codec accepts."""
+    controls = sum(1 for b in data if (b < 0x20 and b not in _TEXT_CONTROL_BYTES) or b == 0x7F)
+    return controls / max(len(data), 1)
 
 
 def decode_bytes(data: bytes, path: str | Path) -> str:
@@ -451,7 +458,7 @@ def decode_bytes(data: bytes, path: str | Path) -> str:
         if _control_ratio(text) > _MAX_CONTROL_RATIO:
             raise BinaryFileError(path, "mostly control characters")
         return text
-    if _control_ratio(data.decode("latin-1")) > _MAX_CONTROL_RATIO:
+    if _control_byte_ratio(data) > _MAX_CONTROL_RATIO:
         raise BinaryFileError(path, "mostly control characters")
     raise DecodeError(path)
 
@@ -510,9 +517,7 @@ def _reflow_pdf(pages: list[str]) -> str:
         full = max((_display_width(ln) for ln in lines), default=0)
         for line in lines:
             if paragraphs and open_paragraph and not _BREAK_BEFORE_RE.match(line):
-                prev = paragraphs[-1]
-                glue = " " if prev[-1].isascii() and prev[-1].isalnum() and line[0].isascii() else ""
-                paragraphs[-1] = prev + glue + line
+                paragraphs[-1] += line  # no glue: CJK text has no spaces, and "1" + "0个" must stay "10个"
             else:
                 paragraphs.append(line)
             open_paragraph = not _BREAK_AFTER_RE.search(line) and _display_width(line) >= _FULL_LINE * full
@@ -577,8 +582,8 @@ def _read(path: Path) -> tuple[bytes, str, dict[str, str]]:
     else:
         text = decode_bytes(data, path)
     if not _strip(text):
-        detail = "no extractable text (a scanned PDF needs OCR first)" if suffix == ".pdf" else "whitespace only"
-        raise EmptyDocumentError(path, detail)
+        scanned = "no extractable text (a scanned PDF needs OCR first)"
+        raise EmptyDocumentError(path, scanned if suffix == ".pdf" else "whitespace only")
     return data, text, meta
 
 

@@ -64,9 +64,10 @@ SCRAPED = "\n".join(
     ]
 )
 
+#: Page furniture and header fields that must not survive cleaning (whole-line shapes).
 BOILERPLATE_RE = re.compile(
-    r"当前位置|首页\s*>|字号|^大 中 小$|扫一扫|扫码|分享|相关阅读|打印|关闭|收藏|^来源|^时间|发布时间|发文日期|"
-    r"^索引号|^发布机构|^名称|^主题分类|^成文日期|人大常委会[:：]$|〔\d{4}〕|概况 "
+    r"^(?:当前位置|首页\s*>|字号|大 中 小|扫一扫|扫码|分享|相关阅读|【?打印|【?关闭|收藏|来源|时间|发布时间|"
+    r"发文日期|索引号|发布机构|名称|主题分类|成文日期)|人大常委会[:：]$|^\S+〔\d{4}〕\d+号$|^\S+(?: \S+){3,}$"
 )
 
 
@@ -131,7 +132,7 @@ def test_gb_encoded_txt(tmp_path: Path, encoding: str) -> None:
 def test_markdown_heading_markers_removed(tmp_path: Path) -> None:
     md = f"# {TITLE}\n\n{BODY[0]}\n\n## {BODY[1]}\n\n### {BODY[2]}\n"
     text, _ = read_text(write(tmp_path, "sample.md", md))
-    assert text.split("\n") == [TITLE, "", BODY[0], "", BODY[1], "", BODY[2]]
+    assert text.splitlines() == [TITLE, "", BODY[0], "", BODY[1], "", BODY[2]]
     report = load_report(tmp_path / "sample.md")
     assert report.title == TITLE and report.text.split("\n") == BODY[:3]
 
@@ -140,7 +141,8 @@ SAMPLE_HTML = f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{TITLE}_示例县人民政府</title>
 <meta name="PubDate" content="2025-03-20 10:00"></head>
 <body>
-<div class="nav"><a href="/">首页</a> <a href="/a">政务公开</a> <a href="/b">办事服务</a> <a href="/c">互动交流</a></div>
+<div class="nav"><a href="/">首页</a> <a href="/a">政务公开</a> <a href="/b">办事服务</a>
+ <a href="/c">互动交流</a></div>
 <div class="crumb">当前位置：<a href="/">首页</a> &gt; <a href="/a">政务公开</a> &gt; 法治政府建设</div>
 <div class="article"><h1>{TITLE}</h1>
 <div class="info">发布时间：2025-03-20 10:00 来源：示例县司法局 字号：<a>大</a> <a>中</a> <a>小</a></div>
@@ -205,19 +207,20 @@ def _write_pdf(path: Path, pages: list[list[str]]) -> None:
     pdf.save()
 
 
-def _wrap(text: str, width: int = 26) -> list[str]:
+def _wrap(text: str, width: int = 32) -> list[str]:
     return [text[i : i + width] for i in range(0, len(text), width)]
 
 
 def test_pdf_hard_line_breaks_rejoined(tmp_path: Path) -> None:
     pytest.importorskip("reportlab")
     long_para = BODY[2] + "示例县编制权责清单，明确部门职责边界，建立动态调整机制，推动行政权力规范透明运行。"
-    lines = [TITLE, *_wrap(BODY[0]), BODY[1], *_wrap(long_para), BODY[3], BODY[4], *_wrap(BODY[5]), BODY[6]]
+    paragraphs = [BODY[0], BODY[1], long_para, *BODY[3:]]
+    lines = [TITLE, *(line for para in paragraphs for line in _wrap(para))]
     path = tmp_path / "sample.pdf"
     _write_pdf(path, [lines[:6], lines[6:]])  # the second paragraph is split across the page break
 
     text, _ = read_text(path)
-    expected = [TITLE, BODY[0], BODY[1], long_para, BODY[3], BODY[4], BODY[5], BODY[6]]
+    expected = [TITLE, *paragraphs]
     assert text.split("\n") == expected
     report = load_report(path)
     assert report.title == TITLE and report.text.split("\n") == expected[1:]
@@ -231,7 +234,7 @@ def test_pdf_hard_line_breaks_rejoined(tmp_path: Path) -> None:
     [
         ("empty.txt", b"", EmptyDocumentError),
         ("blank.txt", " \n\u3000\u3000\n\t\u00a0\n".encode(), EmptyDocumentError),
-        ("blank.md", "\n\n   \n".encode(), EmptyDocumentError),
+        ("blank.md", b"\n\n   \n", EmptyDocumentError),
         (
             "image.txt",
             b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + random.Random(7).randbytes(512),
@@ -323,9 +326,10 @@ def test_clean_text_issuer_line_joined_to_title_and_signature() -> None:
             "示例县人民政府",
             "关于2024年度法治政府建设情况报告（示例）",
             "示例县人大常委会:",
+            *BODY,
+            "（此件公开发布）",
+            "示例县人民政府  二〇二五年一月十六日",
         ]
-        + BODY
-        + ["（此件公开发布）", "示例县人民政府  二〇二五年一月十六日"]
     )
     body, meta = clean_text(raw)
     assert body.split("\n") == BODY
@@ -351,6 +355,25 @@ def test_clean_text_wrapped_title_and_nav_bar() -> None:
     body, meta = clean_text(raw)
     assert body.split("\n") == BODY
     assert meta == {"title": "示例县2020年度法治政府建设工作报告", "published": "2021-01-08"}
+
+
+def test_clean_text_keeps_content_that_resembles_furniture() -> None:
+    content = ["扫码缴费实现全覆盖。", "相关文件已全部清理完毕。", "关闭违规网站3个，收藏案例汇编1套。"]
+    raw = "\n".join(
+        [
+            TITLE,
+            "示例县人民政府",
+            "（二〇二五年一月十六日）",
+            BODY[0],
+            *content,
+            BODY[-1],
+            "网站地图 联系我们 隐私声明 使用帮助",
+            "版权所有：示例县人民政府 示ICP备00000000号",
+        ]
+    )
+    body, meta = clean_text(raw)
+    assert body.split("\n") == [BODY[0], *content, BODY[-1]]
+    assert (meta["issuer"], meta["published"]) == ("示例县人民政府", "2025-01-16")
 
 
 def test_clean_text_never_changes_characters_inside_a_line() -> None:
