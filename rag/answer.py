@@ -41,7 +41,8 @@ _YEAR = re.compile(r"(?:19|20)\d{2}(?:年度|年)?")
 _QUESTION_WORDS = frozenset(
     "多少 是多少 有多少 分别 分别是 哪些 哪个 哪家 哪几 哪几个 哪里 什么 怎么样 怎样 如何 是否 有没有 几 几个 几名 几项 几家 "
     "哪些地方 哪些地区 哪些县 哪些区 哪些市 哪个地方 请问 吗 呢 达到 主要 情况 方面 地方 地区 各地 了 的 有 是 在 和 与 及 共 对 为 中 其 该 都 也 又 还 被 把 将 给 获得 "
-    "一共 总共 合计 总计 目前 截至 今年 去年 同期 比 年 年度".split()
+    "一共 总共 合计 总计 目前 截至 今年 去年 同期 比 年 年度 得到 做了 提到 提及 列出 报告 里 自己 认为 各自 如何 "
+    "哪位 谁 哪几份 哪些报告 做法 各有 举措 措施 年度报告 县市 哪些县市 强调 提出 表示 成效 效果".split()
 )
 # Domain words a question uses where the reports use another (称号 → 获评 示范县): a question term counts as
 # covered when it or one of these occurs.
@@ -54,21 +55,27 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "问题": ("不足", "差距", "短板", "弱点"),
     "律所": ("律师事务所",),
     "人数": ("人",),
+    "下一步": ("下步", "下一阶段", "明年"),
 }
-_CROSS = re.compile(r"哪些地方|哪些地区|哪些县|哪些区|哪些市|哪个地方|哪几个地方|各地|哪里|哪些报告|哪些政府")
+_CROSS = re.compile(r"哪些地方|哪些地区|哪些县市|哪些县|哪些区|哪些市|哪个地方|哪几个地方|各地|哪里|哪些报告|哪几份|哪份报告|哪些政府")
 _LIST = re.compile(r"哪些|有什么|包括|几个方面|哪几")
-_LIST_TOPIC = re.compile(r"不足|问题|短板|差距|打算|计划|安排|思路|重点|举措|措施|做法|经验|任务|方向")
-_QUANTITY = re.compile(r"多少|几|比例|占比|率|金额|总额|面积|人数|数量")
-_UNIT = re.compile(r"(?:多少|几)(个|件|项|名|人次|人|份|次|家|元|万元|亿元|条|起|场|期|所|卷|天|平方米)")
-_ITEM_START = re.compile(r"[一二三四五六七八九十]+是")
-_ASKING = re.compile(r"[哪什吗呢]")
+_QUANTITY = re.compile(r"多少|(?<!哪)几|比例|占比|率|金额|总额|面积|人数|数量")
+_UNIT = re.compile(r"(?:多少|(?<!哪)几)(个|件|项|名|人次|人|份|次|家|元|万元|亿元|条|起|场|期|所|卷|天|平方米)")
+_ITEM = re.compile(r"(?:^|[：:])[一二三四五六七八九十]+是")
+_QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,20})[”\"」』]")
+_WHO = re.compile(r"哪位|谁")
+_PERSON = re.compile(r"[厅局处科部]长|书记|[县市区州省]长|主任|同志")
+_ASKING = re.compile(r"^几|[哪什吗呢]")
 _STOP_BIGRAMS = frozenset({"工作", "全面", "进一步", "开展", "推进", "加强"})
 
 THRESHOLD = 0.5  # share of the question's weighted content a sentence must cover to answer it
 CROSS_THRESHOLD = 0.4
 CROSS_FIGURE_THRESHOLD = 0.25  # across reports, when the sentence also carries the figure the question names
 SECOND_THRESHOLD = 0.5
-MAX_REPORTS = 10  # reports quoted in one answer across reports  # coverage of the still-uncovered part a further sentence must reach
+LIST_CONTEXT_WEIGHT = 0.9  # for list questions a heading match counts nearly as much as the text
+SECTION_THRESHOLD = 0.4  # coverage of the question by a top-level heading to list its subsections
+MAX_REPORTS = 10
+ITEM_SENTENCES = 3  # sentences quoted per enumerated item  # reports quoted in one answer across reports  # coverage of the still-uncovered part a further sentence must reach
 
 
 @dataclass(frozen=True)
@@ -108,27 +115,32 @@ def bigrams(text: str) -> set[str]:
 
 
 def question_terms(question: str, scope: Scope, words: Callable[[str], list[str]]) -> set[str]:
-    """Content terms of the question: its words (segmented by ``words``) less question and function words,
-    the regions and years it was scoped by; long words contribute their bigrams, numbers stay whole."""
+    """Content terms of the question: its words and sub-words (``words``: jieba's search mode, so
+    出庭应诉率 also gives 出庭, 应诉, 应诉率) less question and function words and the regions and years
+    it was scoped by; numbers and quoted phrases (“高效办成一件事”) stay whole."""
     q = question
     for region in scope.regions:
         for name in sorted(aliases(region), key=len, reverse=True):
             q = q.replace(name, " ")
-    terms: set[str] = set()
+    terms: set[str] = set(_QUOTED.findall(q))
+    q = _QUOTED.sub(" ", q)
     for w in words(q):
         w = w.strip()
-        if not w or w in _QUESTION_WORDS or not _HAN_OR_NUM.match(w) or _ASKING.search(w):
+        if not w or w in _QUESTION_WORDS or not _HAN_OR_NUM.fullmatch(w) or _ASKING.search(w):
             continue
         if w[0].isdigit():
             y = _YEAR.fullmatch(w)
-            if y and int(w[:4]) in scope.years:
-                continue
+            if not (y and int(w[:4]) in scope.years):
+                terms.add(w)
+        elif len(w) >= 2:
             terms.add(w)
-        elif w in SYNONYMS or len(w) == 2:
-            terms.add(w)
-        elif len(w) > 2:
-            terms |= bigrams(w)
     return terms - _STOP_BIGRAMS
+
+
+def named_years(question: str, scope: Scope) -> list[str]:
+    """Years the question names that are not the year of the reports it is scoped to: the passage
+    must mention them (祁连县2021年… against a 2020 report is not answered by 2020's figures)."""
+    return [m.group()[:4] for m in _YEAR.finditer(question) if int(m.group()[:4]) not in scope.years]
 
 
 def covers(term: str, text: str) -> bool:
@@ -138,26 +150,53 @@ def covers(term: str, text: str) -> bool:
 class Scorer:
     """Weighted coverage of the question's bigrams by a sentence (plus its headings)."""
 
-    def __init__(self, terms: set[str], background: Sequence[str], question: str) -> None:
+    def __init__(self, terms: set[str], background: Sequence[str], question: str, years: Sequence[str] = ()) -> None:
         n = max(len(background), 1)
         self.weights = {t: math.log((n + 1) / (sum(covers(t, b) for b in background) + 0.5)) + 0.5 for t in terms}
         self.total = sum(self.weights.values()) or 1.0
         self.quantity = bool(_QUANTITY.search(question))
         unit = _UNIT.search(question)
         self.unit = unit.group(1) if unit else ("%" if re.search(r"率|比例|占比", question) else None)
-        self.numbers = [t for t in terms if t[0].isdigit()]
+        self.numbers = [t for t in terms if t[0].isdigit() and t not in years]
+        self.years = list(years)
+        self.who = bool(_WHO.search(question))
 
-    def coverage(self, text: str, context: str = "", terms: set[str] | None = None) -> float:
+    def admits(self, text: str, context: str = "") -> bool:
+        """Hard conditions: years the question names must stand in the passage or its headings."""
+        return all(y in text or y in context for y in self.years)
+
+    def coverage(
+        self,
+        text: str,
+        context: str = "",
+        *,
+        title: str = "",
+        terms: set[str] | None = None,
+        context_weight: float = 0.5,
+    ) -> float:
+        """Weighted share of the terms in ``text``; terms only in the headings (``context``) count
+        ``context_weight``; terms in the report's ``title`` (法治政府建设) say nothing about where in the
+        report the answer is, so they count as covered everywhere."""
         weights = self.weights if terms is None else {t: self.weights[t] for t in terms}
         total = sum(weights.values())
         if not total:
             return 0.0
-        got = sum(w if covers(t, text) else (0.5 * w if covers(t, context) else 0.0) for t, w in weights.items())
+        got = 0.0
+        for t, w in weights.items():
+            if covers(t, text) or covers(t, title):
+                got += w
+            elif covers(t, context):
+                got += context_weight * w
         return got / total
 
     def score(self, s: Sentence) -> float:
         text = s.text
-        cov = self.coverage(text, " ".join(s.chunk.section_path))
+        context = " ".join(s.chunk.section_path)
+        if not self.admits(text, context):
+            return 0.0
+        cov = self.coverage(text, context, title=s.report.title)
+        if self.who and _PERSON.search(text):
+            cov += 0.1
         if self.quantity:
             if not _DIGIT.search(text):
                 cov *= 0.6
@@ -176,7 +215,7 @@ class Answerer:
         self.retriever = retriever
         self.top_k = top_k
         self.read_k = read_k
-        self.words = Tokenizer("jieba").words
+        self.words = Tokenizer("jieba")
 
     # -- helpers ---------------------------------------------------------------------------------
     def _background(self, report_ids: Sequence[str]) -> list[str]:
@@ -201,32 +240,63 @@ class Answerer:
                 out.extend(sentences_of(c, s.report, s.rank))
         return out
 
-    def _list_items(self, best: Sentence) -> list[Sentence]:
-        """Enumerated items of the paragraph holding ``best``, else the subsections of its section."""
-        para = self._paragraph_sentences(best)
-        items = [s for s in para if _ITEM_START.match(s.text)]
-        if len(items) >= 2:
-            return items
-        # subsections: paragraphs that open with a heading one level below best's section
-        depth = len(best.chunk.section_ref) and best.chunk.section_ref
-        rows = self.data.rows_of(best.report.report_id)
-        heads: list[Sentence] = []
-        for row in rows:
+    def _subsection_heads(self, para: Sentence) -> list[Sentence]:
+        """First sentence of each subsection (（一）…) of the top-level section (四、) holding ``para``."""
+        m = re.match(r"[一二三四五六七八九十]+、", para.chunk.section_ref)
+        if not m:
+            return []
+        parent = m.group()
+        heads: dict[str, Sentence] = {}
+        for row in self.data.rows_of(para.report.report_id):
             c = self.data.chunks[row]
-            if c.part != 0 or c.paragraph_no != 1 or not depth:
-                continue
-            if c.section_ref.startswith(best.chunk.section_ref[: self._parent_len(best.chunk)]) and parse_heading(c.text):
-                first = sentences_of(c, best.report, best.rank)[:1]
-                heads.extend(first)
-        siblings = [h for h in heads if h.chunk.section_ref != best.chunk.section_ref or h.chunk is best.chunk]
-        return siblings if len(siblings) >= 2 else []
+            if c.part == 0 and c.paragraph_no == 1 and len(c.section_ref) > len(parent) and c.section_ref.startswith(parent):
+                if parse_heading(c.text) and c.section_ref not in heads:
+                    heads[c.section_ref] = sentences_of(c, para.report, para.rank)[0]
+        return list(heads.values())
 
     @staticmethod
-    def _parent_len(chunk: Chunk) -> int:
-        ref = chunk.section_ref
-        # the top-level marker (一、) is the parent of （一）-level subsections
-        m = re.match(r"[一二三四五六七八九十]+、", ref)
-        return m.end() if m else 0
+    def _item(para: Sequence[Sentence], i: int, starts: Sequence[int]) -> Sentence:
+        """The enumerated item starting at sentence ``i``: its sentences up to the next item, at most
+        ``ITEM_SENTENCES`` and within one chunk (so one citation covers it)."""
+        first = para[i]
+        end = first
+        for s in para[i + 1 : i + ITEM_SENTENCES]:
+            if (para.index(s) in starts) or s.chunk is not first.chunk:
+                break
+            end = s
+        return Sentence(first.chunk, first.report, first.start, end.end, first.rank)
+
+    def _list(self, ranked: Sequence[Ranked], scorer: Scorer) -> list[Sentence]:
+        """Items of the best-matching paragraph (一是…二是…), else the subsections of its section."""
+        seen: set[tuple[str, str]] = set()
+        best: tuple[float, list[Sentence]] | None = None
+        for s in self._sentences(ranked, self.read_k):
+            key = (s.report.report_id, s.chunk.paragraph_id)
+            if key in seen:
+                continue
+            seen.add(key)
+            para = self._paragraph_sentences(s)
+            text = "".join(x.text for x in para)
+            context = " ".join(s.chunk.section_path)
+            if not scorer.admits(text, context):
+                continue
+            score = scorer.coverage(text, context, title=s.report.title, context_weight=LIST_CONTEXT_WEIGHT)
+            score += 0.02 / s.rank
+            if best is None or score > best[0]:
+                best = (score, para)
+        if best is None or best[0] < THRESHOLD:
+            return []
+        para = best[1]
+        starts = [i for i, s in enumerate(para) if _ITEM.search(s.text)]
+        if len(starts) >= 2:
+            return [self._item(para, i, starts) for i in starts]
+        # a question about a whole section (下步工作重点) is answered by its subsections' headings
+        top = para[0].chunk.section_path[:1]
+        if top and scorer.coverage(top[0], title=para[0].report.title) >= SECTION_THRESHOLD:
+            heads = self._subsection_heads(para[0])
+            if len(heads) >= 2:
+                return heads
+        return []
 
     # -- main ------------------------------------------------------------------------------------
     def answer(self, question: str, scope: Scope, *, top_k: int | None = None, mode: str = "hybrid") -> Answer:
@@ -245,13 +315,14 @@ class Answerer:
 
         terms = question_terms(question, scope, self.words)
         in_scope = ids if ids is not None else list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[:30]))
-        scorer = Scorer(terms, self._background(in_scope), question)
+        scorer = Scorer(terms, self._background(in_scope), question, named_years(question, scope))
         cross = not scope.regions and bool(_CROSS.search(question))
         several = not scope.regions and len(scope.report_ids) > 1
         if cross or several:
             picked = self._cross(ranked, scorer, explicit=cross)
         else:
-            picked = self._single(ranked, scorer, question)
+            is_list = bool(_LIST.search(question)) and not _UNIT.search(question)
+            picked = (self._list(ranked, scorer) if is_list else []) or self._single(ranked, scorer)
         if not picked:
             where = f"{'、'.join(scope.regions)}的报告中" if scope.regions else "已索引的报告中"
             return self._refusal(question, scope, passages, f"{where}没有找到能回答这个问题的内容。", t0, retrieve_ms)
@@ -274,18 +345,14 @@ class Answerer:
             timings={"retrieve_ms": retrieve_ms, "answer_ms": (time.perf_counter() - t_ret) * 1000},
         )
 
-    def _single(self, ranked: Sequence[Ranked], scorer: Scorer, question: str) -> list[Sentence]:
+    def _single(self, ranked: Sequence[Ranked], scorer: Scorer) -> list[Sentence]:
         cands = self._sentences(ranked, self.read_k)
         if not cands:
             return []
         scored = sorted(cands, key=lambda s: -scorer.score(s))
         best = scored[0]
-        if scorer.score(best) < THRESHOLD or (scorer.quantity and not _LIST.search(question) and not _DIGIT.search(best.text)):
+        if scorer.score(best) < THRESHOLD or (scorer.quantity and not _DIGIT.search(best.text)):
             return []
-        if _LIST.search(question) and _LIST_TOPIC.search(question) and not _UNIT.search(question):
-            items = self._list_items(best)
-            if items:
-                return items
         picked = [best]
         remaining = {t for t in scorer.weights if not covers(t, best.text)}
         while remaining and len(picked) < 3:

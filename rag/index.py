@@ -230,6 +230,8 @@ def commit(directory: str | Path, data: IndexData) -> Manifest:
     name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     gen = directory / name
     tmp = directory / f".tmp-{name}"
+    staged = directory / f".{MANIFEST}.{name}"
+    swapped = False
     tmp.mkdir()
     try:
         _write_jsonl(tmp / "reports.jsonl", (r.to_dict() for r in data.reports.values()))
@@ -252,15 +254,17 @@ def commit(directory: str | Path, data: IndexData) -> Manifest:
             reports=len(data.reports),
             chunks=len(data.chunks),
         )
-        staged = directory / f".{MANIFEST}.{name}"
         staged.write_text(json.dumps(manifest.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
         with staged.open("rb+") as f:
             os.fsync(f.fileno())
         os.replace(staged, directory / MANIFEST)
+        swapped = True
         _fsync_dir(directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(gen, ignore_errors=True)
+        if not swapped:  # once swapped, the manifest names ``gen``: it must stay
+            shutil.rmtree(gen, ignore_errors=True)
+            staged.unlink(missing_ok=True)
         raise
     data.manifest = manifest
     _remove_stale(directory, keep=name)

@@ -20,7 +20,9 @@ from .types import Report
 _SUFFIXES = ("自治县", "自治旗", "县", "区", "市", "旗")
 _YEAR = re.compile(r"(?<!\d)(20\d{2}|19\d{2})(?:年|年度)?(?!\d)")
 _PLAN = re.compile(r"打算|计划|安排|思路|重点|目标|部署")
-_PLACE_AT_START = re.compile(r"^(?:请问)?(?:在)?(?P<place>[\u4e00-\u9fff]{1,6}?(?:自治县|自治旗|县|区|市|旗))")
+_PLACE_AT_START = re.compile(
+    r"^(?:请问)?(?:在)?(?P<place>(?:[\u4e00-\u9fff]{1,6}?(?:省|自治区|自治州|自治县|自治旗|州|盟|县|区|市|旗))+)"
+)
 _GENERIC = set("全本我各该哪每此某这那其当")
 
 
