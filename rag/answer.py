@@ -36,13 +36,13 @@ EXTRACTIVE_VERSION = "extractive-v1"
 
 _SENT = re.compile(r"[^。；！？;!?]+(?:[。；！？;!?]+[”’」』）)】]*|$)")
 _HAN_OR_NUM = re.compile(r"[\u3400-\u9fff]+|\d+(?:\.\d+)?%?")
-_DIGIT = re.compile(r"\d")
 _YEAR = re.compile(r"(?:19|20)\d{2}(?:年度|年)?")
 _QUESTION_WORDS = frozenset(
     "多少 是多少 有多少 分别 分别是 哪些 哪个 哪家 哪几 哪几个 哪里 什么 怎么样 怎样 如何 是否 有没有 几 几个 几名 几项 几家 "
     "哪些地方 哪些地区 哪些县 哪些区 哪些市 哪个地方 请问 吗 呢 达到 主要 情况 方面 地方 地区 各地 了 的 有 是 在 和 与 及 共 对 为 中 其 该 都 也 又 还 被 把 将 给 获得 "
     "一共 总共 合计 总计 目前 截至 今年 去年 同期 比 年 年度 得到 做了 提到 提及 列出 报告 里 自己 认为 各自 如何 "
-    "哪位 谁 哪几份 哪些报告 做法 各有 举措 措施 年度报告 县市 哪些县市 强调 提出 表示 成效 效果".split()
+    "哪位 谁 哪几份 哪些报告 做法 各有 举措 措施 年度报告 县市 哪些县市 强调 提出 表示 成效 效果 区县 拿到 比较 "
+    "一下 各份 各个 最多 最少 最高 最低 件数 具体 百分比 多大 都 做了".split()
 )
 # Domain words a question uses where the reports use another (称号 → 获评 示范县): a question term counts as
 # covered when it or one of these occurs.
@@ -55,11 +55,21 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "问题": ("不足", "差距", "短板", "弱点"),
     "律所": ("律师事务所",),
     "人数": ("人",),
+    "短板": ("不足", "问题", "差距", "弱点"),
+    "省级": ("全省", "省"),
+    "收到": ("接收", "受理"),
     "下一步": ("下步", "下一阶段", "明年"),
 }
-_CROSS = re.compile(r"哪些地方|哪些地区|哪些县市|哪些县|哪些区|哪些市|哪个地方|哪几个地方|各地|哪里|哪些报告|哪几份|哪份报告|哪些政府")
+_CROSS = re.compile(
+    r"哪(?:些|几个|几|个)(?:地方|地区|县市|区县|县区|城市|县|区|市)|各地|各份报告|哪里|哪些报告|哪几份|哪份报告|哪些政府"
+)
 _LIST = re.compile(r"哪些|有什么|包括|几个方面|哪几")
-_QUANTITY = re.compile(r"多少|(?<!哪)几|比例|占比|率|金额|总额|面积|人数|数量")
+# a question about these asks for the items of a section (存在哪些不足, 下一步打算), not for names in a sentence
+_LIST_TOPIC = re.compile(r"举措|措施|做法|问题|不足|短板|差距|打算|计划|安排|重点|亮点|经验")
+_RATE = re.compile(r"[\u4e00-\u9fff]{1,6}率")
+_FIGURE = re.compile(r"\d+(?:\.\d+)?(?![\d.年])")  # a figure that is not a bare year
+_PERCENT = re.compile(r"\d\s*[%‰％]|百分之")
+_QUANTITY = re.compile(r"多少|(?<!哪)几|多大|多长|多久|比例|占比|率|金额|总额|面积|人数|数量|年纪|年龄")
 _UNIT = re.compile(r"(?:多少|(?<!哪)几)(个|件|项|名|人次|人|份|次|家|元|万元|亿元|条|起|场|期|所|卷|天|平方米)")
 _ITEM = re.compile(r"(?:^|[：:])[一二三四五六七八九十]+是")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,20})[”\"」』]")
@@ -156,10 +166,33 @@ class Scorer:
         self.total = sum(self.weights.values()) or 1.0
         self.quantity = bool(_QUANTITY.search(question))
         unit = _UNIT.search(question)
-        self.unit = unit.group(1) if unit else ("%" if re.search(r"率|比例|占比", question) else None)
+        if unit:
+            self.unit: str | None = unit.group(1)
+        elif re.search(r"年纪|年龄|多大岁数", question):
+            self.unit = "岁"
+        elif re.search(r"率|比例|占比|百分比", question):
+            self.unit = "%"
+        else:
+            self.unit = None
+        # the rates the question asks for (败诉率): a sentence must state a rate of the same thing
+        self.rates = [w[:-1] for w in _RATE.findall(question) if len(w) >= 3]
         self.numbers = [t for t in terms if t[0].isdigit() and t not in years]
         self.years = list(years)
         self.who = bool(_WHO.search(question))
+
+    def has_figure(self, text: str) -> bool:
+        """Whether ``text`` can answer a quantity question: a percentage for 率 questions, else a
+        number that is not just a year."""
+        if self.unit == "%":
+            if not _PERCENT.search(text):
+                return False
+            if self.rates:
+                stated = [r[:-1] for r in _RATE.findall(text)]
+                return any(bigrams(q) & bigrams(r) for q in self.rates for r in stated)
+            return True
+        if self.unit == "岁":
+            return bool(re.search(r"\d+岁", text))
+        return bool(_FIGURE.search(text))
 
     def admits(self, text: str, context: str = "") -> bool:
         """Hard conditions: years the question names must stand in the passage or its headings."""
@@ -175,19 +208,19 @@ class Scorer:
         context_weight: float = 0.5,
     ) -> float:
         """Weighted share of the terms in ``text``; terms only in the headings (``context``) count
-        ``context_weight``; terms in the report's ``title`` (法治政府建设) say nothing about where in the
-        report the answer is, so they count as covered everywhere."""
+        ``context_weight``; terms in the report's ``title`` (法治政府建设) say nothing about where the
+        answer is and are left out."""
         weights = self.weights if terms is None else {t: self.weights[t] for t in terms}
-        total = sum(weights.values())
-        if not total:
-            return 0.0
-        got = 0.0
+        total = got = 0.0
         for t, w in weights.items():
-            if covers(t, text) or covers(t, title):
+            if title and covers(t, title):
+                continue
+            total += w
+            if covers(t, text):
                 got += w
             elif covers(t, context):
                 got += context_weight * w
-        return got / total
+        return got / total if total else 0.0
 
     def score(self, s: Sentence) -> float:
         text = s.text
@@ -198,7 +231,7 @@ class Scorer:
         if self.who and _PERSON.search(text):
             cov += 0.1
         if self.quantity:
-            if not _DIGIT.search(text):
+            if not self.has_figure(text):
                 cov *= 0.6
             elif self.unit and re.search(rf"\d{re.escape(self.unit)}", text):
                 cov += 0.05
@@ -267,7 +300,9 @@ class Answerer:
         return Sentence(first.chunk, first.report, first.start, end.end, first.rank)
 
     def _list(self, ranked: Sequence[Ranked], scorer: Scorer) -> list[Sentence]:
-        """Items of the best-matching paragraph (一是…二是…), else the subsections of its section."""
+        """Items of the best-matching paragraph (一是…二是…), else the subsections of its section when the
+        question names that section, else the paragraph itself when the question names its heading
+        (数字政府建设方面做了哪些工作 → （八）加快推进数字政府建设。…)."""
         seen: set[tuple[str, str]] = set()
         best: tuple[float, list[Sentence]] | None = None
         for s in self._sentences(ranked, self.read_k):
@@ -296,6 +331,12 @@ class Answerer:
             heads = self._subsection_heads(para[0])
             if len(heads) >= 2:
                 return heads
+        own = para[0].chunk.section_path[-1:] if parse_heading(para[0].text) else []
+        if own and scorer.coverage(own[0], title=para[0].report.title) >= SECTION_THRESHOLD:
+            parts: dict[str, Sentence] = {}
+            for x in para:
+                parts.setdefault(x.chunk.chunk_id, Sentence(x.chunk, x.report, x.chunk.start, x.chunk.end, x.rank))
+            return list(parts.values())[:ITEM_SENTENCES]
         return []
 
     # -- main ------------------------------------------------------------------------------------
@@ -321,7 +362,8 @@ class Answerer:
         if cross or several:
             picked = self._cross(ranked, scorer, explicit=cross)
         else:
-            is_list = bool(_LIST.search(question)) and not _UNIT.search(question)
+            is_list = bool(_LIST.search(question) or _LIST_TOPIC.search(question))
+            is_list = is_list and not _UNIT.search(question) and not scorer.who
             picked = (self._list(ranked, scorer) if is_list else []) or self._single(ranked, scorer)
         if not picked:
             where = f"{'、'.join(scope.regions)}的报告中" if scope.regions else "已索引的报告中"
@@ -351,7 +393,7 @@ class Answerer:
             return []
         scored = sorted(cands, key=lambda s: -scorer.score(s))
         best = scored[0]
-        if scorer.score(best) < THRESHOLD or (scorer.quantity and not _DIGIT.search(best.text)):
+        if scorer.score(best) < THRESHOLD or (scorer.quantity and not scorer.has_figure(best.text)):
             return []
         picked = [best]
         remaining = {t for t in scorer.weights if not covers(t, best.text)}
@@ -379,7 +421,7 @@ class Answerer:
         for s in self._sentences(ranked, MAX_REPORTS * 4):
             if scorer.numbers and not all(n in s.text for n in scorer.numbers):
                 continue
-            if scorer.quantity and not explicit and not _DIGIT.search(s.text):
+            if scorer.quantity and not explicit and not scorer.has_figure(s.text):
                 continue
             sc = scorer.score(s)
             rid = s.report.report_id

