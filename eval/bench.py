@@ -12,6 +12,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -76,14 +77,16 @@ def main(argv: list[str] | None = None) -> None:
         ask_ms: list[float] = []
         for _ in range(args.rounds):
             for q in QUERIES:
-                search_ms += timed(lambda q=q: engine.search(q, k=10), 1)
-                ask_ms += timed(lambda q=q: engine.ask(q), 1)
+                search_ms += timed(partial(engine.search, q, k=10), 1)
+                ask_ms += timed(partial(engine.ask, q), 1)
         region = engine.reports()[0].region or ""
         scoped_ms = timed(lambda: engine.ask(f"{region}{QUERIES[0]}"), args.rounds * 5)
 
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    table = Table(title=f"bench: {corpus} ({result.manifest.reports if result.manifest else 0} reports, "
-                  f"{result.manifest.chunks if result.manifest else 0} chunks)")
+    table = Table(
+        title=f"bench: {corpus} ({result.manifest.reports if result.manifest else 0} reports, "
+        f"{result.manifest.chunks if result.manifest else 0} chunks)"
+    )
     table.add_column("figure")
     table.add_column("value", justify="right")
     table.add_column("target", justify="right")

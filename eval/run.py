@@ -83,9 +83,7 @@ def score_answer(
         correct = answer.answerable and answer_correct(answer.answer, item.must_include)
     else:
         correct = not answer.answerable
-    cites = citation_metrics(
-        [c.quote for c in answer.citations], quotes, [source_text(c) for c in answer.citations]
-    )
+    cites = citation_metrics([c.quote for c in answer.citations], quotes, [source_text(c) for c in answer.citations])
     record: dict[str, Any] = {"id": item.id, "question": item.question, "type": item.type}
     record.update(answer.to_dict())
     record["question"] = item.question  # the gold wording, should ask() have rewritten it
@@ -114,9 +112,7 @@ def write_run(out_dir: Path, records: Sequence[dict[str, Any]], metrics: dict[st
     with (out_dir / PREDICTIONS_FILE).open("w", encoding="utf-8") as f:
         for r in records:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    (out_dir / METRICS_FILE).write_text(
-        json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
+    (out_dir / METRICS_FILE).write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 # ---- tables ---------------------------------------------------------------------------------------
@@ -161,9 +157,7 @@ def print_table(metrics: dict[str, Any], console: Console | None = None, title: 
     (console or Console()).print(table)
 
 
-def compare_table(
-    runs: dict[str, dict[str, Any]], console: Console | None = None, title: str = "Comparison"
-) -> None:
+def compare_table(runs: dict[str, dict[str, Any]], console: Console | None = None, title: str = "Comparison") -> None:
     """Several runs side by side: one row per metric, one column per run name."""
     per_run = {name: dict(_rows(m)) for name, m in runs.items()}
     labels: list[str] = []

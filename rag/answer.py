@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from .chunk import parse_heading
 from .cite import make_citation
 from .index import IndexData
-from .retrieve import Ranked, Retriever
 from .keyword import Tokenizer
+from .retrieve import Ranked, Retriever
 from .scope import Scope, aliases
 from .types import Answer, Chunk, Citation, Passage, Report
 
@@ -38,11 +38,15 @@ _SENT = re.compile(r"[^。；！？;!?]+(?:[。；！？;!?]+[”’」』）)�
 _HAN_OR_NUM = re.compile(r"[\u3400-\u9fff]+|\d+(?:\.\d+)?%?")
 _YEAR = re.compile(r"(?:19|20)\d{2}(?:年度|年)?")
 _QUESTION_WORDS = frozenset(
-    "多少 是多少 有多少 分别 分别是 哪些 哪个 哪家 哪几 哪几个 哪里 什么 怎么样 怎样 如何 是否 有没有 几 几个 几名 几项 几家 "
-    "哪些地方 哪些地区 哪些县 哪些区 哪些市 哪个地方 请问 吗 呢 达到 主要 情况 方面 地方 地区 各地 了 的 有 是 在 和 与 及 共 对 为 中 其 该 都 也 又 还 被 把 将 给 获得 "
-    "一共 总共 合计 总计 目前 截至 今年 去年 同期 比 年 年度 得到 做了 提到 提及 列出 报告 里 自己 认为 各自 如何 "
-    "哪位 谁 哪几份 哪些报告 做法 各有 举措 措施 年度报告 县市 哪些县市 强调 提出 表示 成效 效果 区县 拿到 比较 "
-    "一下 各份 各个 最多 最少 最高 最低 件数 具体 百分比 多大 都 做了 入手 着手".split()
+    """
+    多少 是多少 有多少 分别 分别是 哪些 哪个 哪家 哪几 哪几个 哪里 什么 怎么样 怎样 如何 是否
+    有没有 几 几个 几名 几项 几家 哪些地方 哪些地区 哪些县 哪些区 哪些市 哪个地方 请问 吗 呢
+    达到 主要 情况 方面 地方 地区 各地 了 的 有 是 在 和 与 及 共 对 为 中 其 该 都 也
+    又 还 被 把 将 给 获得 一共 总共 合计 总计 目前 截至 今年 去年 同期 比 年 年度 得到
+    做了 提到 提及 列出 报告 里 自己 认为 各自 哪位 谁 哪几份 哪些报告 做法 各有 举措 措施
+    年度报告 县市 哪些县市 强调 提出 表示 成效 效果 区县 拿到 比较 一下 各份 各个 最多 最少
+    最高 最低 件数 具体 百分比 多大 入手 着手
+    """.split()
 )
 # Domain words a question uses where the reports use another (称号 → 获评 示范县): a question term counts as
 # covered when it or one of these occurs.
@@ -83,11 +87,11 @@ _STOP_BIGRAMS = frozenset({"工作", "全面", "进一步", "开展", "推进", 
 THRESHOLD = 0.5  # share of the question's weighted content a sentence must cover to answer it
 CROSS_THRESHOLD = 0.4
 CROSS_FIGURE_THRESHOLD = 0.25  # across reports, when the sentence also carries the figure the question names
-SECOND_THRESHOLD = 0.5
+SECOND_THRESHOLD = 0.5  # coverage of the still-uncovered part a further sentence must reach
 LIST_CONTEXT_WEIGHT = 0.9  # for list questions a heading match counts nearly as much as the text
 SECTION_THRESHOLD = 0.4  # coverage of the question by a top-level heading to list its subsections
-MAX_REPORTS = 10
-ITEM_SENTENCES = 3  # sentences quoted per enumerated item  # reports quoted in one answer across reports  # coverage of the still-uncovered part a further sentence must reach
+MAX_REPORTS = 10  # reports quoted in one answer across reports
+ITEM_SENTENCES = 3  # sentences quoted per enumerated item
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,9 @@ def focus_weights(question: str, terms: set[str]) -> dict[str, float]:
     return {t: BACKGROUND_CLAUSE_WEIGHT for t in terms if not any(t in c for c in asking)}
 
 
-_COUNTED = re.compile(r"(?:多少|(?<!哪)几)(?:个|件|项|名|人次|人|份|次|家|条|起|场|期|所|卷)(?P<after>[\u4e00-\u9fff]{0,8})")
+_COUNTED = re.compile(
+    r"(?:多少|(?<!哪)几)(?:个|件|项|名|人次|人|份|次|家|条|起|场|期|所|卷)(?P<after>[\u4e00-\u9fff]{0,8})"
+)
 
 
 def counted_things(question: str) -> list[set[str]]:
@@ -179,10 +185,32 @@ def counted_things(question: str) -> list[set[str]]:
 
 
 _GENERIC_COUNTED = frozenset(
-    {"一共", "共有", "总共", "合计", "共计", "分别", "全年", "今年", "累计", "办理", "收到", "有多", "了多", "行政", "工作",
-     "政府", "法治", "建设", "开展", "其中"}
+    {
+        "一共",
+        "共有",
+        "总共",
+        "合计",
+        "共计",
+        "分别",
+        "全年",
+        "今年",
+        "累计",
+        "办理",
+        "收到",
+        "有多",
+        "了多",
+        "行政",
+        "工作",
+        "政府",
+        "法治",
+        "建设",
+        "开展",
+        "其中",
+    }
 )
-_FIGURE_WITH_UNIT = re.compile(r"(?P<num>\d+(?:\.\d+)?)(?:余|多)?(?:万|亿)?(?:余|多)?(?P<unit>个|件|项|名|人次|人|份|次|家|条|起|场|期|所|卷)")
+_FIGURE_WITH_UNIT = re.compile(
+    r"(?P<num>\d+(?:\.\d+)?)(?:余|多)?(?:万|亿)?(?:余|多)?(?P<unit>个|件|项|名|人次|人|份|次|家|条|起|场|期|所|卷)"
+)
 
 
 def figure_about(text: str, things: Sequence[set[str]]) -> bool:
@@ -342,9 +370,15 @@ class Answerer:
         heads: dict[str, Sentence] = {}
         for row in self.data.rows_of(para.report.report_id):
             c = self.data.chunks[row]
-            if c.part == 0 and c.paragraph_no == 1 and len(c.section_ref) > len(parent) and c.section_ref.startswith(parent):
-                if parse_heading(c.text) and c.section_ref not in heads:
-                    heads[c.section_ref] = sentences_of(c, para.report, para.rank)[0]
+            opens_subsection = (
+                c.part == 0
+                and c.paragraph_no == 1
+                and len(c.section_ref) > len(parent)
+                and c.section_ref.startswith(parent)
+                and parse_heading(c.text) is not None
+            )
+            if opens_subsection and c.section_ref not in heads:
+                heads[c.section_ref] = sentences_of(c, para.report, para.rank)[0]
         return list(heads.values())
 
     @staticmethod
@@ -415,7 +449,9 @@ class Answerer:
         retrieve_ms = (t_ret - t0) * 1000
 
         terms = question_terms(question, scope, self.words)
-        in_scope = ids if ids is not None else list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[:30]))
+        in_scope = (
+            ids if ids is not None else list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[:30]))
+        )
         scorer = Scorer(terms, self._background(in_scope), question, named_years(question, scope), scope.query)
         cross = not scope.regions and bool(_CROSS.search(question))
         several = len(scope.regions) > 1 or (not scope.regions and len(scope.report_ids) > 1)
@@ -472,9 +508,8 @@ class Answerer:
     def _cross(self, ranked: Sequence[Ranked], scorer: Scorer, *, explicit: bool) -> list[Sentence]:
         """The best sentence of each report that answers; ``explicit`` for 哪些地方… questions, which
         accept a looser match when the sentence carries the figure the question names."""
-        if not explicit:
-            floor = THRESHOLD
-        else:
+        floor = THRESHOLD
+        if explicit:
             floor = CROSS_FIGURE_THRESHOLD if scorer.numbers else CROSS_THRESHOLD
         by_report: dict[str, Sentence] = {}
         best_score: dict[str, float] = {}

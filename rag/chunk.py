@@ -30,7 +30,20 @@ from .types import Chunk, Report
 CHUNKER_VERSION = "section-v1"
 DEFAULT_MAX_CHARS = 300
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN = "一二三四五六七八九十百零〇两"
 
 # (level, pattern, normaliser of the marker for references)

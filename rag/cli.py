@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -26,7 +27,9 @@ out = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
 
-IndexOpt = Annotated[Path | None, typer.Option("--index", help="index directory [default: $RAG_INDEX_DIR or index/default]")]
+IndexOpt = Annotated[
+    Path | None, typer.Option("--index", help="index directory [default: $RAG_INDEX_DIR or index/default]")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 RegionOpt = Annotated[str | None, typer.Option("--region", help="only reports of this region, e.g. 冠县")]
 YearOpt = Annotated[int | None, typer.Option("--year", help="only reports on this year")]
@@ -68,8 +71,13 @@ def ingest(
     s = _settings(index)
     embedder = _run(s.make_embedder)
     with Progress(
-        TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-        TimeElapsedColumn(), console=err, transient=True,
+        TextColumn("[bold]ingest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     ) as bar:
         task = bar.add_task("", total=None)
 
@@ -78,7 +86,11 @@ def ingest(
 
         result = _run(
             lambda: run_ingest(
-                paths, s.index_dir, embedder, tokenizer=tokenizer or s.tokenizer, max_chars=s.chunk_chars,
+                paths,
+                s.index_dir,
+                embedder,
+                tokenizer=tokenizer or s.tokenizer,
+                max_chars=s.chunk_chars,
                 progress=progress,
             )
         )
@@ -111,8 +123,16 @@ def reports(index: IndexOpt = None, json_: JsonOpt = False) -> None:
         return
     table = Table("report id", "region", "year", "title", "published", "issuer", "chunks", "source")
     for r in rows:
-        table.add_row(r.report_id, r.region or "", str(r.year or ""), r.title, r.published or "", r.issuer or "",
-                      str(len(data.rows_of(r.report_id))), r.source)
+        table.add_row(
+            r.report_id,
+            r.region or "",
+            str(r.year or ""),
+            r.title,
+            r.published or "",
+            r.issuer or "",
+            str(len(data.rows_of(r.report_id))),
+            r.source,
+        )
     out.print(table)
 
 
@@ -176,19 +196,24 @@ def ask(
     if answer.citations:
         out.print()
         for c in answer.citations:
-            out.print(f"[{c.n}] {c.reference} [dim]({c.report_id} {c.paragraph_id} {c.start}:{c.end})[/]", highlight=False)
+            out.print(
+                f"[{c.n}] {c.reference} [dim]({c.report_id} {c.paragraph_id} {c.start}:{c.end})[/]", highlight=False
+            )
 
 
 @app.command("eval")
 def evaluate(
     gold: Annotated[Path, typer.Option(help="gold set (JSONL, see ../shared/gold/README.md)")],
     index: IndexOpt = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="where predictions.jsonl and metrics.json go")] = Path("out/eval"),
+    out_dir: Annotated[Path, typer.Option("--out", help="where predictions.jsonl and metrics.json go")] = Path(
+        "out/eval"
+    ),
     k: Annotated[int, typer.Option("-k", min=1, max=50)] = 5,
     compare: Annotated[bool, typer.Option(help="also run dense-only and keyword-only retrieval")] = False,
 ) -> None:
     """Score the system on a gold set: retrieval, answers, refusals, citations."""
-    from eval import compare_table, evaluate as run_eval, load_gold, print_table
+    from eval import compare_table, load_gold, print_table
+    from eval import evaluate as run_eval
 
     from .answer import EXTRACTIVE_VERSION
     from .load import read_text
@@ -206,14 +231,21 @@ def evaluate(
 
     runs: dict[str, dict[str, Any]] = {}
     for mode in ("dense", "keyword", "hybrid") if compare else ("hybrid",):
+
         def ask_fn(question: str, filters: dict[str, Any], mode: str = mode) -> Any:
             f = Filters.of(filters.get("region"), filters.get("year"), filters.get("report_id"))
             return engine.ask(question, filters=f, top_k=10, mode=mode)
 
-        info = {"mode": mode, "embedder": engine.embedder.id, "tokenizer": engine.data.manifest.tokenizer,
-                "prompt_version": EXTRACTIVE_VERSION, "index": str(s.index_dir), "gold": str(gold)}
+        info = {
+            "mode": mode,
+            "embedder": engine.embedder.id,
+            "tokenizer": engine.data.manifest.tokenizer,
+            "prompt_version": EXTRACTIVE_VERSION,
+            "index": str(s.index_dir),
+            "gold": str(gold),
+        }
         target = out_dir if mode == "hybrid" else out_dir / mode
-        runs[mode] = _run(lambda: run_eval(items, ask_fn, source_text, k=k, out_dir=target, run_info=info))
+        runs[mode] = _run(partial(run_eval, items, ask_fn, source_text, k=k, out_dir=target, run_info=info))
     if compare:
         compare_table(runs, console=out, title=f"{gold.name}: retrieval modes")
     print_table(runs["hybrid"], console=out, title=f"{gold.name} (hybrid)")

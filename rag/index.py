@@ -153,8 +153,7 @@ def load(directory: str | Path, *, embedder: str | None = None) -> IndexData:
         raise IndexCorruptError(f"{gen}: cannot read index files ({e})") from e
     if not (len(chunks) == len(tokens) == vectors.ntotal):
         raise IndexCorruptError(
-            f"{gen}: row counts disagree "
-            f"(chunks {len(chunks)}, tokens {len(tokens)}, vectors {vectors.ntotal})"
+            f"{gen}: row counts disagree (chunks {len(chunks)}, tokens {len(tokens)}, vectors {vectors.ntotal})"
         )
     return IndexData(manifest, reports, chunks, tokens, vectors, keyword)
 
@@ -215,9 +214,7 @@ def rebuild(
     for report, new_chunks, new_tokens, vecs in add:
         matrix = np.asarray(vecs, dtype=np.float32)
         if matrix.ndim != 2 or matrix.shape[1] != dim:  # checked per part: vstack fails first otherwise
-            raise IndexMismatchError(
-                f"vectors of dimension {matrix.shape[-1]} cannot join an index of dimension {dim}"
-            )
+            raise IndexMismatchError(f"vectors of dimension {matrix.shape[-1]} cannot join an index of dimension {dim}")
         reports[report.report_id] = report
         chunks.extend(new_chunks)
         tokens.extend(list(t) for t in new_tokens)
@@ -244,6 +241,10 @@ def commit(directory: str | Path, data: IndexData) -> Manifest:
     tmp = directory / f".tmp-{name}"
     staged = directory / f".{MANIFEST}.{name}"
     swapped = False
+    try:
+        previous = read_manifest(directory).generation
+    except (IndexMissingError, IndexCorruptError):
+        previous = ""
     tmp.mkdir()
     try:
         _write_jsonl(tmp / "reports.jsonl", (r.to_dict() for r in data.reports.values()))
@@ -279,13 +280,15 @@ def commit(directory: str | Path, data: IndexData) -> Manifest:
             staged.unlink(missing_ok=True)
         raise
     data.manifest = manifest
-    _remove_stale(directory, keep=name)
+    # the previous generation stays one more round, for readers that read the old manifest just before
+    # the swap and are still opening its files
+    _remove_stale(directory, keep={name, previous})
     return manifest
 
 
-def _remove_stale(directory: Path, *, keep: str) -> None:
+def _remove_stale(directory: Path, *, keep: set[str]) -> None:
     for p in directory.iterdir():
-        if p.name == keep:
+        if p.name in keep:
             continue
         if p.is_dir() and (p.name.startswith("gen-") or p.name.startswith(".tmp-gen-")):
             shutil.rmtree(p, ignore_errors=True)

@@ -67,22 +67,16 @@ _CJK = r"\u3400-\u9fff"
 HEADING_RE = re.compile(rf"^(?:[{_CN_NUMERAL}]+、|[（(][{_CN_NUMERAL}]+[)）])")
 _YEAR_RE = re.compile(rf"((?:19|20)\d{{2}}|[{_CN_DIGITS}]{{4}})\s*年")
 _DATE_RE = re.compile(r"((?:19|20)\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
-_CN_DATE_RE = re.compile(
-    rf"([{_CN_DIGITS}]{{4}})年([一二三四五六七八九十]{{1,3}})月([一二三四五六七八九十]{{1,3}})日"
-)
+_CN_DATE_RE = re.compile(rf"([{_CN_DIGITS}]{{4}})年([一二三四五六七八九十]{{1,3}})月([一二三四五六七八九十]{{1,3}})日")
 _DATE_LINE_RE = re.compile(r"(?:19|20)\d{2}\s*(?:年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[-/.]\d{1,2}[-/.]\d{1,2})")
 _DOC_NUMBER_RE = re.compile(
     rf"^[{_CJK}]{{1,15}}\s*[〔\[【(（]\s*(?:19|20)\d{{2}}\s*[〕\]】)）]\s*第?\s*\d{{1,5}}\s*号$"
 )
-_ORG_SUFFIXES = (
-    "人民政府办公室|人民政府办公厅|人民政府|政府办公室|政府|办公室|办公厅|委员会|司法局|局|委|办|厅|院|中心"
-)
+_ORG_SUFFIXES = "人民政府办公室|人民政府办公厅|人民政府|政府办公室|政府|办公室|办公厅|委员会|司法局|局|委|办|厅|院|中心"
 _ORG_LINE_RE = re.compile(rf"^[{_CJK}（）()]{{2,30}}?(?:{_ORG_SUFFIXES})$")
 _TITLE_ISSUER_RE = re.compile(rf"^([{_CJK}]{{2,30}}?(?:{_ORG_SUFFIXES}))关于")
 _TITLE_TOPIC_RE = re.compile(r"法治|法制|依法行政|依法治")
-_WRAPPED_TITLE_RE = re.compile(
-    r"^关于(?:上报|报送|呈报|提交|印发)?《(?P<inner>[^》]+)》的?(?:报告|函|请示|通知)$"
-)
+_WRAPPED_TITLE_RE = re.compile(r"^关于(?:上报|报送|呈报|提交|印发)?《(?P<inner>[^》]+)》的?(?:报告|函|请示|通知)$")
 _SALUTATION_RE = re.compile(
     rf"^[{_CJK}、]{{2,28}}(?:常委会|委员会|人大|政府|党委|市委|县委|区委|代表|同志们|领导|局|厅|部门|单位)[:：]$"
 )
@@ -210,8 +204,7 @@ def _parse_fields(line: str) -> list[tuple[str, str]] | None:
         ends.append(m.start())
     ends.append(len(line))
     return [
-        (label, line[begin:end].strip(_STRIP_CHARS + "】]"))
-        for (label, begin), end in zip(labels, ends, strict=True)
+        (label, line[begin:end].strip(_STRIP_CHARS + "】]")) for (label, begin), end in zip(labels, ends, strict=True)
     ]
 
 

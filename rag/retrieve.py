@@ -60,7 +60,7 @@ class Retriever:
         if rows is None:
             _, ids = index.search(q, min(n, index.ntotal))
         else:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))  # type: ignore[call-arg]
             _, ids = index.search(q, min(n, rows.size), params=params)
         return [int(i) for i in ids[0] if i >= 0]
 

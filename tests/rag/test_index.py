@@ -211,9 +211,7 @@ def test_corrupt_manifest(build: Callable[..., ix.IndexData], tmp_path: Path, co
         ix.load(directory)
 
 
-def test_manifest_naming_a_missing_generation_is_corrupt(
-    build: Callable[..., ix.IndexData], tmp_path: Path
-) -> None:
+def test_manifest_naming_a_missing_generation_is_corrupt(build: Callable[..., ix.IndexData], tmp_path: Path) -> None:
     directory = tmp_path / "index"
     m = ix.commit(directory, build("sample_a.txt"))
     (directory / m.generation / "vectors.faiss").unlink()
@@ -225,9 +223,7 @@ def test_rows_that_disagree_are_corrupt(build: Callable[..., ix.IndexData], tmp_
     directory = tmp_path / "index"
     m = ix.commit(directory, build("sample_a.txt"))
     chunks = directory / m.generation / "chunks.jsonl"
-    chunks.write_text(
-        "".join(chunks.read_text(encoding="utf-8").splitlines(keepends=True)[:-1]), encoding="utf-8"
-    )
+    chunks.write_text("".join(chunks.read_text(encoding="utf-8").splitlines(keepends=True)[:-1]), encoding="utf-8")
     with pytest.raises(IndexCorruptError, match="row counts disagree"):
         ix.load(directory)
 
@@ -310,9 +306,7 @@ def test_failure_after_the_swap_leaves_the_new_generation_loadable(
     _assert_same(loaded, bigger)
 
 
-def test_stale_generations_are_removed_after_a_commit(
-    build: Callable[..., ix.IndexData], tmp_path: Path
-) -> None:
+def test_stale_generations_are_removed_after_a_commit(build: Callable[..., ix.IndexData], tmp_path: Path) -> None:
     directory = tmp_path / "index"
     m1 = ix.commit(directory, build("sample_a.txt"))
     (directory / "gen-20000101T000000-abcdef").mkdir()
@@ -321,7 +315,10 @@ def test_stale_generations_are_removed_after_a_commit(
     (directory / f".{ix.MANIFEST}.gen-20000101T000000-abcdef").write_text("{}", encoding="utf-8")
     (directory / "README.txt").write_text("not ours to delete", encoding="utf-8")
     m2 = ix.commit(directory, build("sample_b.txt", base=ix.load(directory)))
-    assert _entries(directory) == {ix.MANIFEST, m2.generation, "README.txt"}
+    # the previous generation stays one round for readers that are still opening it
+    assert _entries(directory) == {ix.MANIFEST, m1.generation, m2.generation, "README.txt"}
+    m3 = ix.commit(directory, build("sample_a.txt", base=ix.load(directory)))
+    assert _entries(directory) == {ix.MANIFEST, m2.generation, m3.generation, "README.txt"}
     assert not (directory / m1.generation).exists()
     assert ix.load(directory).manifest.reports == 2
 

@@ -134,9 +134,7 @@ def test_changed_file_replaces_its_chunks(
     old = ix.load(directory)
     a = paths[0]
     old_id = _by_name(first)["sample_a.txt"].report_id
-    a.write_text(
-        a.read_text(encoding="utf-8").replace("行政复议申请181件", "行政复议申请199件"), encoding="utf-8"
-    )
+    a.write_text(a.read_text(encoding="utf-8").replace("行政复议申请181件", "行政复议申请199件"), encoding="utf-8")
 
     result = _ingest([a], directory, fake_embedder)
     (outcome,) = result.outcomes
@@ -313,9 +311,7 @@ def test_index_keeps_its_tokenizer(
 # --- remove -----------------------------------------------------------------------------------
 
 
-def test_remove_a_report(
-    write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any
-) -> None:
+def test_remove_a_report(write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any) -> None:
     directory = tmp_path / "index"
     result = _ingest(write_samples(), directory, fake_embedder)
     rid = _by_name(result)["sample_a.txt"].report_id
@@ -332,9 +328,7 @@ def test_remove_a_report(
     assert [o.status for o in again.outcomes] == ["added"]
 
 
-def test_remove_of_an_unknown_id(
-    write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any
-) -> None:
+def test_remove_of_an_unknown_id(write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any) -> None:
     directory = tmp_path / "index"
     first = _ingest(write_samples("sample_a.txt"), directory, fake_embedder)
     assert first.manifest is not None
@@ -385,9 +379,7 @@ def test_expand_paths(tmp_path: Path) -> None:
     ]
 
 
-def test_ingest_a_directory(
-    write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any
-) -> None:
+def test_ingest_a_directory(write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any) -> None:
     reports = tmp_path / "reports"
     write_samples()
     (reports / "notes.xlsx").write_bytes(b"PK\x03\x04")

@@ -253,9 +253,7 @@ def test_pdf_hard_line_breaks_rejoined(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_bad_input_raises_naming_file(
-    tmp_path: Path, name: str, content: bytes, error: type[Exception]
-) -> None:
+def test_bad_input_raises_naming_file(tmp_path: Path, name: str, content: bytes, error: type[Exception]) -> None:
     path = write(tmp_path, name, content)
     with pytest.raises(error) as info:
         load_report(path)

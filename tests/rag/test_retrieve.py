@@ -63,9 +63,7 @@ def test_hybrid_finds_other_passages(retriever: Retriever, query: str, needle: s
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_report_ids_restriction_returns_only_those_reports(
-    retriever: Retriever, data: ix.IndexData, mode: str
-) -> None:
+def test_report_ids_restriction_returns_only_those_reports(retriever: Retriever, data: ix.IndexData, mode: str) -> None:
     allowed = set(_ids(data, "云溪区") + _ids(data, "白鹭市"))
     query = QUESTION + " 政务服务 执法 宣传 不足 打算"
     passages = retriever.search(query, k=50, mode=mode, report_ids=allowed)

@@ -75,6 +75,21 @@ def test_region_only_via_filters() -> None:
     assert s.report_ids == ("白鹭市-2023",)
 
 
+def test_region_filter_restricts_the_regions_the_question_names() -> None:
+    s = resolve("青禾县接收行政复议申请多少件？", CATALOG, Filters.of(region="云溪区"))
+    assert s.report_ids == ()  # outside the filter: nothing, never 青禾县's reports
+    assert s.restricted
+    s = resolve("青禾县和云溪区接收行政复议申请多少件？", CATALOG, Filters.of(region="云溪区"))
+    assert s.report_ids == ("云溪区-2024",)
+
+
+def test_two_regions_named() -> None:
+    s = resolve("云溪区和白鹭市接收行政复议申请多少件？", CATALOG)
+    assert s.regions == ("云溪区", "白鹭市")
+    assert set(s.report_ids) == {"云溪区-2024", "白鹭市-2023"}
+    assert "云溪" not in s.query and "白鹭" not in s.query
+
+
 def test_unknown_region_filter_is_a_query_error_naming_it() -> None:
     with pytest.raises(QueryError, match="海淀区"):
         resolve("行政复议申请有多少件？", CATALOG, Filters.of(region="海淀区"))
