@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from .chunk import parse_heading
 from .cite import make_citation
 from .index import IndexData
-from .keyword import Tokenizer
+from .keyword import get_tokenizer
 from .retrieve import Ranked, Retriever
 from .scope import Scope, aliases
 from .types import Answer, Chunk, Citation, Passage, Report
@@ -336,7 +336,7 @@ class Answerer:
         self.retriever = retriever
         self.top_k = top_k
         self.read_k = read_k
-        self.words = Tokenizer("jieba")
+        self.words = get_tokenizer("jieba")
 
     # -- helpers ---------------------------------------------------------------------------------
     def _background(self, report_ids: Sequence[str]) -> list[str]:

@@ -14,7 +14,7 @@ from . import index as ix
 from .answer import Answerer
 from .embed import Embedder
 from .errors import QueryError
-from .keyword import Tokenizer
+from .keyword import tokenizer_for
 from .retrieve import Retriever
 from .scope import Filters, Scope, resolve
 from .types import Answer, Passage, Report
@@ -41,7 +41,7 @@ class Engine:
 
     def _load(self) -> None:
         data = ix.load(self.directory, embedder=self.embedder.id)
-        tokenizer = Tokenizer(data.manifest.tokenizer.split("-")[0])
+        tokenizer = tokenizer_for(data.manifest.tokenizer)
         retriever = Retriever(data, self.embedder, tokenizer)
         answerer = Answerer(data, retriever, top_k=self.top_k)
         with self._lock:  # one assignment each: readers see the old or the new generation, never a mix

@@ -18,7 +18,7 @@ from . import index as ix
 from .chunk import DEFAULT_MAX_CHARS, chunk_report
 from .embed import Embedder
 from .errors import IndexMissingError, InputError, ReportNotFoundError
-from .keyword import Tokenizer
+from .keyword import tokenizer_for
 from .load import SUPPORTED_SUFFIXES, load_report
 from .types import Chunk, Report
 
@@ -99,7 +99,7 @@ def ingest(
     files = expand_paths(paths)
     with ix.writer_lock(directory):
         data = open_or_create(directory, embedder, tokenizer)
-        tok = Tokenizer(data.manifest.tokenizer.split("-")[0])
+        tok = tokenizer_for(data.manifest.tokenizer)
         by_source = {r.source: r for r in data.reports.values()}
         by_hash = {r.content_hash: r for r in data.reports.values()}
         drop: list[str] = []

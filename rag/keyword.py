@@ -10,6 +10,8 @@ Both drop punctuation and a short list of function and question words, and keep 
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 import threading
 from collections.abc import Sequence
@@ -18,6 +20,8 @@ from pathlib import Path
 import bm25s
 import jieba
 import numpy as np
+
+jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not for our users
 
 TOKENIZERS = ("jieba", "bigram")
 _TERMS = Path(__file__).parent / "data" / "legal_terms.txt"
@@ -69,6 +73,17 @@ class Tokenizer:
                 else:
                     words.append(run)
         return [w for w in (w.strip() for w in words) if w and w not in STOPWORDS and _KEEP.search(w)]
+
+
+@functools.cache
+def get_tokenizer(kind: str) -> Tokenizer:
+    """One tokenizer per kind per process (jieba's dictionary takes half a second to load)."""
+    return Tokenizer(kind)
+
+
+def tokenizer_for(manifest_tokenizer: str) -> Tokenizer:
+    """The tokenizer an index was built with, from its manifest entry (``jieba-v1``)."""
+    return get_tokenizer(manifest_tokenizer.split("-")[0])
 
 
 class KeywordIndex:
