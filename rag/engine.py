@@ -12,12 +12,13 @@ from pathlib import Path
 
 from . import index as ix
 from .answer import Answerer
+from .cite import reference
 from .embed import Embedder
-from .errors import QueryError
+from .errors import QueryError, ReportNotFoundError
 from .keyword import tokenizer_for
 from .retrieve import Retriever
 from .scope import Filters, Scope, resolve
-from .types import Answer, Passage, Report
+from .types import Answer, Chunk, Paragraph, Passage, Report
 
 MAX_QUESTION_CHARS = 2000
 
@@ -29,6 +30,14 @@ def check_question(question: str) -> str:
     if len(q) > MAX_QUESTION_CHARS:
         raise QueryError(f"the question is {len(q)} characters long; the limit is {MAX_QUESTION_CHARS}")
     return q
+
+
+def _headings(parts: list[Chunk]) -> set[str]:
+    """Section headings shared by all chunks of a paragraph (an enumerated item is a chunk's, not the paragraph's)."""
+    common = set(parts[0].section_path)
+    for c in parts[1:]:
+        common &= set(c.section_path)
+    return common
 
 
 class Engine:
@@ -56,6 +65,41 @@ class Engine:
 
     def reports(self) -> list[Report]:
         return sorted(self.data.reports.values(), key=lambda r: (r.region or "", r.year or 0, r.report_id))
+
+    def paragraphs(self, report_id: str) -> list[Paragraph]:
+        """The report's paragraphs in text order, each rebuilt from its chunks."""
+        data = self.data
+        report = data.report(report_id)
+        spans: dict[str, list[Chunk]] = {}
+        for row in data.rows_of(report_id):
+            c = data.chunks[row]
+            spans.setdefault(c.paragraph_id, []).append(c)
+        out = []
+        for pid, parts in spans.items():
+            first = parts[0]
+            start, end = min(c.start for c in parts), max(c.end for c in parts)
+            out.append(
+                Paragraph(
+                    report_id=report_id,
+                    paragraph_id=pid,
+                    section_path=tuple(p for p in first.section_path if p in _headings(parts)),
+                    section_ref=first.section_ref,
+                    paragraph_no=first.paragraph_no,
+                    start=start,
+                    end=end,
+                    text=report.text[start:end],
+                    reference=reference(report, first),
+                )
+            )
+        return sorted(out, key=lambda p: p.start)
+
+    def paragraph(self, report_id: str, paragraph_id: str) -> tuple[Paragraph, Paragraph | None, Paragraph | None]:
+        """A paragraph with its previous and next paragraphs (None at the ends)."""
+        paras = self.paragraphs(report_id)
+        for i, p in enumerate(paras):
+            if p.paragraph_id == paragraph_id:
+                return p, paras[i - 1] if i else None, paras[i + 1] if i + 1 < len(paras) else None
+        raise ReportNotFoundError(f"report {report_id!r} has no paragraph {paragraph_id!r}")
 
     def scope(self, question: str, filters: Filters = Filters()) -> Scope:
         return resolve(question, self.data.reports.values(), filters)

@@ -29,7 +29,13 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_timeout: float = 60.0
 
+    prompts_dir: Path = Field(Path(__file__).resolve().parents[1] / "prompts", description="prompt templates")
+    answer_prompt: str = "answer.v1.md"
+    rewrite_prompt: str = "rewrite.v1.md"
+
     api_key: str | None = Field(None, description="when set, uploads and deletions need this key")
+    upload_dir: Path | None = Field(None, description="where uploaded reports are kept [default: INDEX_DIR/uploads]")
+    upload_max_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     host: str = "127.0.0.1"
     port: int = 8000
 

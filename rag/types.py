@@ -76,6 +76,26 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class Paragraph:
+    """A whole paragraph of a report (the permalink target of a citation); text[start:end] of the report."""
+
+    report_id: str
+    paragraph_id: str
+    section_path: tuple[str, ...]
+    section_ref: str
+    paragraph_no: int
+    start: int
+    end: int
+    text: str
+    reference: str
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["section_path"] = list(self.section_path)
+        return d
+
+
+@dataclass(frozen=True)
 class Passage:
     """A retrieved chunk with its score and provenance."""
 

@@ -1,0 +1,197 @@
+"""Answers written by an LLM behind any OpenAI-compatible endpoint, verified before anyone sees them.
+
+The model gets the question and the top passages, numbered, with the prompt from ``prompts/``. Its
+reply is split into claims (sentences with their [n] markers) and each claim is kept only when
+- every marker names a passage that was given, and it has at least one;
+- every figure in it occurs in a passage it cites.
+Claims that fail are dropped and listed in ``notes``. If nothing survives, or the endpoint fails or
+times out, the extractive answer is returned instead, with ``mode="extractive-fallback"`` and the
+reason in ``notes``. Streaming yields verified claims as they complete, never unverified text.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import openai
+
+from .answer import Answerer
+from .cite import make_citation, numbers
+from .prompts import Prompt
+from .scope import Scope
+from .types import Answer, Citation, Passage
+
+_MARK = re.compile(r"\[(\d+)\]")
+_CLAIM = re.compile(r"[^。！？!?\n]+[。！？!?]*(?:\s*\[\d+\])*")
+_REFUSAL = re.compile(r"没有相关内容|无法回答|未提及|没有提及|没有找到|不能回答")
+REFUSAL_TEXT = "报告中没有相关内容。"
+
+
+@dataclass(frozen=True)
+class Claim:
+    text: str  # without markers
+    sources: tuple[int, ...]  # 1-based passage numbers as the model wrote them
+    problem: str | None  # why it was dropped
+
+
+def split_claims(text: str) -> list[str]:
+    return [m.group().strip() for m in _CLAIM.finditer(text) if m.group().strip()]
+
+
+def check_claim(raw: str, passages: Sequence[Passage]) -> Claim:
+    marks = tuple(dict.fromkeys(int(n) for n in _MARK.findall(raw)))
+    text = _MARK.sub("", raw).strip()
+    bad = [n for n in marks if not 1 <= n <= len(passages)]
+    if bad:
+        return Claim(text, marks, f"引用了不存在的段落 {bad}")
+    if not marks:
+        return Claim(text, marks, "没有引用段落")
+    pool = "".join(unicodedata.normalize("NFKC", passages[n - 1].text) for n in marks).replace(",", "")
+    supported = set(numbers(pool))
+    unsupported = [x for x in numbers(text) if x not in supported]
+    if unsupported:
+        return Claim(text, marks, f"数字 {'、'.join(unsupported)} 不在所引段落中")
+    return Claim(text, marks, None)
+
+
+def numbered_passages(passages: Sequence[Passage]) -> str:
+    return "\n".join(
+        f"[{i}]（{p.report.region or ''}｜{p.report.title}｜{p.chunk.section_ref}第{p.chunk.paragraph_no}段）{p.text}"
+        for i, p in enumerate(passages, 1)
+    )
+
+
+class LLMAnswerer:
+    """Generate with ``client``/``model`` and ``prompt``; verify; fall back to ``extractive``."""
+
+    def __init__(
+        self,
+        client: openai.OpenAI,
+        model: str,
+        prompt: Prompt,
+        extractive: Answerer,
+        *,
+        context_k: int = 5,
+        max_tokens: int = 400,
+    ) -> None:
+        self.client = client
+        self.model = model
+        self.prompt = prompt
+        self.extractive = extractive
+        self.context_k = context_k
+        self.max_tokens = max_tokens
+
+    def _request(self, question: str, passages: Sequence[Passage]) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "messages": self.prompt.messages(question=question, passages=numbered_passages(passages)),
+            "temperature": 0,
+            "max_tokens": self.max_tokens,
+        }
+
+    def _finish(self, base: Answer, reply: str, passages: Sequence[Passage], t0: float) -> Answer:
+        """Turn the model's reply into a verified answer (or the fallback)."""
+        claims = [check_claim(c, passages) for c in split_claims(reply)]
+        kept = [c for c in claims if c.problem is None]
+        dropped = [f"已删除未通过核验的句子（{c.problem}）：{c.text}" for c in claims if c.problem]
+        timings = {**base.timings, "llm_ms": (time.perf_counter() - t0) * 1000}
+        if not kept:
+            if _REFUSAL.search(reply):
+                return replace(
+                    base,
+                    answer=REFUSAL_TEXT,
+                    answerable=False,
+                    citations=(),
+                    mode="llm",
+                    prompt_version=self.prompt.id,
+                    timings=timings,
+                )
+            return self.fallback(base, "LLM 回答没有可核验的句子，改用抽取式回答", *dropped, timings=timings)
+        order: dict[int, int] = {}
+        for c in kept:
+            for n in c.sources:
+                order.setdefault(n, len(order) + 1)
+        citations: list[Citation] = []
+        for old, new in order.items():
+            p = passages[old - 1]
+            citations.append(make_citation(new, p.report, p.chunk, p.chunk.start, p.chunk.end))
+        lines = [c.text + "".join(f"[{order[n]}]" for n in c.sources) for c in kept]
+        return replace(
+            base,
+            answer="\n".join(lines),
+            answerable=True,
+            citations=tuple(citations),
+            mode="llm",
+            prompt_version=self.prompt.id,
+            notes=(*base.notes, *dropped),
+            timings=timings,
+        )
+
+    def fallback(self, base: Answer, reason: str, *more: str, timings: dict[str, float] | None = None) -> Answer:
+        return replace(
+            base, mode="extractive-fallback", notes=(*base.notes, reason, *more), timings=timings or base.timings
+        )
+
+    def answer(self, question: str, scope: Scope, *, top_k: int | None = None, mode: str = "hybrid") -> Answer:
+        base = self.extractive.answer(question, scope, top_k=top_k, mode=mode)
+        passages = base.passages[: self.context_k]
+        if scope.unknown_places or not passages:
+            return base
+        t0 = time.perf_counter()
+        try:
+            resp = self.client.chat.completions.create(**self._request(question, passages))
+            reply = resp.choices[0].message.content or ""
+        except (openai.APIError, IndexError, AttributeError, TypeError, ValueError) as e:
+            return self.fallback(base, f"LLM 调用失败（{type(e).__name__}），改用抽取式回答")
+        return self._finish(base, reply, passages, t0)
+
+    def stream(
+        self, question: str, scope: Scope, *, top_k: int | None = None, mode: str = "hybrid"
+    ) -> Iterator[tuple[str, Any]]:
+        """Events: ("token", text) for each verified claim as it completes, then ("answer", Answer)."""
+        base = self.extractive.answer(question, scope, top_k=top_k, mode=mode)
+        passages = base.passages[: self.context_k]
+        if scope.unknown_places or not passages:
+            yield from stream_extractive(base)
+            return
+        t0 = time.perf_counter()
+        reply, pending = "", ""
+        order: dict[int, int] = {}
+        streamed: list[str] = []
+        try:
+            for chunk in self.client.chat.completions.create(**self._request(question, passages), stream=True):
+                delta = chunk.choices[0].delta.content if chunk.choices else None
+                if not delta:
+                    continue
+                reply += delta
+                pending += delta
+                claims = split_claims(pending)
+                while len(claims) > 1:  # a claim is complete once the next one has started
+                    done = claims.pop(0)
+                    pending = pending[pending.index(done) + len(done) :]
+                    c = check_claim(done, passages)
+                    if c.problem is None:
+                        for n in c.sources:
+                            order.setdefault(n, len(order) + 1)
+                        line = c.text + "".join(f"[{order[n]}]" for n in c.sources)
+                        streamed.append(line)
+                        yield "token", line + "\n"
+        except (openai.APIError, IndexError, AttributeError, TypeError, ValueError) as e:
+            yield "answer", self.fallback(base, f"LLM 调用失败（{type(e).__name__}），改用抽取式回答")
+            return
+        final = self._finish(base, reply, passages, t0)
+        rest = final.answer.split("\n")[len(streamed) :] if final.mode == "llm" else []
+        if rest:
+            yield "token", "\n".join(rest)
+        yield "answer", final  # authoritative: replaces streamed text when the answer fell back
+
+
+def stream_extractive(answer: Answer) -> Iterator[tuple[str, Any]]:
+    for line in answer.answer.split("\n"):
+        yield "token", line + "\n"
+    yield "answer", answer

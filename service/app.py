@@ -1,0 +1,51 @@
+"""The app factory: everything is built here, once; a missing index or key fails start-up clearly."""
+
+from __future__ import annotations
+
+import openai
+from fastapi import FastAPI
+
+from rag.engine import Engine
+from rag.errors import ConfigError
+from rag.prompts import load_prompt
+from rag.settings import Settings
+
+from . import errors
+from .routes import openai_compat, qa, reports
+from .state import LLM, AppState
+
+
+def build_llm(settings: Settings) -> LLM | None:
+    if not settings.llm_base_url and not settings.llm_model:
+        return None
+    if not (settings.llm_base_url and settings.llm_model):
+        raise ConfigError("set both RAG_LLM_BASE_URL and RAG_LLM_MODEL to use an LLM (or neither)")
+    client = openai.OpenAI(
+        base_url=settings.llm_base_url,
+        api_key=settings.llm_api_key or "not-needed",
+        timeout=settings.llm_timeout,
+        max_retries=0,
+    )
+    return LLM(
+        client=client,
+        model=settings.llm_model,
+        answer_prompt=load_prompt(settings.prompts_dir / settings.answer_prompt),
+        rewrite_prompt=load_prompt(settings.prompts_dir / settings.rewrite_prompt),
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    embedder = settings.make_embedder()
+    engine = Engine(settings.index_dir, embedder, top_k=settings.top_k)  # IndexMissingError names the dir
+    app = FastAPI(
+        title="法治政府建设报告问答 (policy-rag)",
+        version="0.1.0",
+        description="Cited answers over 法治政府建设情况报告: each claim with its report, paragraph and quote.",
+    )
+    app.state.rag = AppState(settings=settings, engine=engine, embedder=embedder, llm=build_llm(settings))
+    errors.install(app)
+    app.include_router(qa.router)
+    app.include_router(reports.router)
+    app.include_router(openai_compat.router)
+    return app

@@ -1,0 +1,97 @@
+"""OpenAI-compatible endpoints, so any OpenAI client or chat UI can use the service.
+
+Citations appear twice: as numbered references under the answer text, and as a structured
+``citations`` field on the response (on the last chunk when streaming).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from rag.chat import Turn
+from rag.cite import format_references
+from rag.scope import Filters
+from rag.types import Answer
+
+from ..deps import StateDep
+from ..schemas import OpenAIChatIn
+from ..sse import event
+
+router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+MODEL_ID = "policy-rag"
+
+
+def content_of(answer: Answer) -> str:
+    refs = format_references(answer.citations)
+    return f"{answer.answer}\n\n参考来源：\n{refs}" if refs else answer.answer
+
+
+@router.get("/models")
+def models() -> dict[str, Any]:
+    return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "policy-rag"}]}
+
+
+@router.post("/chat/completions", response_model=None)
+async def completions(body: OpenAIChatIn, state: StateDep) -> dict[str, Any] | StreamingResponse:
+    turns = [Turn(m.role, m.content) for m in body.messages]
+    question = await run_in_threadpool(state.standalone, turns)
+    cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+    if not body.stream:
+        answer = await run_in_threadpool(state.ask, question, Filters())
+        return {
+            "id": cid,
+            "object": "chat.completion",
+            "created": created,
+            "model": body.model or MODEL_ID,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": content_of(answer)}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            "citations": [c.to_dict() for c in answer.citations],
+            "answerable": answer.answerable,
+            "mode": answer.mode,
+            "prompt_version": answer.prompt_version,
+        }
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        body_ = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": body.model or MODEL_ID,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        }
+        return event(None, body_)
+
+    def events() -> Iterator[str]:
+        yield chunk({"role": "assistant", "content": ""})
+        streamed = ""
+        for kind, payload in state.stream(question, Filters()):
+            if kind == "token":
+                streamed += payload
+                yield chunk({"content": payload})
+            else:
+                final: Answer = payload
+                text = content_of(final)
+                # the verified answer is authoritative: send what the streamed text lacks
+                tail = text[len(streamed) :] if text.startswith(streamed) else "\n\n" + text
+                if tail:
+                    yield chunk({"content": tail})
+                yield chunk(
+                    {},
+                    "stop",
+                    citations=[c.to_dict() for c in final.citations],
+                    answerable=final.answerable,
+                    mode=final.mode,
+                )
+        yield event(None, "[DONE]")
+
+    return StreamingResponse(events(), media_type="text/event-stream")

@@ -1,0 +1,79 @@
+"""Questions: /ask, /chat (multi-turn, optional SSE), /search, and the health probes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from rag.chat import Turn
+
+from ..deps import StateDep
+from ..schemas import AskIn, ChatIn, SearchIn
+from ..sse import event
+
+router = APIRouter(tags=["questions"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(state: StateDep) -> dict[str, Any]:
+    m = state.engine.data.manifest
+    return {
+        "status": "ready",
+        "reports": m.reports,
+        "chunks": m.chunks,
+        "generation": m.generation,
+        "embedder": m.embedder,
+        "llm": state.llm.model if state.llm else None,
+    }
+
+
+@router.post("/ask")
+async def ask(body: AskIn, state: StateDep) -> dict[str, Any]:
+    """Answer one question; the same schema as ``rag ask --json``."""
+    answer = await run_in_threadpool(
+        state.ask, body.question, body.filters.to_filters(), top_k=body.top_k, mode=body.mode
+    )
+    return answer.to_dict()
+
+
+@router.post("/search")
+async def search(body: SearchIn, state: StateDep) -> list[dict[str, Any]]:
+    passages = await run_in_threadpool(
+        state.engine.search, body.query, k=body.k, filters=body.filters.to_filters(), mode=body.mode
+    )
+    return [p.to_dict() for p in passages]
+
+
+@router.post("/chat", response_model=None)
+async def chat(body: ChatIn, state: StateDep) -> dict[str, Any] | StreamingResponse:
+    """Multi-turn: the last user message is rewritten with the history into a standalone question.
+    With ``stream``, SSE events: ``question``, then ``token``… (verified text), then ``citations`` and
+    ``answer`` (authoritative, replaces the streamed text if the answer fell back), then ``done``."""
+    turns = [Turn(m.role, m.content) for m in body.messages]
+    question = await run_in_threadpool(state.standalone, turns)
+    filters = body.filters.to_filters()
+    if not body.stream:
+        answer = await run_in_threadpool(state.ask, question, filters, top_k=body.top_k, mode=body.mode)
+        return {**answer.to_dict(), "standalone_question": question}
+
+    def events() -> Iterator[str]:
+        yield event("question", {"standalone_question": question})
+        for kind, payload in state.stream(question, filters, top_k=body.top_k, mode=body.mode):
+            if kind == "token":
+                yield event("token", {"text": payload})
+            else:
+                d = payload.to_dict()
+                yield event("citations", d["citations"])
+                yield event("answer", {**d, "standalone_question": question})
+        yield event("done", {})
+
+    return StreamingResponse(events(), media_type="text/event-stream")
