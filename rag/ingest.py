@@ -88,7 +88,7 @@ def ingest(
     directory: str | Path,
     embedder: Embedder,
     *,
-    tokenizer: str = "jieba",
+    tokenizer: str = "bigram",
     max_chars: int = DEFAULT_MAX_CHARS,
     progress: Progress | None = None,
 ) -> IngestResult:

@@ -1,6 +1,6 @@
 """Keyword side of the index: Chinese tokenisation and BM25 (bm25s).
 
-Two tokenisers, chosen by the gold-set numbers (see README):
+Two tokenisers; ``bigram`` is the default for new indexes, chosen by the gold-set numbers (README):
 - ``jieba``: dictionary segmentation in search mode (``cut_for_search`` also emits the sub-words of long
   compounds: 出庭应诉率 → 出庭, 应诉, 应诉率, 出庭应诉率) with the domain's terms from
   ``rag/data/legal_terms.txt`` added to a private ``jieba.Tokenizer`` (the global one is left alone).

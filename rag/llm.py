@@ -28,6 +28,7 @@ from .types import Answer, Citation, Passage
 
 _MARK = re.compile(r"\[(\d+)\]")
 _CLAIM = re.compile(r"[^。！？!?\n]+[。！？!?]*(?:\s*\[\d+\])*")
+_PARTIAL_MARK = re.compile(r"\[\d*")  # "[" or "[1" at the end of a stream: the marker is still arriving
 _REFUSAL = re.compile(r"没有相关内容|无法回答|未提及|没有提及|没有找到|不能回答")
 REFUSAL_TEXT = "报告中没有相关内容。"
 
@@ -171,6 +172,8 @@ class LLMAnswerer:
                 reply += delta
                 pending += delta
                 claims = split_claims(pending)
+                if claims and _PARTIAL_MARK.fullmatch(claims[-1]):  # the claim before may get more markers
+                    claims.pop()
                 while len(claims) > 1:  # a claim is complete once the next one has started
                     done = claims.pop(0)
                     pending = pending[pending.index(done) + len(done) :]
@@ -192,6 +195,8 @@ class LLMAnswerer:
 
 
 def stream_extractive(answer: Answer) -> Iterator[tuple[str, Any]]:
-    for line in answer.answer.split("\n"):
-        yield "token", line + "\n"
+    """The answer's lines as tokens (joined, they are exactly ``answer.answer``), then the answer."""
+    lines = answer.answer.split("\n")
+    for i, line in enumerate(lines):
+        yield "token", line + ("\n" if i + 1 < len(lines) else "")
     yield "answer", answer

