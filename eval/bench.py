@@ -1,15 +1,19 @@
-"""Benchmarks (``make bench``): ingest throughput and in-process search/ask latency on a corpus.
+"""Benchmarks (``make bench``): ingest throughput, in-process search/ask latency, and ``POST /ask``
+latency over loopback HTTP with 1 and 8 concurrent clients.
 
 Prints figures; asserts nothing (speed targets live here, never in timed tests). Targets from the
-issues: the five shared reports ingest in under 20 s on 2 cores; ``search`` p50 under 50 ms.
+issues: the five shared reports ingest in under 20 s on 2 cores; ``search`` p50 under 50 ms; ``/ask``
+p50 under 100 ms with one client.
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import socket
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -51,6 +55,55 @@ def timed(fn: Callable[[], object], repeat: int) -> list[float]:
     return out
 
 
+def api_latency(index_dir: Path, clients: int, requests_each: int) -> tuple[list[float], float]:
+    """POST /ask (extractive) against a real uvicorn server on 127.0.0.1 from ``clients`` threads."""
+    import httpx
+    import uvicorn
+
+    from rag.settings import Settings
+    from service.app import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(Settings(index_dir=index_dir)), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(f"{url}/healthz", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    samples: list[float] = []
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            for i in range(requests_each):
+                q = QUERIES[(n + i) % len(QUERIES)]
+                t0 = time.perf_counter()
+                r = http.post("/ask", json={"question": q, "mode": "extractive"})
+                dt = (time.perf_counter() - t0) * 1000
+                r.raise_for_status()
+                with lock:
+                    samples.append(dt)
+
+    t0 = time.perf_counter()
+    workers = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    wall = time.perf_counter() - t0
+    server.should_exit = True
+    thread.join(timeout=10)
+    return samples, len(samples) / wall
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--corpus", type=Path, help="directory of reports (default: the sample corpus)")
@@ -81,6 +134,7 @@ def main(argv: list[str] | None = None) -> None:
                 ask_ms += timed(partial(engine.ask, q), 1)
         region = engine.reports()[0].region or ""
         scoped_ms = timed(lambda: engine.ask(f"{region}{QUERIES[0]}"), args.rounds * 5)
+        api = {n: api_latency(index_dir, n, args.rounds * 5 if n == 1 else args.rounds * 2) for n in (1, 8)}
 
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     table = Table(
@@ -100,6 +154,11 @@ def main(argv: list[str] | None = None) -> None:
     table.add_row(f"ask p50 / p95, no region (n={len(ask_ms)})", f"{p50:.1f} / {p95:.1f} ms", "")
     p50, p95 = percentiles(scoped_ms)
     table.add_row(f"ask p50 / p95, one region (n={len(scoped_ms)})", f"{p50:.1f} / {p95:.1f} ms", "")
+    for n, (samples, rps) in api.items():
+        p50, p95 = percentiles(samples)
+        target = "p50 < 100 ms" if n == 1 else ""
+        table.add_row(f"API POST /ask p50 / p95, {n} client(s) (n={len(samples)})", f"{p50:.1f} / {p95:.1f} ms", target)
+        table.add_row(f"API throughput, {n} client(s)", f"{rps:.0f} req/s", "")
     table.add_row("peak RSS", f"{rss_mb:,.0f} MiB", "")
     console.print(table)
 
