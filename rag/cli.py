@@ -210,6 +210,9 @@ def evaluate(
     ),
     k: Annotated[int, typer.Option("-k", min=1, max=50)] = 5,
     compare: Annotated[bool, typer.Option(help="also run dense-only and keyword-only retrieval")] = False,
+    answer_mode: Annotated[
+        str, typer.Option(help="extractive | llm (needs RAG_LLM_BASE_URL and RAG_LLM_MODEL)")
+    ] = "extractive",
 ) -> None:
     """Score the system on a gold set: retrieval, answers, refusals, citations."""
     from eval import compare_table, load_gold, print_table
@@ -223,6 +226,20 @@ def evaluate(
     engine = _engine(s)
     items = _run(lambda: load_gold(gold))
 
+    llm = None
+    if answer_mode == "llm":
+        from .llm import LLMAnswerer
+        from .prompts import load_prompt
+
+        if not _run(s.llm_configured):
+            err.print("[red]error:[/red] --answer-mode llm needs RAG_LLM_BASE_URL and RAG_LLM_MODEL")
+            raise typer.Exit(2)
+        prompt = _run(lambda: load_prompt(s.prompts_dir / s.answer_prompt))
+        llm = LLMAnswerer(s.make_llm_client(), s.llm_model or "", prompt, engine.state[2])
+    elif answer_mode != "extractive":
+        err.print(f"[red]error:[/red] unknown --answer-mode {answer_mode!r}; use extractive or llm")
+        raise typer.Exit(2)
+
     def source_text(c: Citation) -> str | None:
         path = engine.data.reports[c.report_id].source_path
         if path and Path(path).is_file():
@@ -234,13 +251,16 @@ def evaluate(
 
         def ask_fn(question: str, filters: dict[str, Any], mode: str = mode) -> Any:
             f = Filters.of(filters.get("region"), filters.get("year"), filters.get("report_id"))
+            if llm is not None:
+                return llm.answer(question, engine.scope(question, f), top_k=10, mode=mode)
             return engine.ask(question, filters=f, top_k=10, mode=mode)
 
         info = {
             "mode": mode,
             "embedder": engine.embedder.id,
             "tokenizer": engine.data.manifest.tokenizer,
-            "prompt_version": EXTRACTIVE_VERSION,
+            "prompt_version": llm.prompt.id if llm else EXTRACTIVE_VERSION,
+            "answer_mode": answer_mode,
             "index": str(s.index_dir),
             "gold": str(gold),
         }

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import openai
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .embed import Embedder, make_embedder
+from .errors import ConfigError
 
 
 class Settings(BaseSettings):
@@ -38,6 +40,22 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     host: str = "127.0.0.1"
     port: int = 8000
+
+    def llm_configured(self) -> bool:
+        """True when an LLM is configured; half a configuration is an error."""
+        if not self.llm_base_url and not self.llm_model:
+            return False
+        if not (self.llm_base_url and self.llm_model):
+            raise ConfigError("set both RAG_LLM_BASE_URL and RAG_LLM_MODEL to use an LLM (or neither)")
+        return True
+
+    def make_llm_client(self) -> openai.OpenAI:
+        return openai.OpenAI(
+            base_url=self.llm_base_url,
+            api_key=self.llm_api_key or "not-needed",
+            timeout=self.llm_timeout,
+            max_retries=0,
+        )
 
     def make_embedder(self) -> Embedder:
         return make_embedder(

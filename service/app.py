@@ -11,7 +11,7 @@ from rag.prompts import load_prompt
 from rag.settings import Settings
 
 from . import errors
-from .routes import openai_compat, qa, reports
+from .routes import briefings, openai_compat, pages, qa, reports
 from .state import LLM, AppState
 
 
@@ -48,4 +48,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(qa.router)
     app.include_router(reports.router)
     app.include_router(openai_compat.router)
+    app.include_router(briefings.router)
+    app.include_router(pages.router)
     return app
