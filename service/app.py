@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import openai
 from fastapi import FastAPI
 
 from rag.engine import Engine
-from rag.errors import ConfigError
 from rag.prompts import load_prompt
 from rag.settings import Settings
 
@@ -16,19 +14,11 @@ from .state import LLM, AppState
 
 
 def build_llm(settings: Settings) -> LLM | None:
-    if not settings.llm_base_url and not settings.llm_model:
+    if not settings.llm_configured():  # ConfigError when half configured
         return None
-    if not (settings.llm_base_url and settings.llm_model):
-        raise ConfigError("set both RAG_LLM_BASE_URL and RAG_LLM_MODEL to use an LLM (or neither)")
-    client = openai.OpenAI(
-        base_url=settings.llm_base_url,
-        api_key=settings.llm_api_key or "not-needed",
-        timeout=settings.llm_timeout,
-        max_retries=0,
-    )
     return LLM(
-        client=client,
-        model=settings.llm_model,
+        client=settings.make_llm_client(),
+        model=settings.llm_model or "",
         answer_prompt=load_prompt(settings.prompts_dir / settings.answer_prompt),
         rewrite_prompt=load_prompt(settings.prompts_dir / settings.rewrite_prompt),
     )
