@@ -77,7 +77,7 @@ class LLMAnswerer:
         prompt: Prompt,
         extractive: Answerer,
         *,
-        context_k: int = 5,
+        context_k: int = 3,
         max_tokens: int = 400,
     ) -> None:
         self.client = client

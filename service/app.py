@@ -40,4 +40,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(openai_compat.router)
     app.include_router(briefings.router)
     app.include_router(pages.router)
+    pages.install(app)  # /static and the HTML permalinks (Accept: text/html)
     return app
