@@ -2,11 +2,15 @@
 
 The model gets the question and the top passages, numbered, with the prompt from ``prompts/``. Its
 reply is split into claims (sentences with their [n] markers) and each claim is kept only when
-- every marker names a passage that was given, and it has at least one;
+- every marker names a passage that was given (a marker out of range drops the claim);
 - every figure in it occurs in a passage it cites.
+A claim with no marker, or whose figures are in another given passage than the one it names, is
+re-attributed when exactly that evidence is found (all its figures and most of its wording in one
+passage) — small models often omit or misnumber markers; the correction is listed in ``notes``.
 Claims that fail are dropped and listed in ``notes``. If nothing survives, or the endpoint fails or
-times out, the extractive answer is returned instead, with ``mode="extractive-fallback"`` and the
-reason in ``notes``. Streaming yields verified claims as they complete, never unverified text.
+times out, or the model refuses while the extractive answerer found verbatim sentences that answer,
+the extractive answer is returned instead, with ``mode="extractive-fallback"`` and the reason in
+``notes``. Streaming yields verified claims as they complete, never unverified text.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 
 import openai
 
-from .answer import Answerer
+from .answer import Answerer, bigrams
 from .cite import make_citation, numbers
 from .prompts import Prompt
 from .scope import Scope
@@ -31,33 +35,60 @@ _CLAIM = re.compile(r"[^。！？!?\n]+[。！？!?]*(?:\s*\[\d+\])*")
 _PARTIAL_MARK = re.compile(r"\[\d*")  # "[" or "[1" at the end of a stream: the marker is still arriving
 _REFUSAL = re.compile(r"没有相关内容|无法回答|未提及|没有提及|没有找到|不能回答")
 REFUSAL_TEXT = "报告中没有相关内容。"
+ATTRIBUTION_OVERLAP = 0.6
 
 
 @dataclass(frozen=True)
 class Claim:
     text: str  # without markers
-    sources: tuple[int, ...]  # 1-based passage numbers as the model wrote them
+    sources: tuple[int, ...]  # 1-based passage numbers (as written, or as repaired)
     problem: str | None  # why it was dropped
+    repaired: str | None = None  # why its citation was corrected
 
 
 def split_claims(text: str) -> list[str]:
     return [m.group().strip() for m in _CLAIM.finditer(text) if m.group().strip()]
 
 
+def _unsupported(text: str, passages: Sequence[Passage], marks: Sequence[int]) -> list[str]:
+    pool = "".join(unicodedata.normalize("NFKC", passages[n - 1].text) for n in marks).replace(",", "")
+    supported = set(numbers(pool))
+    return [x for x in numbers(text) if x not in supported]
+
+
+def attribute(text: str, passages: Sequence[Passage]) -> int | None:
+    """The one passage that evidently supports a claim: it holds all the claim's figures and at least
+    ``ATTRIBUTION_OVERLAP`` of its character bigrams. Small models often omit or misnumber markers."""
+    grams = bigrams(text)
+    if not grams:
+        return None
+    best, best_overlap = None, 0.0
+    for n, p in enumerate(passages, 1):
+        overlap = len(grams & bigrams(p.text)) / len(grams)
+        if overlap > best_overlap and not _unsupported(text, passages, [n]):
+            best, best_overlap = n, overlap
+    return best if best_overlap >= ATTRIBUTION_OVERLAP else None
+
+
 def check_claim(raw: str, passages: Sequence[Passage]) -> Claim:
+    """Keep a claim whose markers name given passages that hold its figures; repair a missing or
+    wrong in-range marker when exactly that evidence is found in another given passage; else drop."""
     marks = tuple(dict.fromkeys(int(n) for n in _MARK.findall(raw)))
     text = _MARK.sub("", raw).strip()
     bad = [n for n in marks if not 1 <= n <= len(passages)]
     if bad:
         return Claim(text, marks, f"引用了不存在的段落 {bad}")
+    problem = None
     if not marks:
-        return Claim(text, marks, "没有引用段落")
-    pool = "".join(unicodedata.normalize("NFKC", passages[n - 1].text) for n in marks).replace(",", "")
-    supported = set(numbers(pool))
-    unsupported = [x for x in numbers(text) if x not in supported]
-    if unsupported:
-        return Claim(text, marks, f"数字 {'、'.join(unsupported)} 不在所引段落中")
-    return Claim(text, marks, None)
+        problem = "没有引用段落"
+    elif unsupported := _unsupported(text, passages, marks):
+        problem = f"数字 {'、'.join(unsupported)} 不在所引段落中"
+    if problem is None:
+        return Claim(text, marks, None)
+    n = attribute(text, passages)
+    if n is None:
+        return Claim(text, marks, problem)
+    return Claim(text, (n,), None, repaired=f"已更正引用（{problem}，改引段落 [{n}]）：{text}")
 
 
 def numbered_passages(passages: Sequence[Passage]) -> str:
@@ -100,8 +131,12 @@ class LLMAnswerer:
         claims = [check_claim(c, passages) for c in split_claims(reply)]
         kept = [c for c in claims if c.problem is None]
         dropped = [f"已删除未通过核验的句子（{c.problem}）：{c.text}" for c in claims if c.problem]
+        dropped += [c.repaired for c in kept if c.repaired]
         timings = {**base.timings, "llm_ms": (time.perf_counter() - t0) * 1000}
         if not kept:
+            if _REFUSAL.search(reply) and base.answerable:
+                # verbatim quotes that answer beat a refusal (small models refuse too readily)
+                return self.fallback(base, "LLM 回答报告中没有相关内容，但抽取式找到了答案", timings=timings)
             if _REFUSAL.search(reply):
                 return replace(
                     base,

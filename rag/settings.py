@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     llm_timeout: float = 60.0
 
     prompts_dir: Path = Field(Path(__file__).resolve().parents[1] / "prompts", description="prompt templates")
-    answer_prompt: str = "answer.v1.md"
+    answer_prompt: str = "answer.v2.md"
     rewrite_prompt: str = "rewrite.v1.md"
 
     api_key: str | None = Field(None, description="when set, uploads and deletions need this key")

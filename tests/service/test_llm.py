@@ -153,11 +153,20 @@ def test_a_claim_with_an_invented_figure_is_dropped(make_llm: Callable[[str], LL
     assert_verified(a, engine)
 
 
+def test_a_claim_without_markers_is_attributed_to_the_passage_that_holds_it(
+    make_llm: Callable[[str], LLMAnswerer], engine: Engine
+) -> None:
+    a = ask(make_llm, engine, "no-markers")  # a correct sentence, no [n]
+    assert a.mode == "llm" and a.answerable and "96件" in a.answer
+    assert a.answer.endswith("[1]") and len(a.citations) == 1
+    assert any("已更正引用（没有引用段落" in n for n in a.notes), a.notes
+    assert_verified(a, engine)
+
+
 @pytest.mark.parametrize(
     ("model", "reason"),
     [
         ("only-invented", f"数字 {INVENTED} 不在所引段落中"),
-        ("no-markers", "没有引用段落"),
     ],
 )
 def test_nothing_verifiable_falls_back_to_the_extractive_answer(
@@ -172,9 +181,17 @@ def test_nothing_verifiable_falls_back_to_the_extractive_answer(
 
 
 def test_a_refusal_is_unanswerable(make_llm: Callable[[str], LLMAnswerer], engine: Engine) -> None:
-    a = ask(make_llm, engine, "refuse")
+    a = ask(make_llm, engine, "refuse", "青禾县的地区生产总值是多少？")
     assert a.mode == "llm" and a.prompt_version == "answer-zh-v1"
     assert a.answerable is False and a.answer == REFUSAL_TEXT and a.citations == ()
+
+
+def test_a_refusal_loses_to_verbatim_sentences_that_answer(
+    make_llm: Callable[[str], LLMAnswerer], engine: Engine
+) -> None:
+    a = ask(make_llm, engine, "refuse")  # Q is answered by the report: 云溪区 96件
+    assert a.mode == FALLBACK and a.answerable and "96件" in a.answer
+    assert any("抽取式找到了答案" in n for n in a.notes)
 
 
 @pytest.mark.parametrize(
@@ -298,7 +315,7 @@ def failing_server(fake: tuple[FakeLLM, str], sample_index_dir: Path, make_serve
 def test_service_answers_with_the_llm(fake: tuple[FakeLLM, str], good_server: str) -> None:
     for mode in ("llm", "auto"):
         body = post(good_server, "/ask", {"question": Q, "mode": mode})
-        assert body["mode"] == "llm" and body["prompt_version"] == "answer-zh-v1" and body["answerable"]
+        assert body["mode"] == "llm" and body["prompt_version"] == "answer-zh-v2" and body["answerable"]
         assert "96件" in body["answer"] and body["citations"][0]["region"] == "云溪区"
         assert body["citations"][0]["n"] == 1 and body["answer"].endswith("[1]")
     assert httpx.get(f"{good_server}/readyz").json()["llm"] == "good"
@@ -369,7 +386,8 @@ def test_chat_uses_the_rules_when_the_llm_loses_the_region(
     url = make_server(**llm_settings(fake, sample_index_dir, "refuse"))
     body = post(url, "/chat", {"messages": FOLLOW_UP})
     assert body["standalone_question"] == "云溪区接收了多少件行政复议申请？"
-    assert body["mode"] == "llm" and body["answerable"] is False and body["answer"] == REFUSAL_TEXT
+    # the model refuses, but the report answers: the verbatim answer wins
+    assert body["mode"] == FALLBACK and body["answerable"] is True and "96件" in body["answer"]
 
 
 def sse(url: str, body: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -19,7 +19,7 @@ from rag.sample import write_sample_corpus
 
 URL = os.environ.get("RAG_TEST_LLM_URL")
 pytestmark = [pytest.mark.llm, pytest.mark.skipif(not URL, reason="RAG_TEST_LLM_URL is not set (make test-llm)")]
-PROMPT = Path(__file__).resolve().parents[2] / "prompts" / "answer.v1.md"
+PROMPT = Path(__file__).resolve().parents[2] / "prompts" / "answer.v2.md"
 
 
 def test_real_model_answers_are_verified_or_fall_back(tmp_path: Path) -> None:
