@@ -9,9 +9,19 @@ SHARED ?= ../shared
 CORPUS ?=
 INDEX ?= $(if $(CORPUS),index/corpus,index/sample)
 
-.PHONY: setup test lint serve bench eval sample clean test-llm
+.PHONY: setup browser test lint serve bench eval sample clean test-llm
 
 setup: $(STAMP)
+
+# Headless Chromium for the page tests (tests/service/test_page.py): Debian's chromium and chromium-driver
+# (and a CJK font for readable screenshots), installed with apt-get only when one of them is missing.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		echo "installing chromium, chromium-driver (apt-get)"; \
+		$(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver fonts-wqy-microhei; \
+	fi
 
 # Idempotent: the venv is created once and reinstalled only when pyproject.toml or constraints.txt change.
 # torch is pinned to the CPU build that lies on this machine's disk (constraints.txt), so nothing pulls CUDA.
@@ -26,7 +36,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: lint
+test: lint browser
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/pytest
 
 index/sample-corpus: | setup

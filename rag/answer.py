@@ -226,6 +226,59 @@ def figure_about(text: str, things: Sequence[set[str]]) -> bool:
     return False
 
 
+_STATED_FIGURE = re.compile(
+    r"(?<![\d.])(?P<num>\d+(?:\.\d+)?)(?:余|多)?(?P<mag>万|亿)?(?:余|多)?"
+    r"(?P<unit>[%％‰]|个百分点|人次|场次|架次|平方米|元|个|件|项|名|人|份|次|家|条|起|场|期|所|卷|天|岁|处|户|宗)"
+)
+_FUNCTION_CHARS = re.compile(r"[了的是有在和与及]")
+STATED_SHARE = 2 / 3  # share of what is counted that must stand next to a figure for it to be "the" figure
+
+
+def stated_figure(
+    text: str,
+    things: Sequence[set[str]] = (),
+    *,
+    unit: str | None = None,
+    rates: Sequence[str] = (),
+    min_share: float = STATED_SHARE,
+) -> str | None:
+    """The figure ``text`` states for what a question asks, as written (``181件``, ``36.23%``,
+    ``52.1万元``), or None.
+
+    ``things`` are bigram sets of what is counted (``counted_things``); a figure qualifies when its
+    clause holds at least ``min_share`` of one set's bigrams (so 行政复议案件2件 does not state the
+    number of 行政复议申请). ``rates`` are the rate words asked for without their 率 (和解, 行政复议和解):
+    a percentage qualifies when the rate word just before it ends with the same two characters
+    (和解率36.23%), so 纠错率 never answers 和解率. ``unit`` (件, %, 万元…), when given, must match.
+    Among qualifying figures the best-covered, then the first, wins."""
+    best: tuple[float, int, str] | None = None
+    for m in _STATED_FIGURE.finditer(text):
+        written = (m.group("mag") or "") + m.group("unit")
+        percent = m.group("unit") in "%％‰"
+        if unit is not None:
+            if unit == "%":
+                if not percent:
+                    continue
+            elif not (written == unit or written.endswith(unit) or unit.endswith(written)):
+                continue
+        left = _CLAUSE.split(text[max(0, m.start() - 16) : m.start()])[-1]
+        right = _CLAUSE.split(text[m.end() : m.end() + 16])[0]
+        share = 0.0
+        if rates:
+            if not percent:
+                continue
+            stated = _RATE.findall(left)
+            if stated and any(len(r) >= 2 and stated[-1][:-1].endswith(r[-2:]) for r in rates):
+                share = 1.0
+        window = bigrams(left + " " + right)
+        for t in things:
+            grams = {g for g in t if not _FUNCTION_CHARS.search(g)} or t
+            share = max(share, len(grams & window) / len(grams))
+        if share >= min_share and (best is None or share > best[0]):
+            best = (share, m.start(), m.group())
+    return best[2] if best else None
+
+
 def named_years(question: str, scope: Scope) -> list[str]:
     """Years the question names that are not the year of the reports it is scoped to: the passage
     must mention them (祁连县2021年… against a 2020 report is not answered by 2020's figures)."""

@@ -1,4 +1,4 @@
-"""The ``rag`` command line: ingest, reports, remove, search, ask, eval, sample, serve.
+"""The ``rag`` command line: ingest, reports, remove, search, ask, brief, compare, eval, sample, serve.
 
 Options default to ``Settings`` (environment prefix ``RAG_``). Library errors print as one red line
 naming what was wrong and exit with status 2; an ingest where some files failed exits with 1.
@@ -199,6 +199,79 @@ def ask(
             out.print(
                 f"[{c.n}] {c.reference} [dim]({c.report_id} {c.paragraph_id} {c.start}:{c.end})[/]", highlight=False
             )
+
+
+@app.command()
+def brief(
+    question: Annotated[str, typer.Option("--question", "-q", help="the question the briefing answers")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="file to write [default: stdout for md]")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="md | docx")] = "md",
+    title: Annotated[str | None, typer.Option(help="title [default: the question]")] = None,
+    index: IndexOpt = None,
+    region: RegionOpt = None,
+    year: YearOpt = None,
+    report_id: ReportOpt = None,
+) -> None:
+    """Write a briefing (简报): the answer's quotes, each with its reference (footnotes in .docx)."""
+    from . import brief as briefing
+
+    if fmt not in ("md", "docx"):
+        err.print(f"[red]error:[/red] unknown --format {fmt!r}; use md or docx", highlight=False)
+        raise typer.Exit(2)
+    if fmt == "docx" and out_file is None:
+        err.print("[red]error:[/red] --format docx needs --out FILE", highlight=False)
+        raise typer.Exit(2)
+    s = _settings(index)
+    engine = _engine(s)
+    answer = _run(lambda: engine.ask(question, filters=Filters.of(region, year, report_id)))
+    b = briefing.from_answer(answer, title=title)
+    if out_file is None:
+        sys.stdout.write(briefing.to_markdown(b))
+        return
+    briefing.write(b, out_file, fmt)
+    out.print(f"wrote {out_file} ({len(b.citations)} quotes from {len(b.sources)} reports)", highlight=False)
+
+
+@app.command()
+def compare(
+    question: str,
+    index: IndexOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="table | csv | md")] = "table",
+    out_file: Annotated[Path | None, typer.Option("--out", help="file to write (csv, md) [default: stdout]")] = None,
+    region: RegionOpt = None,
+    year: YearOpt = None,
+    report_id: ReportOpt = None,
+) -> None:
+    """One row per report: the figure the question asks for (or 未说明), its quote and reference."""
+    from . import compare as cmp
+
+    if fmt not in ("table", "csv", "md"):
+        err.print(f"[red]error:[/red] unknown --format {fmt!r}; use table, csv or md", highlight=False)
+        raise typer.Exit(2)
+    s = _settings(index)
+    engine = _engine(s)
+    table = _run(lambda: cmp.compare(engine, question, Filters.of(region, year, report_id)))
+    if fmt == "table":
+        if out_file is not None:
+            err.print("[red]error:[/red] --out needs --format csv or md", highlight=False)
+            raise typer.Exit(2)
+        cols = ("region", "year", "figure", "quote", "reference")
+        grid = Table(title=table.question)
+        for c in cols:
+            grid.add_column(cmp.HEADERS[c], overflow="fold")
+        for row in table.rows:
+            cells = row.cells()
+            grid.add_row(*(cells[c] for c in cols), style=None if row.stated else "dim")
+        out.print(grid)
+        for note in table.notes:
+            out.print(f"[yellow]注：{note}[/]", highlight=False)
+        return
+    text = cmp.to_csv(table) if fmt == "csv" else cmp.to_markdown(table)
+    if out_file is None:
+        sys.stdout.write(text)
+        return
+    out_file.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+    out.print(f"wrote {out_file} ({len(table.rows)} rows)", highlight=False)
 
 
 @app.command("eval")

@@ -66,3 +66,49 @@ class OpenAIChatIn(BaseModel):
     model: str = "policy-rag"
     messages: list[Message] = Field(min_length=1, max_length=50)
     stream: bool = False
+
+
+class CitationIn(BaseModel):
+    """A citation (``/ask`` JSON) or a search passage: what is checked is the report's text at start:end."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    report_id: str = Field(max_length=200)
+    start: int = Field(ge=0)
+    end: int = Field(ge=1)
+    quote: str | None = Field(None, max_length=20000)
+    text: str | None = Field(None, max_length=20000)
+    n: int | None = Field(None, ge=1)
+
+
+class AnswerIn(BaseModel):
+    """The ``/ask`` response, as returned (passages, timings … are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    question: str = Field("", max_length=MAX_QUESTION_CHARS)
+    answer: str = Field("", max_length=50000)
+    citations: list[CitationIn] = Field(default_factory=list, max_length=100)
+    notes: list[str] = Field(default_factory=list, max_length=20)
+
+
+class BriefingIn(BaseModel):
+    """One of ``citations`` (selected passages), ``answer`` (an /ask response) or ``question``
+    (asked now), in that order of precedence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str | None = Field(None, max_length=MAX_QUESTION_CHARS, examples=["各地行政复议申请多少件？"])
+    answer: AnswerIn | None = None
+    citations: list[CitationIn] | None = Field(None, max_length=100)
+    title: str | None = Field(None, max_length=200)
+    filters: FiltersIn = Field(default_factory=FiltersIn)
+    format: Literal["md", "docx"] = "md"
+
+
+class CompareIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["各地行政复议申请多少件？"])
+    filters: FiltersIn = Field(default_factory=FiltersIn)
+    format: Literal["json", "csv", "md"] = "json"

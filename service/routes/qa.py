@@ -10,8 +10,11 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from rag.chat import Turn
+from rag.engine import check_question
+from rag.errors import RagError
 
 from ..deps import StateDep
+from ..errors import error_body
 from ..schemas import AskIn, ChatIn, SearchIn
 from ..sse import event
 
@@ -57,7 +60,8 @@ async def search(body: SearchIn, state: StateDep) -> list[dict[str, Any]]:
 async def chat(body: ChatIn, state: StateDep) -> dict[str, Any] | StreamingResponse:
     """Multi-turn: the last user message is rewritten with the history into a standalone question.
     With ``stream``, SSE events: ``question``, then ``token``… (verified text), then ``citations`` and
-    ``answer`` (authoritative, replaces the streamed text if the answer fell back), then ``done``."""
+    ``answer`` (authoritative, replaces the streamed text if the answer fell back), then ``done``; an error
+    found before the stream starts is a 4xx JSON error, one found later an ``error`` event instead of ``done``."""
     turns = [Turn(m.role, m.content) for m in body.messages]
     question = await run_in_threadpool(state.standalone, turns)
     filters = body.filters.to_filters()
@@ -65,15 +69,22 @@ async def chat(body: ChatIn, state: StateDep) -> dict[str, Any] | StreamingRespo
         answer = await run_in_threadpool(state.ask, question, filters, top_k=body.top_k, mode=body.mode)
         return {**answer.to_dict(), "standalone_question": question}
 
+    # What the question or the filters get wrong is answered here, before the stream starts: 4xx JSON.
+    await run_in_threadpool(state.engine.scope, check_question(question), filters)
+
     def events() -> Iterator[str]:
         yield event("question", {"standalone_question": question})
-        for kind, payload in state.stream(question, filters, top_k=body.top_k, mode=body.mode):
-            if kind == "token":
-                yield event("token", {"text": payload})
-            else:
-                d = payload.to_dict()
-                yield event("citations", d["citations"])
-                yield event("answer", {**d, "standalone_question": question})
+        try:
+            for kind, payload in state.stream(question, filters, top_k=body.top_k, mode=body.mode):
+                if kind == "token":
+                    yield event("token", {"text": payload})
+                else:
+                    d = payload.to_dict()
+                    yield event("citations", d["citations"])
+                    yield event("answer", {**d, "standalone_question": question})
+        except RagError as err:  # the response has started: the one error shape, as an `error` event
+            yield event("error", error_body(type(err).__name__, str(err)))
+            return
         yield event("done", {})
 
     return StreamingResponse(events(), media_type="text/event-stream")

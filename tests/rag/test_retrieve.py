@@ -109,7 +109,12 @@ def test_ranks_and_scores_in_hybrid(retriever: Retriever, k: int) -> None:
     _check_ranks(passages, k)
     for p in passages:
         assert p.dense_rank is not None or p.keyword_rank is not None
-        expected = sum(1.0 / (retriever.rrf_k + r) for r in (p.dense_rank, p.keyword_rank) if r is not None)
+        dense_w, keyword_w = retriever.weights
+        expected = sum(
+            w / (retriever.rrf_k + r)
+            for w, r in ((dense_w, p.dense_rank), (keyword_w, p.keyword_rank))
+            if r is not None
+        )
         assert p.score == pytest.approx(expected)
     # the top passage is found by both searches
     assert passages[0].dense_rank is not None and passages[0].keyword_rank is not None
@@ -120,7 +125,7 @@ def test_ranks_in_dense_mode(retriever: Retriever) -> None:
     _check_ranks(passages, 6)
     assert [p.dense_rank for p in passages] == [1, 2, 3, 4, 5, 6]
     assert all(p.keyword_rank is None for p in passages)
-    assert passages[0].score == pytest.approx(1.0 / (retriever.rrf_k + 1))
+    assert passages[0].score == pytest.approx(retriever.weights[0] / (retriever.rrf_k + 1))
 
 
 def test_ranks_in_keyword_mode(retriever: Retriever) -> None:
