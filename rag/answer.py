@@ -493,7 +493,7 @@ class Answerer:
         if scope.unknown_places:
             place = "、".join(scope.unknown_places)
             return self._refusal(question, scope, [], f"索引中没有{place}的报告，无法回答这个问题。", t0, 0.0)
-        ids = list(scope.report_ids) if scope.restricted or len(scope.report_ids) != len(self.data.reports) else None
+        ids = scope.report_filter()
         if ids is not None and not ids:
             return self._refusal(question, scope, [], "没有符合筛选条件的报告。", t0, 0.0)
         ranked = self.retriever.rank(scope.query or question, report_ids=ids, mode=mode)

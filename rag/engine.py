@@ -108,8 +108,7 @@ class Engine:
         query = check_question(query)
         data, retriever, _ = self.state
         scope = resolve(query, data.reports.values(), filters)
-        ids = list(scope.report_ids) if scope.restricted or filters.report_ids else None
-        return retriever.search(scope.query or query, k=k, report_ids=ids, mode=mode)
+        return retriever.search(scope.query or query, k=k, report_ids=scope.report_filter(), mode=mode)
 
     def ask(
         self, question: str, *, filters: Filters = Filters(), top_k: int | None = None, mode: str = "hybrid"

@@ -54,10 +54,15 @@ class Scope:
     unknown_places: tuple[str, ...] = ()  # places named that no indexed report covers
     query: str = ""  # the question with the recognised region and year words removed, for retrieval
     notes: tuple[str, ...] = field(default_factory=tuple)
+    whole_index: bool = False  # every indexed report is in scope: retrieval needs no filter
 
     @property
     def restricted(self) -> bool:
         return bool(self.regions or self.years)
+
+    def report_filter(self) -> list[str] | None:
+        """The report ids retrieval must keep to, or None for the whole index."""
+        return None if self.whole_index else list(self.report_ids)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -148,4 +153,5 @@ def resolve(question: str, reports: Iterable[Report], filters: Filters = Filters
         unknown_places=tuple(unknown),
         query=" ".join(query.split()),
         notes=tuple(notes),
+        whole_index=len(pool) == len(catalog),
     )
