@@ -75,9 +75,13 @@ class AppState:
         question = check_question(question)
         yield from llm.stream(question, self.engine.scope(question, filters), top_k=top_k)
 
+    @property
+    def upload_folder(self) -> Path:
+        return self.settings.upload_dir or self.settings.index_dir / "uploads"
+
     def ingest_upload(self, name: str, data: bytes) -> Outcome:
         """Store an uploaded file and ingest it; on failure the file store and the index are as before."""
-        folder = self.settings.upload_dir or self.settings.index_dir / "uploads"
+        folder = self.upload_folder
         folder.mkdir(parents=True, exist_ok=True)
         dest = folder / name
         backup = folder / f".{name}.previous"
@@ -119,8 +123,7 @@ class AppState:
         report = self.engine.data.report(report_id)
         manifest = remove(self.settings.index_dir, report_id)
         self.engine.reload()
-        folder = (self.settings.upload_dir or self.settings.index_dir / "uploads").resolve()
-        if report.source_path and Path(report.source_path).parent == folder:
+        if report.source_path and Path(report.source_path).parent == self.upload_folder.resolve():
             Path(report.source_path).unlink(missing_ok=True)
         return manifest
 
