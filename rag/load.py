@@ -614,6 +614,23 @@ def extract_region(name: str | None) -> str | None:
     return units[-1] if units else None
 
 
+_BODY_PLACE_RE = re.compile(
+    rf"(?:^|(?<=[，,。；;：:\s]))(?:[{_CJK}]{{1,6}}?[省市])?(?P<name>[{_CJK}]{{2,4}}?(?:自治县|县|区|市|旗))(?=[{_CJK}])"
+)
+_GENERIC_PLACE = set("我本全该各在委的其此这那每")
+
+
+def region_in_text(text: str) -> str | None:
+    """The first place named at the start of a clause in the opening paragraphs
+    ("2023年，桃源区深入推进…" → 桃源区); 我区/全县 and the like are not names."""
+    for paragraph in text.split("\n")[:3]:
+        for m in _BODY_PLACE_RE.finditer(paragraph):
+            name = m.group("name")
+            if not _GENERIC_PLACE & set(name):
+                return name
+    return None
+
+
 def extract_year(title: str, body: str, published: str | None) -> int | None:
     """The year reported on: from the title, else the first paragraph, else the year before publication."""
     year = _first_year(title) or _first_year(body.split("\n", 1)[0])
@@ -644,7 +661,11 @@ def load_report(path: str | Path) -> Report:
     published = meta.get("published") or (_iso_date(doc_meta["date"]) if "date" in doc_meta else None)
     title_issuer = _TITLE_ISSUER_RE.match(title)
     issuer = meta.get("issuer") or (title_issuer.group(1) if title_issuer else None)
-    region = extract_region(title) or extract_region(issuer)
+    region = (
+        extract_region(title) or extract_region(issuer) or extract_region(meta.get("origin")) or region_in_text(text)
+    )
+    if region is None:
+        warnings.append(f"{name}: no region found; questions cannot be narrowed to this report by place")
     year = extract_year(title, text, published)
     if not any(HEADING_RE.match(line) for line in text.split("\n")):
         warnings.append(f"{name}: no section headings found; paragraphs are cited by number only")

@@ -283,7 +283,8 @@ def test_untitled_report_falls_back_and_warns(tmp_path: Path) -> None:
     report = load_report(write(tmp_path, "untitled.txt", "\n".join(BODY[:3])))
     assert report.title == "untitled"
     assert report.year == 2024  # from the first paragraph
-    assert report.region is None and report.report_id.startswith("report-2024-")
+    # the opening paragraph names the place: 2024年，示例县坚持…
+    assert report.region == "示例县" and report.report_id.startswith("示例县-2024-")
     assert any("untitled.txt: no report title found" in w for w in report.warnings)
 
 
@@ -475,3 +476,35 @@ def test_shared_corpus_report(name: str) -> None:
     assert report.title not in lines
     assert report.warnings == ()
     assert lines[-1].startswith(str(expected["last"]))
+
+
+# --- region fallbacks (SAMPLE text about fictional places) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "region"),
+    [
+        # the title names no place: the 来源 field does
+        ("法治政府建设情况报告\n来源：石门市人民政府\n2023年以来，石门市深入推进依法行政。\n一、主要成效\n", "石门市"),
+        # nor any field: the opening paragraph does (我区 is not a name)
+        (
+            "关于2023年度法治政府建设工作情况的报告\n2023年，我区在区委的领导下，桃源区深入推进法治政府建设。\n"
+            "一、主要成效\n（一）严格执法。行政复议申请45件。\n",
+            "桃源区",
+        ),
+    ],
+)
+def test_region_falls_back_to_source_field_and_opening_paragraph(tmp_path: Path, text: str, region: str) -> None:
+    path = tmp_path / "sample_report.txt"
+    path.write_text(text, encoding="utf-8")
+    r = load_report(path)
+    assert r.region == region
+    assert r.report_id.startswith(f"{region}-2023-")
+
+
+def test_a_report_with_no_place_anywhere_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "sample_noplace.txt"
+    path.write_text("法治政府建设情况报告\n2023年，我们深入推进依法行政。\n一、主要成效\n", encoding="utf-8")
+    r = load_report(path)
+    assert r.region is None
+    assert any("sample_noplace.txt: no region found" in w for w in r.warnings)
