@@ -40,6 +40,7 @@ import trafilatura
 from docx.table import Table
 from pypdf import PdfReader
 
+from .chunk import has_headings
 from .errors import (
     BinaryFileError,
     DecodeError,
@@ -64,6 +65,8 @@ _CN_NUMERAL = "一二三四五六七八九十百零〇"
 _CJK = r"\u3400-\u9fff"
 
 #: Section headings the chunker recognises: 一、  （一）  (一)
+# Major headings (一、 （一）) for telling headings from furniture while cleaning; the chunker's
+# ``parse_heading`` is the full definition (it also knows 1. （1） and headings that open a paragraph).
 HEADING_RE = re.compile(rf"^(?:[{_CN_NUMERAL}]+、|[（(][{_CN_NUMERAL}]+[)）])")
 _YEAR_RE = re.compile(rf"((?:19|20)\d{{2}}|[{_CN_DIGITS}]{{4}})\s*年")
 _DATE_RE = re.compile(r"((?:19|20)\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
@@ -667,7 +670,7 @@ def load_report(path: str | Path) -> Report:
     if region is None:
         warnings.append(f"{name}: no region found; questions cannot be narrowed to this report by place")
     year = extract_year(title, text, published)
-    if not any(HEADING_RE.match(line) for line in text.split("\n")):
+    if not has_headings(text):  # the chunker's own notion of a heading
         warnings.append(f"{name}: no section headings found; paragraphs are cited by number only")
 
     return Report(
