@@ -7,9 +7,10 @@ recursive splitter) are size-driven and cross paragraph and section boundaries; 
 this splitter as a llama-index ``NodeParser`` for use in that ecosystem.
 
 Rules:
-- The clean text holds one paragraph per line. A line that *is* a heading (short, no sentence end inside)
-  opens a section and produces no chunk; a line that *opens with* a heading ("(一)全面提升依法履职能力。印发…")
-  opens the section and is its first paragraph.
+- The clean text holds one paragraph per line. A line that *is* a heading (short, no sentence end and
+  no figure inside: "（3）全年办理…1043件。" is content) opens a section and produces no chunk; a
+  line that *opens with* a heading ("(一)全面提升依法履职能力。印发…") opens the section and is its
+  first paragraph.
 - A chunk lies inside one paragraph. Long paragraphs are split only after a sentence end (。；！？ and
   their ASCII forms, with any closing quote or bracket kept on the left), preferring to start a chunk
   where an enumerated item (一是…二是…) starts. A single sentence longer than the limit stays whole.
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 
 from .types import Chunk, Report
 
-CHUNKER_VERSION = "section-v1"
+CHUNKER_VERSION = "section-v2"
 DEFAULT_MAX_CHARS = 300
 
 _CN_DIGITS = {
@@ -57,6 +58,7 @@ _ITEM = re.compile(rf"(?P<num>[{_CN}]+)是")  # used with .match(line, pos)
 _SENTENCE = re.compile(r"[^。；！？;!?]+(?:[。；！？;!?]+[”’」』）)】]*|$)")
 _SENTENCE_END = re.compile(r"[。；！？;!?]")
 _MAX_HEADING_ONLY = 80
+_FIGURE = re.compile(r"\d+(?:\.\d+)?(?![\d.年])")  # a figure (not a bare year): a line with one is content
 _MAX_TITLE = 40
 
 
@@ -122,7 +124,9 @@ def parse_heading(line: str) -> tuple[Heading, bool] | None:
             num = m.group("num")
             rest = line[m.end() :]
             body = rest.rstrip("。；;：:")
-            heading_only = len(line) <= _MAX_HEADING_ONLY and not _SENTENCE_END.search(body)
+            heading_only = (
+                len(line) <= _MAX_HEADING_ONLY and not _SENTENCE_END.search(body) and not _FIGURE.search(body)
+            )
             return Heading(level, cn_numeral(num), _ref_marker(level, num), _short_title(line)), heading_only
     return None
 

@@ -499,18 +499,19 @@ _BREAK_BEFORE_RE = re.compile(
 _FULL_LINE = 0.85  # a line narrower than this share of the page's widest line ends its paragraph
 
 
-def _reflow_pdf(pages: list[str]) -> str:
+def _reflow_pdf(pages: list[str], width: int | None = None) -> str:
     """Re-join the hard line breaks pypdf gives inside paragraphs.
 
     A break is kept after sentence-ending punctuation (。！？：；), before a heading marker (一、 （一）
-    (一) 1. 一是), and after a line that stops well short of the page's text width (titles, the
-    addressee, signatures, a paragraph's last line). Page-number lines ("- 3 -", "第3页") are dropped.
+    (一) 1. 一是), and after a line that stops well short of the text width (titles, the addressee,
+    signatures, a paragraph's last line): ``width``, else the page's widest line. Page-number lines
+    ("- 3 -", "第3页") are dropped.
     """
     paragraphs: list[str] = []
     open_paragraph = False
     for page in pages:
         lines = [ln for ln in _lines(page) if not _PAGE_NUMBER_RE.match(ln)]
-        full = max((_display_width(ln) for ln in lines), default=0)
+        full = width or max((_display_width(ln) for ln in lines), default=0)
         for line in lines:
             if paragraphs and open_paragraph and not _BREAK_BEFORE_RE.match(line):
                 paragraphs[-1] += line  # no glue: CJK text has no spaces, and "1" + "0个" must stay "10个"
@@ -518,6 +519,23 @@ def _reflow_pdf(pages: list[str]) -> str:
                 paragraphs.append(line)
             open_paragraph = not _BREAK_AFTER_RE.search(line) and _display_width(line) >= _FULL_LINE * full
     return "\n".join(paragraphs)
+
+
+_WRAPPED_SHARE = 0.3  # share of lines at one fixed width, not ending a sentence, that marks hard wrapping
+
+
+def _unwrap_plain(text: str) -> str:
+    """Re-join a plain-text file that was hard-wrapped at a fixed number of characters (lines broken
+    mid-sentence), with the PDF rules; a file whose lines are paragraphs is returned unchanged."""
+    lines = _lines(text)
+    lengths = [len(ln) for ln in lines if len(ln) >= 20]
+    if len(lines) < 6 or not lengths:
+        return text
+    mode = max(set(lengths), key=lengths.count)
+    at_width = [ln for ln in lines if abs(len(ln) - mode) <= 1 and not _BREAK_AFTER_RE.search(ln)]
+    if len(at_width) < max(5, _WRAPPED_SHARE * len(lines)):
+        return text
+    return _reflow_pdf([text], width=max(_display_width(ln) for ln in at_width))
 
 
 def _read_pdf(data: bytes, path: Path) -> str:
@@ -574,9 +592,9 @@ def _read(path: Path) -> tuple[bytes, str, dict[str, str]]:
     elif suffix in (".html", ".htm"):
         text, meta = _read_html(data, path)
     elif suffix == ".md":
-        text = _read_markdown(data, path)
+        text = _unwrap_plain(_read_markdown(data, path))
     else:
-        text = decode_bytes(data, path)
+        text = _unwrap_plain(decode_bytes(data, path))
     if not _strip(text):
         scanned = "no extractable text (a scanned PDF needs OCR first)"
         raise EmptyDocumentError(path, scanned if suffix == ".pdf" else "whitespace only")

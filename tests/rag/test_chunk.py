@@ -18,6 +18,7 @@ from rag.chunk import (
     cn_numeral,
     has_headings,
     parse_heading,
+    section_ref,
     split_text,
 )
 from rag.load import load_report
@@ -372,3 +373,14 @@ def test_has_headings(samples: dict[str, str]) -> None:
 def test_blank_text_gives_no_chunks() -> None:
     assert chunk_report(_report("\n\n")) == []
     assert chunk_report(_report("一、标题\n（一）小标题")) == []  # headings only
+
+
+def test_a_numbered_line_with_figures_is_content_not_a_heading() -> None:
+    # SAMPLE: （3） opens a sentence that carries figures; 四、2025年… is a heading (a year is not a figure)
+    text = "一、主要成效\n（3）全年办理合法性审查事项1043件（其中重大合同协议312件）。\n四、2025年的主要安排\n一是加强培训。"
+    spans = split_text(text)
+    assert [text[s.start : s.end] for s in spans] == [
+        "（3）全年办理合法性审查事项1043件（其中重大合同协议312件）。",
+        "一是加强培训。",
+    ]
+    assert [section_ref(s.section) for s in spans] == ["一、（3）", "四、"]

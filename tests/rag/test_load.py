@@ -508,3 +508,30 @@ def test_a_report_with_no_place_anywhere_says_so(tmp_path: Path) -> None:
     r = load_report(path)
     assert r.region is None
     assert any("sample_noplace.txt: no region found" in w for w in r.warnings)
+
+
+def test_hard_wrapped_text_is_rejoined(tmp_path: Path) -> None:
+    # SAMPLE text (fictional 示例县), hard-wrapped at 30 characters with CRLF and blank lines, as some
+    # portals and text exports deliver it
+    paragraph = (
+        "2024年，示例县坚持以习近平法治思想为指导，全面推进法治政府建设，深入开展行政执法质量提升行动，"
+        "全年办理首违不罚案件117件，免除罚款36.8万元，行政机关负责人出庭应诉率100%，切实保障群众合法权益。"
+    )
+    wrapped = "\r\n".join(paragraph[i : i + 30] for i in range(0, len(paragraph), 30))
+    body = f"示例县关于2024年法治政府建设情况的报告（示例）\r\n\r\n{wrapped}\r\n\r\n一、主要成效\r\n\r\n{wrapped}\r\n"
+    path = tmp_path / "sample_wrapped.txt"
+    path.write_bytes(body.encode("gb18030"))
+    r = load_report(path)
+    assert paragraph in r.text.split("\n")  # whole again: the figures are no longer cut by line ends
+    assert "免除罚款36.8万元" in r.text
+
+
+def test_text_whose_lines_are_paragraphs_is_not_rejoined(tmp_path: Path) -> None:
+    lines = [f"（{n}）示例县第{n}项工作取得进展，全年办理相关事项{n * 10}件，群众满意度持续提升。" for n in range(1, 9)]
+    path = tmp_path / "sample_lines.txt"
+    path.write_text(
+        "示例县关于2024年法治政府建设情况的报告（示例）\n一、主要成效\n" + "\n".join(lines), encoding="utf-8"
+    )
+    r = load_report(path)
+    for line in lines:
+        assert line in r.text.split("\n")
