@@ -378,7 +378,12 @@ def test_blank_text_gives_no_chunks() -> None:
 def test_a_numbered_line_with_figures_is_content_not_a_heading() -> None:
     # SAMPLE: （3） opens a sentence that carries figures; 四、2025年… is a heading (a year is not a figure)
     text = "\n".join(
-        ["一、主要成效", "（3）全年办理合法性审查事项1043件（其中重大合同协议312件）。", "四、2025年的主要安排", "一是加强培训。"]
+        [
+            "一、主要成效",
+            "（3）全年办理合法性审查事项1043件（其中重大合同协议312件）。",
+            "四、2025年的主要安排",
+            "一是加强培训。",
+        ]
     )
     spans = split_text(text)
     assert [text[s.start : s.end] for s in spans] == [
