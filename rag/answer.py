@@ -3,12 +3,15 @@
 Written by hand because extractive QA models that read Chinese are hub downloads we cannot make here;
 the rules below are about the kinds of question users ask of these reports, not their wording:
 
-- Sentences of the top passages are scored by weighted coverage of the question's content (character
-  bigrams; rare bigrams weigh more, the section headings above a sentence count at half weight), with
-  a bonus for carrying the figure a quantity question asks for (件, 项, 人, %, 元 …).
-- A question is answered only when the best sentence covers enough of it (and, for a quantity question,
-  holds a number); otherwise the answer says plainly that the reports do not say. A place the index has
-  no report for is refused outright.
+- Sentences of the top passages are scored by weighted coverage of the question's content terms
+  (jieba search-mode words and sub-words, less question and function words; rarer terms weigh more;
+  terms found only in the section headings above a sentence count half; terms of the report's title
+  say nothing about where the answer is and are left out; a small domain synonym list), with a bonus
+  for the figure a quantity question asks for.
+- A question is answered only when the best sentence covers enough of it and carries the right kind
+  of figure: a 率 question needs a rate of the same thing (败诉率 is not answered by 出庭率100%),
+  多少件X needs a count standing next to X, a year the question names must appear. Otherwise the
+  answer says plainly that the reports do not say. A place the index has no report for is refused.
 - Multi-part questions take a second or third sentence for the parts the first leaves uncovered.
 - List questions (存在哪些不足, 有哪些工作打算) return the enumerated items (一是…二是…, or the
   （一）（二）… subsections) of the best-matching paragraph or section.
