@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import mimeparse
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -37,41 +38,16 @@ def workspace() -> FileResponse:
     return page()
 
 
-def _quality(accept: str, media: str) -> float:
-    """The q-value ``accept`` gives ``media`` (most specific match wins; 0 when nothing matches)."""
-    kind = media.split("/", 1)[0]
-    best, specificity = 0.0, -1
-    for part in accept.split(","):
-        fields = [f.strip() for f in part.split(";")]
-        rng = fields[0].lower()
-        if not rng:
-            continue
-        q = 1.0
-        for f in fields[1:]:
-            if f.lower().startswith("q="):
-                try:
-                    q = float(f[2:])
-                except ValueError:
-                    q = 0.0
-        if rng == media:
-            spec = 2
-        elif rng == f"{kind}/*":
-            spec = 1
-        elif rng == "*/*":
-            spec = 0
-        else:
-            continue
-        if spec > specificity:
-            best, specificity = q, spec
-    return best
-
-
 def prefers_html(accept: str | None) -> bool:
-    """True when the client ranks HTML strictly above JSON (browsers do; ``*/*`` and API clients do not)."""
+    """True when the client ranks HTML strictly above JSON (browsers do; ``*/*`` and API clients do not).
+    python-mimeparse does the q-value matching; JSON is listed last so that it wins ties."""
     if not accept:
         return False
-    html = max(_quality(accept, "text/html"), _quality(accept, "application/xhtml+xml"))
-    return html > 0 and html > _quality(accept, "application/json")
+    try:
+        best = mimeparse.best_match(["text/html", "application/xhtml+xml", "application/json"], accept)
+    except ValueError:  # an Accept header mimeparse cannot read: serve the API
+        return False
+    return best in ("text/html", "application/xhtml+xml")
 
 
 class HtmlPermalinks:
