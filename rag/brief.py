@@ -242,15 +242,20 @@ def _text_run(text: str) -> Any:
     return r
 
 
+def _style_props(props_tag: str, style_tag: str, style: str) -> Any:
+    """``<w:rPr><w:rStyle w:val=style/></w:rPr>`` (or the paragraph-level ``w:pPr``/``w:pStyle``)."""
+    props = OxmlElement(props_tag)
+    element = OxmlElement(style_tag)
+    element.set(qn("w:val"), style)
+    props.append(element)
+    return props
+
+
 def _ref_run(tag: str, footnote_id: int | None = None) -> Any:
     """A run styled FootnoteReference holding ``tag`` (w:footnoteReference in the body, w:footnoteRef
     inside the footnote)."""
     r = OxmlElement("w:r")
-    rpr = OxmlElement("w:rPr")
-    style = OxmlElement("w:rStyle")
-    style.set(qn("w:val"), "FootnoteReference")
-    rpr.append(style)
-    r.append(rpr)
+    r.append(_style_props("w:rPr", "w:rStyle", "FootnoteReference"))
     mark = OxmlElement(tag)
     if footnote_id is not None:
         mark.set(qn("w:id"), str(footnote_id))
@@ -278,11 +283,7 @@ class _Footnotes:
         note = OxmlElement("w:footnote")
         note.set(qn("w:id"), str(fid))
         p = OxmlElement("w:p")
-        ppr = OxmlElement("w:pPr")
-        pstyle = OxmlElement("w:pStyle")
-        pstyle.set(qn("w:val"), "FootnoteText")
-        ppr.append(pstyle)
-        p.append(ppr)
+        p.append(_style_props("w:pPr", "w:pStyle", "FootnoteText"))
         p.append(_ref_run("w:footnoteRef"))
         p.append(_text_run(" " + text))
         note.append(p)

@@ -91,6 +91,14 @@ def check_claim(raw: str, passages: Sequence[Passage]) -> Claim:
     return Claim(text, (n,), None, repaired=f"已更正引用（{problem}，改引段落 [{n}]）：{text}")
 
 
+def numbered_line(claim: Claim, order: dict[int, int]) -> str:
+    """The claim with its markers renumbered in order of first citation; ``order`` (passage number →
+    citation number) grows as claims are numbered, so streamed and final answers number alike."""
+    for n in claim.sources:
+        order.setdefault(n, len(order) + 1)
+    return claim.text + "".join(f"[{order[n]}]" for n in claim.sources)
+
+
 def numbered_passages(passages: Sequence[Passage]) -> str:
     return "\n".join(
         f"[{i}]（{p.report.region or ''}｜{p.report.title}｜{p.chunk.section_ref}第{p.chunk.paragraph_no}段）{p.text}"
@@ -149,14 +157,11 @@ class LLMAnswerer:
                 )
             return self.fallback(base, "LLM 回答没有可核验的句子，改用抽取式回答", *dropped, timings=timings)
         order: dict[int, int] = {}
-        for c in kept:
-            for n in c.sources:
-                order.setdefault(n, len(order) + 1)
+        lines = [numbered_line(c, order) for c in kept]
         citations: list[Citation] = []
         for old, new in order.items():
             p = passages[old - 1]
             citations.append(make_citation(new, p.report, p.chunk, p.chunk.start, p.chunk.end))
-        lines = [c.text + "".join(f"[{order[n]}]" for n in c.sources) for c in kept]
         return replace(
             base,
             answer="\n".join(lines),
@@ -214,9 +219,7 @@ class LLMAnswerer:
                     pending = pending[pending.index(done) + len(done) :]
                     c = check_claim(done, passages)
                     if c.problem is None:
-                        for n in c.sources:
-                            order.setdefault(n, len(order) + 1)
-                        line = c.text + "".join(f"[{order[n]}]" for n in c.sources)
+                        line = numbered_line(c, order)
                         streamed.append(line)
                         yield "token", line + "\n"
         except (openai.APIError, IndexError, AttributeError, TypeError, ValueError) as e:
