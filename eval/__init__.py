@@ -7,12 +7,13 @@ print_table(metrics)
 
 from eval.gold import TYPES, Evidence, GoldItem, load_gold, normalize
 from eval.metrics import aggregate, answer_correct, citation_metrics, retrieval_metrics
-from eval.run import compare_table, evaluate, print_table, score_answer, write_run
+from eval.run import ablation_table, compare_table, evaluate, print_table, score_answer, write_run
 
 __all__ = [
     "TYPES",
     "Evidence",
     "GoldItem",
+    "ablation_table",
     "aggregate",
     "answer_correct",
     "citation_metrics",

@@ -19,7 +19,7 @@ from typing import Any
 
 from rag.errors import InputError
 
-TYPES: tuple[str, ...] = ("numeric", "fact", "list", "cross", "unanswerable")
+TYPES: tuple[str, ...] = ("numeric", "fact", "list", "cross", "document", "unanswerable")
 """Question types, in the order reports list them."""
 
 _REQUIRED = ("id", "question", "type", "answerable", "must_include", "evidence")

@@ -170,3 +170,27 @@ def compare_table(runs: dict[str, dict[str, Any]], console: Console | None = Non
     for label in labels:
         table.add_row(label, *(rows.get(label, "—") for rows in per_run.values()))
     (console or Console()).print(table)
+
+
+def ablation_table(runs: dict[str, dict[str, Any]], console: Console | None = None, title: str = "Ablation") -> None:
+    """One row per variant (all rules, then each rule switched off): the answer figures and their change
+    against the first row."""
+    keys = (
+        ("answer_accuracy", "answer accuracy"),
+        ("refusal_accuracy", "refusal accuracy"),
+        ("citation_accuracy", "citation accuracy"),
+        ("hit@5", "hit@5"),
+    )
+    table = Table(title=title)
+    table.add_column("variant")
+    for _, label in keys:
+        table.add_column(label, justify="right")
+    base = next(iter(runs.values()))
+    for name, m in runs.items():
+        cells = []
+        for key, _ in keys:
+            v, b = m.get(key), base.get(key)
+            delta = "" if m is base or v is None or b is None else f" ({v - b:+.3f})"
+            cells.append(_fmt(v) + delta)
+        table.add_row(name, *cells)
+    (console or Console()).print(table)

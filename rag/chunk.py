@@ -26,57 +26,18 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .text import HEADING_PATTERNS, ITEM_RE, SENTENCE_END_RE, cn_numeral, sentence_spans
 from .types import Chunk, Report
 
 CHUNKER_VERSION = "section-v2"
 DEFAULT_MAX_CHARS = 300
 
-_CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_CN = "一二三四五六七八九十百零〇两"
-
-# (level, pattern, normaliser of the marker for references)
-_HEADINGS: tuple[tuple[int, re.Pattern[str]], ...] = (
-    (1, re.compile(rf"^(?P<num>[{_CN}]+)[、．.]")),
-    (2, re.compile(rf"^[（(](?P<num>[{_CN}]+)[）)]")),
-    (3, re.compile(r"^(?P<num>\d{1,2})[、．.](?!\d)")),
-    (4, re.compile(r"^[（(](?P<num>\d{1,2})[）)]")),
-)
-_ITEM = re.compile(rf"(?P<num>[{_CN}]+)是")  # used with .match(line, pos)
-_SENTENCE = re.compile(r"[^。；！？;!?]+(?:[。；！？;!?]+[”’」』）)】]*|$)")
-_SENTENCE_END = re.compile(r"[。；！？;!?]")
+_HEADINGS = HEADING_PATTERNS
+_ITEM = ITEM_RE  # used with .match(line, pos)
+_SENTENCE_END = SENTENCE_END_RE
 _MAX_HEADING_ONLY = 80
 _FIGURE = re.compile(r"\d+(?:\.\d+)?(?![\d.年])")  # a figure (not a bare year): a line with one is content
 _MAX_TITLE = 40
-
-
-def cn_numeral(s: str) -> int:
-    """Value of a Chinese numeral up to 999 (一 → 1, 十六 → 16, 二十 → 20); Arabic digits pass through."""
-    if s.isdigit():
-        return int(s)
-    total, current = 0, 0
-    for ch in s:
-        if ch == "百":
-            total += (current or 1) * 100
-            current = 0
-        elif ch == "十":
-            total += (current or 1) * 10
-            current = 0
-        else:
-            current = _CN_DIGITS.get(ch, 0)
-    return total + current
 
 
 def _ref_marker(level: int, num: str) -> str:
@@ -131,25 +92,13 @@ def parse_heading(line: str) -> tuple[Heading, bool] | None:
     return None
 
 
-def _sentences(line: str) -> Iterator[tuple[int, int]]:
-    """Sentence spans inside one paragraph line, whitespace trimmed, offsets relative to the line."""
-    for m in _SENTENCE.finditer(line):
-        s, e = m.start(), m.end()
-        while s < e and line[s].isspace():
-            s += 1
-        while e > s and line[e - 1].isspace():
-            e -= 1
-        if e > s:
-            yield s, e
-
-
 def _group(line: str, max_chars: int) -> Iterator[tuple[int, int, str | None]]:
     """Pack a paragraph's sentences into spans of at most ``max_chars`` (relative offsets)."""
     min_chars = max_chars // 4
     start = end = -1
     item: str | None = None
     current_item: str | None = None
-    for s, e in _sentences(line):
+    for s, e in sentence_spans(line):
         m = _ITEM.match(line, s)
         if m:
             current_item = _short_title(line[s:e])
@@ -193,11 +142,46 @@ def section_ref(section: tuple[Heading, ...]) -> str:
     return "".join(h.marker for h in section)
 
 
+FRONT = ("文件头", "h")  # (section name and reference, paragraph-id prefix) of the lines above the body
+BACK = ("落款", "e")  # … and below it
+
+
+def _matter_chunks(report: Report, start: int, end: int, where: tuple[str, str]) -> list[Chunk]:
+    """One chunk per document line of ``report.text[start:end]`` (the header or the footer lines)."""
+    name, prefix = where
+    out = []
+    offset = start
+    for n, line in enumerate(report.text[start:end].split("\n"), 1):
+        line_start = offset
+        offset += len(line) + 1
+        if not line:
+            continue
+        pid = f"{prefix}.p{n}"
+        out.append(
+            Chunk(
+                chunk_id=f"{report.report_id}:{pid}:0",
+                report_id=report.report_id,
+                paragraph_id=pid,
+                section_path=(name,),
+                section_ref=name,
+                paragraph_no=n,
+                part=0,
+                start=line_start,
+                end=line_start + len(line),
+                text=line,
+            )
+        )
+    return out
+
+
 def chunk_report(report: Report, *, max_chars: int = DEFAULT_MAX_CHARS) -> list[Chunk]:
-    """The report's chunks, in text order."""
-    chunks = []
-    for sp in split_text(report.text, max_chars=max_chars):
+    """The report's chunks, in text order: its header lines, the body by section, its footer lines."""
+    body_start = report.body_start
+    body_end = len(report.text) if report.body_end is None else report.body_end
+    chunks = _matter_chunks(report, 0, max(body_start - 1, 0), FRONT)
+    for sp in split_text(report.text[body_start:body_end], max_chars=max_chars):
         path = tuple(h.title for h in sp.section) + ((sp.item,) if sp.item else ())
+        start, end = body_start + sp.start, body_start + sp.end
         chunks.append(
             Chunk(
                 chunk_id=f"{report.report_id}:{sp.paragraph_id}:{sp.part}",
@@ -207,11 +191,13 @@ def chunk_report(report: Report, *, max_chars: int = DEFAULT_MAX_CHARS) -> list[
                 section_ref=section_ref(sp.section),
                 paragraph_no=sp.paragraph_no,
                 part=sp.part,
-                start=sp.start,
-                end=sp.end,
-                text=report.text[sp.start : sp.end],
+                start=start,
+                end=end,
+                text=report.text[start:end],
             )
         )
+    if body_end < len(report.text):
+        chunks += _matter_chunks(report, body_end + 1, len(report.text), BACK)
     return chunks
 
 

@@ -121,15 +121,19 @@ def reports(index: IndexOpt = None, json_: JsonOpt = False) -> None:
     if json_:
         _dump([{**r.meta(), "chunks": len(data.rows_of(r.report_id))} for r in rows])
         return
-    table = Table("report id", "region", "year", "title", "published", "issuer", "chunks", "source")
+    table = Table(
+        "report id", "region", "level", "year", "title", "published", "issuer", "read from", "chunks", "source"
+    )
     for r in rows:
         table.add_row(
             r.report_id,
-            r.region or "",
+            "/".join(r.region_path) or (r.region or ""),
+            f"{r.level or ''}{f' ({r.department})' if r.department else ''}",
             str(r.year or ""),
             r.title,
             r.published or "",
             r.issuer or "",
+            "; ".join(f"{k}: {v['source']} ({v['confidence']})" for k, v in r.provenance.items()),
             str(len(data.rows_of(r.report_id))),
             r.source,
         )
@@ -286,9 +290,12 @@ def evaluate(
     answer_mode: Annotated[
         str, typer.Option(help="extractive | llm (needs RAG_LLM_BASE_URL and RAG_LLM_MODEL)")
     ] = "extractive",
+    ablate: Annotated[
+        bool, typer.Option(help="also run with each answer rule switched off and print what each adds")
+    ] = False,
 ) -> None:
     """Score the system on a gold set: retrieval, answers, refusals, citations."""
-    from eval import compare_table, load_gold, print_table
+    from eval import ablation_table, compare_table, load_gold, print_table
     from eval import evaluate as run_eval
 
     from .answer import EXTRACTIVE_VERSION
@@ -339,6 +346,23 @@ def evaluate(
         }
         target = out_dir if mode == "hybrid" else out_dir / mode
         runs[mode] = _run(partial(run_eval, items, ask_fn, source_text, k=k, out_dir=target, run_info=info))
+    if ablate:
+        from .question import RULES
+
+        ablation: dict[str, dict[str, Any]] = {"all rules": runs["hybrid"]}
+        for rule in RULES:
+            kept = tuple(r for r in RULES if r != rule)
+
+            def ablated(question: str, filters: dict[str, Any], kept: tuple[str, ...] = kept) -> Any:
+                f = Filters.of(filters.get("region"), filters.get("year"), filters.get("report_id"))
+                return engine.ask(question, filters=f, top_k=10, rules=kept)
+
+            info = {"ablate": rule, "gold": str(gold), "index": str(s.index_dir)}
+            target = out_dir / "ablate" / rule
+            ablation[f"without {rule}"] = _run(
+                partial(run_eval, items, ablated, source_text, k=k, out_dir=target, run_info=info)
+            )
+        ablation_table(ablation, console=out, title=f"{gold.name}: what each rule adds")
     if compare:
         compare_table(runs, console=out, title=f"{gold.name}: retrieval modes")
     print_table(runs["hybrid"], console=out, title=f"{gold.name} (hybrid)")

@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .answer import _CROSS, _GENERIC_COUNTED, _RATE, _UNIT, bigrams, counted_things, sentences_of, stated_figure
+from .answer import bigrams, counted_things, sentences_of, stated_figure
 from .cite import make_citation
+from .lexicon import words
+from .question import CROSS_RE, RATE_RE, UNIT_RE
 from .scope import Filters, aliases
 from .types import Citation, Report
 
@@ -63,17 +65,17 @@ def target(question: str, regions: Sequence[str] = ()) -> Target:
     for region in regions:
         for name in sorted(aliases(region), key=len, reverse=True):
             q = q.replace(name, " ")
-    q = _YEAR.sub(" ", _CROSS.sub(" ", q))
-    unit_m = _UNIT.search(q)
+    q = _YEAR.sub(" ", CROSS_RE.sub(" ", q))
+    unit_m = UNIT_RE.search(q)
     unit = unit_m.group(1) if unit_m else None
-    rates = tuple(w[:-1] for w in _RATE.findall(_ASKING.sub(" ", q)) if len(w) >= 3)
+    rates = tuple(w[:-1] for w in RATE_RE.findall(_ASKING.sub(" ", q)) if len(w) >= 3)
     if unit is None and (rates or re.search(r"比例|占比|百分比", q)):
         unit = "%"
     if rates:
         return Target((), unit, rates)
     things = [frozenset(t) for t in counted_things(q)]
     if not things:
-        grams = bigrams(_ASKING.sub(" ", q)) - _GENERIC_COUNTED
+        grams = bigrams(_ASKING.sub(" ", q)) - words("generic_counted")
         if grams:
             things = [frozenset(grams)]
     return Target(tuple(things), unit, ())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from . import index as ix
@@ -16,8 +17,9 @@ from .cite import reference
 from .embed import Embedder
 from .errors import QueryError, ReportNotFoundError
 from .keyword import tokenizer_for
+from .question import RULES
 from .retrieve import Retriever
-from .scope import Filters, Scope, resolve
+from .scope import Catalog, Filters, Scope, resolve
 from .types import Answer, Chunk, Paragraph, Passage, Report
 
 MAX_QUESTION_CHARS = 2000
@@ -53,8 +55,9 @@ class Engine:
         tokenizer = tokenizer_for(data.manifest.tokenizer)
         retriever = Retriever(data, self.embedder, tokenizer)
         answerer = Answerer(data, retriever, top_k=self.top_k)
+        catalog = Catalog(data.reports.values())
         with self._lock:  # one assignment each: readers see the old or the new generation, never a mix
-            self.state = (data, retriever, answerer)
+            self.state = (data, retriever, answerer, catalog)
 
     def reload(self) -> None:
         self._load()
@@ -102,21 +105,29 @@ class Engine:
         raise ReportNotFoundError(f"report {report_id!r} has no paragraph {paragraph_id!r}")
 
     def scope(self, question: str, filters: Filters = Filters()) -> Scope:
-        return resolve(question, self.data.reports.values(), filters)
+        return resolve(question, self.state[3], filters)
 
     def search(self, query: str, *, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid") -> list[Passage]:
         query = check_question(query)
-        data, retriever, _ = self.state
-        scope = resolve(query, data.reports.values(), filters)
+        _, retriever, _, catalog = self.state
+        scope = resolve(query, catalog, filters)
         return retriever.search(scope.query or query, k=k, report_ids=scope.report_filter(), mode=mode)
 
     def ask(
-        self, question: str, *, filters: Filters = Filters(), top_k: int | None = None, mode: str = "hybrid"
+        self,
+        question: str,
+        *,
+        filters: Filters = Filters(),
+        top_k: int | None = None,
+        mode: str = "hybrid",
+        rules: Sequence[str] = RULES,
     ) -> Answer:
+        """Scope, retrieve, answer. ``rules`` switches the answerer's rules (``rag.question.RULES``; all
+        by default), for ablations."""
         t0 = time.perf_counter()
         question = check_question(question)
-        data, _, answerer = self.state
-        scope = resolve(question, data.reports.values(), filters)
-        answer = answerer.answer(question, scope, top_k=top_k, mode=mode)
+        _, _, answerer, catalog = self.state
+        scope = resolve(question, catalog, filters)
+        answer = answerer.answer(question, scope, top_k=top_k, mode=mode, rules=rules)
         answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return answer

@@ -7,6 +7,8 @@ Layout of an index directory::
     DIR/gen-<id>/chunks.jsonl    one Chunk a line; line i is FAISS id i and BM25 document i
     DIR/gen-<id>/tokens.jsonl    the keyword tokens of chunk i (so BM25 rebuilds without re-segmenting)
     DIR/gen-<id>/vectors.faiss   IndexFlatIP over L2-normalised vectors (cosine)
+    DIR/gen-<id>/sentences.npy   one unit vector per sentence of each chunk (float16), in chunk order
+    DIR/gen-<id>/sentence_offsets.npy   chunk i's sentences are rows offsets[i]:offsets[i+1] of sentences.npy
     DIR/gen-<id>/bm25/           bm25s files
     DIR/.lock                    held (flock) by the one writer
 
@@ -42,9 +44,10 @@ from .errors import (
     ReportNotFoundError,
 )
 from .keyword import KeywordIndex
+from .text import sentence_spans
 from .types import Chunk, Report
 
-FORMAT = 1
+FORMAT = 2  # 2: sentence vectors
 MANIFEST = "manifest.json"
 
 
@@ -74,6 +77,8 @@ class IndexData:
     tokens: list[list[str]]
     vectors: faiss.Index
     keyword: KeywordIndex
+    sentences: np.ndarray  # (n sentences, dim) float16 unit vectors, chunk by chunk
+    sentence_offsets: np.ndarray  # (n chunks + 1,) int64
     _rows_by_report: dict[str, list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -83,7 +88,12 @@ class IndexData:
     @classmethod
     def empty(cls, *, embedder: str, dim: int, tokenizer: str) -> IndexData:
         m = Manifest(embedder=embedder, dim=dim, tokenizer=tokenizer)
-        return cls(m, {}, [], [], faiss.IndexFlatIP(dim), KeywordIndex(None, 0))
+        none = np.zeros((0, dim), dtype=np.float16)
+        return cls(m, {}, [], [], faiss.IndexFlatIP(dim), KeywordIndex(None, 0), none, np.zeros(1, dtype=np.int64))
+
+    def sentence_vectors(self, row: int) -> np.ndarray:
+        """The vectors of chunk ``row``'s sentences, in the order of ``rag.text.sentence_spans``."""
+        return self.sentences[self.sentence_offsets[row] : self.sentence_offsets[row + 1]]
 
     def rows_of(self, report_id: str) -> list[int]:
         return self._rows_by_report.get(report_id, [])
@@ -149,13 +159,16 @@ def load(directory: str | Path, *, embedder: str | None = None) -> IndexData:
         tokens = list(_read_jsonl(gen / "tokens.jsonl"))
         vectors = faiss.read_index(str(gen / "vectors.faiss"))
         keyword = KeywordIndex.load(gen / "bm25", len(chunks))
+        sentences = np.load(gen / "sentences.npy")
+        offsets = np.load(gen / "sentence_offsets.npy")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
         raise IndexCorruptError(f"{gen}: cannot read index files ({e})") from e
-    if not (len(chunks) == len(tokens) == vectors.ntotal):
+    if not (len(chunks) == len(tokens) == vectors.ntotal == len(offsets) - 1) or offsets[-1] != len(sentences):
         raise IndexCorruptError(
-            f"{gen}: row counts disagree (chunks {len(chunks)}, tokens {len(tokens)}, vectors {vectors.ntotal})"
+            f"{gen}: row counts disagree (chunks {len(chunks)}, tokens {len(tokens)}, vectors {vectors.ntotal}, "
+            f"sentence offsets {len(offsets) - 1}, sentences {len(sentences)})"
         )
-    return IndexData(manifest, reports, chunks, tokens, vectors, keyword)
+    return IndexData(manifest, reports, chunks, tokens, vectors, keyword, sentences, offsets)
 
 
 @contextlib.contextmanager
@@ -194,31 +207,61 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+@dataclass(frozen=True)
+class Addition:
+    """One report to add: its chunks, their keyword tokens and vectors, and its sentences' vectors
+    (chunk by chunk, ``rag.text.sentence_spans`` order; None: each sentence takes its chunk's vector)."""
+
+    report: Report
+    chunks: Sequence[Chunk]
+    tokens: Sequence[Sequence[str]]
+    vectors: np.ndarray
+    sentence_vectors: np.ndarray | None = None
+
+
+def sentence_counts(chunks: Sequence[Chunk]) -> list[int]:
+    return [sum(1 for _ in sentence_spans(c.text)) for c in chunks]
+
+
 def rebuild(
     old: IndexData,
     *,
     drop_reports: Sequence[str] = (),
-    add: Sequence[tuple[Report, Sequence[Chunk], Sequence[Sequence[str]], np.ndarray]] = (),
+    add: Sequence[Addition | tuple[Any, ...]] = (),
 ) -> IndexData:
-    """A new in-memory generation: ``old`` minus ``drop_reports`` plus ``add``.
-
-    Each ``add`` entry is (report, chunks, tokens, vectors).
-    """
+    """A new in-memory generation: ``old`` minus ``drop_reports`` plus ``add``."""
     drop = set(drop_reports)
     keep = [i for i, c in enumerate(old.chunks) if c.report_id not in drop]
     reports = {rid: r for rid, r in old.reports.items() if rid not in drop}
     chunks = [old.chunks[i] for i in keep]
     tokens = [old.tokens[i] for i in keep]
     parts = [old.all_vectors()[keep]] if keep else []
+    sentence_parts = [old.sentence_vectors(i) for i in keep]
+    counts = [len(p) for p in sentence_parts]
     dim = old.manifest.dim
-    for report, new_chunks, new_tokens, vecs in add:
-        matrix = np.asarray(vecs, dtype=np.float32)
+    for entry in add:
+        a = entry if isinstance(entry, Addition) else Addition(*entry)
+        matrix = np.asarray(a.vectors, dtype=np.float32)
         if matrix.ndim != 2 or matrix.shape[1] != dim:  # checked per part: vstack fails first otherwise
             raise IndexMismatchError(f"vectors of dimension {matrix.shape[-1]} cannot join an index of dimension {dim}")
-        reports[report.report_id] = report
-        chunks.extend(new_chunks)
-        tokens.extend(list(t) for t in new_tokens)
+        per_chunk = sentence_counts(a.chunks)
+        if a.sentence_vectors is None:
+            sent = np.repeat(matrix, per_chunk, axis=0)
+        else:
+            sent = np.asarray(a.sentence_vectors, dtype=np.float32)
+            if sent.shape != (sum(per_chunk), dim):
+                raise IndexMismatchError(
+                    f"{a.report.source}: {sent.shape[0]} sentence vectors for {sum(per_chunk)} sentences"
+                )
+        reports[a.report.report_id] = a.report
+        chunks.extend(a.chunks)
+        tokens.extend(list(t) for t in a.tokens)
         parts.append(matrix)
+        start = 0
+        for n in per_chunk:
+            sentence_parts.append(sent[start : start + n])
+            start += n
+        counts.extend(per_chunk)
     vectors = faiss.IndexFlatIP(dim)
     if parts:
         vectors.add(np.ascontiguousarray(np.vstack(parts), dtype=np.float32))
@@ -229,7 +272,9 @@ def rebuild(
         reports=len(reports),
         chunks=len(chunks),
     )
-    return IndexData(manifest, reports, chunks, tokens, vectors, KeywordIndex.build(tokens))
+    sentences = np.vstack(sentence_parts).astype(np.float16) if sentence_parts else np.zeros((0, dim), dtype=np.float16)
+    offsets = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]).astype(np.int64)
+    return IndexData(manifest, reports, chunks, tokens, vectors, KeywordIndex.build(tokens), sentences, offsets)
 
 
 def commit(directory: str | Path, data: IndexData) -> Manifest:
@@ -251,6 +296,8 @@ def commit(directory: str | Path, data: IndexData) -> Manifest:
         _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in data.chunks))
         _write_jsonl(tmp / "tokens.jsonl", data.tokens)
         faiss.write_index(data.vectors, str(tmp / "vectors.faiss"))
+        np.save(tmp / "sentences.npy", data.sentences)
+        np.save(tmp / "sentence_offsets.npy", data.sentence_offsets)
         data.keyword.save(tmp / "bm25")
         for p in tmp.rglob("*"):
             if p.is_file():

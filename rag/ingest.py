@@ -12,14 +12,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from . import index as ix
 from .chunk import DEFAULT_MAX_CHARS, chunk_report
 from .embed import Embedder
 from .errors import IndexMissingError, InputError, ReportNotFoundError
 from .keyword import tokenizer_for
 from .load import SUPPORTED_SUFFIXES, load_report
+from .text import sentence_spans
 from .types import Chunk, Report
 
 Progress = Callable[[str, int, int], None]  # (file name, done, total)
@@ -72,6 +71,13 @@ def embedding_text(report: Report, chunk: Chunk) -> str:
     return f"{context}\n{chunk.text}" if context else chunk.text
 
 
+def sentence_texts(chunk: Chunk) -> list[str]:
+    """What the embedder sees of each sentence of a chunk (``rag.text.sentence_spans`` order): the
+    sentence alone. Its headings are left out: they would give a formula such as 特此报告 the meaning
+    of the section it closes (the answerer counts headings separately, at half weight)."""
+    return [chunk.text[s:e] for s, e in sentence_spans(chunk.text)]
+
+
 def keyword_text(chunk: Chunk) -> str:
     return " ".join((*chunk.section_path, chunk.text))
 
@@ -103,7 +109,7 @@ def ingest(
         by_source = {r.source: r for r in data.reports.values()}
         by_hash = {r.content_hash: r for r in data.reports.values()}
         drop: list[str] = []
-        add: list[tuple[Report, list[Chunk], list[list[str]], np.ndarray]] = []
+        add: list[ix.Addition] = []
         for n, path in enumerate(files, 1):
             if progress:
                 progress(path.name, n - 1, len(files))
@@ -128,11 +134,12 @@ def ingest(
                 result.outcomes.append(Outcome(str(path), "failed", msg))
                 continue
             vectors = embedder.embed_documents([embedding_text(report, c) for c in chunks])
+            sentence_vectors = embedder.embed_documents([t for c in chunks for t in sentence_texts(c)])
             tokens = [tok(keyword_text(c)) for c in chunks]
             if previous is not None:
                 by_hash.pop(previous.content_hash, None)
-                if any(a[0] is previous for a in add):  # the same file name earlier in this batch
-                    add = [a for a in add if a[0] is not previous]
+                if any(a.report is previous for a in add):  # the same file name earlier in this batch
+                    add = [a for a in add if a.report is not previous]
                     result.chars -= len(previous.text)
                 else:
                     drop.append(previous.report_id)
@@ -141,7 +148,7 @@ def ingest(
                 status, msg = "added", f"{path}: added as {report.report_id}"
             for w in report.warnings:
                 msg += f"; warning: {w}"
-            add.append((report, chunks, tokens, vectors))
+            add.append(ix.Addition(report, chunks, tokens, vectors, sentence_vectors))
             by_hash[report.content_hash] = report
             by_source[report.source] = report
             result.chars += len(report.text)

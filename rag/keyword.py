@@ -21,20 +21,16 @@ import bm25s
 import jieba
 import numpy as np
 
+from .lexicon import DATA, words
+
 jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not for our users
 
 TOKENIZERS = ("jieba", "bigram")
-_TERMS = Path(__file__).parent / "data" / "legal_terms.txt"
+_TERMS = DATA / "legal_terms.txt"  # a jieba user dictionary (word, frequency, tag), read by jieba itself
 _HAN = re.compile(r"[\u3400-\u9fff]+")
 _RUNS = re.compile(r"[\u3400-\u9fff]+|\d+(?:\.\d+)?%?|[A-Za-z]+")
 _KEEP = re.compile(r"[\u3400-\u9fff\w%]")
-STOPWORDS = frozenset(
-    """
-    的 了 和 与 及 是 在 对 为 将 把 被 等 并 也 都 其 中 个 项 件 次 年 共 有 多少
-    哪些 什么 几 几个 怎么 如何 分别 是否 吗 呢 请问 请 问 哪 哪个 哪家 情况 方面 进行
-    开展 全面 进一步
-    """.split()
-)
+STOPWORDS = words("keyword_stopwords")  # function and question words, dropped by both tokenisers
 
 
 class Tokenizer:

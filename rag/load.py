@@ -32,7 +32,6 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import docx
@@ -48,7 +47,11 @@ from .errors import (
     InputError,
     UnsupportedFormatError,
 )
+from .meta import describe, extract_region
+from .text import CJK, CN_DATE_RE, CN_NUMERAL_CHARS, CN_YEAR_DIGITS, MAJOR_HEADING_RE, STRIP_CHARS, first_year, iso_date
 from .types import Report
+
+__all__ = ["SUPPORTED_SUFFIXES", "clean_text", "decode_bytes", "extract_region", "load_report", "read_text"]
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".text", ".html", ".htm", ".md", ".pdf", ".docx"})
 
@@ -56,21 +59,14 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".text", ".html", ".htm"
 # Characters and shared patterns
 # ---------------------------------------------------------------------------------------------------
 
-#: Everything ``str.isspace`` accepts (incl. U+00A0 and U+3000, the highest one) plus zero-width
-#: characters and the BOM.
-_STRIP_CHARS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "\u200b\u200c\u200d\u2060\ufeff"
-_CN_DIGITS = "〇零一二三四五六七八九"
-_CN_DIGIT_VALUE = {c: max(i - 1, 0) for i, c in enumerate(_CN_DIGITS)}  # 〇 and 零 are both 0
-_CN_NUMERAL = "一二三四五六七八九十百零〇"
-_CJK = r"\u3400-\u9fff"
+_STRIP_CHARS = STRIP_CHARS
+_CN_DIGITS = CN_YEAR_DIGITS
+_CN_NUMERAL = CN_NUMERAL_CHARS
+_CJK = CJK
 
-#: Section headings the chunker recognises: 一、  （一）  (一)
 # Major headings (一、 （一）) for telling headings from furniture while cleaning; the chunker's
 # ``parse_heading`` is the full definition (it also knows 1. （1） and headings that open a paragraph).
-HEADING_RE = re.compile(rf"^(?:[{_CN_NUMERAL}]+、|[（(][{_CN_NUMERAL}]+[)）])")
-_YEAR_RE = re.compile(rf"((?:19|20)\d{{2}}|[{_CN_DIGITS}]{{4}})\s*年")
-_DATE_RE = re.compile(r"((?:19|20)\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
-_CN_DATE_RE = re.compile(rf"([{_CN_DIGITS}]{{4}})年([一二三四五六七八九十]{{1,3}})月([一二三四五六七八九十]{{1,3}})日")
+HEADING_RE = MAJOR_HEADING_RE
 _DATE_LINE_RE = re.compile(r"(?:19|20)\d{2}\s*(?:年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[-/.]\d{1,2}[-/.]\d{1,2})")
 _DOC_NUMBER_RE = re.compile(
     rf"^[{_CJK}]{{1,15}}\s*[〔\[【(（]\s*(?:19|20)\d{{2}}\s*[〕\]】)）]\s*第?\s*\d{{1,5}}\s*号$"
@@ -99,7 +95,7 @@ _ACTION_WORDS = frozenset(
         *("分享", "分享到", "纠错", "我要纠错"),
     }
 )
-_ACTION_SPLIT_RE = re.compile(r"[\s:：【】\[\]|｜/]+")
+_ACTION_SPLIT_RE = re.compile(r"[\s:：【】\[\]|｜/•·●▪]+")
 _BOILERPLATE_PREFIX_RE = re.compile(
     r"^(?:当前位置|您的位置|你的位置|您现在的位置|当前所在位置|所在位置|扫一扫|扫码|扫描二维码|用手机扫|微信扫|"
     r"手机扫|分享到|网站标识码|版权所有|主办单位|承办单位|技术支持|主办\s*[:：]|承办\s*[:：]|Copyright|©)",
@@ -153,10 +149,12 @@ _FIELD_KEYS = {
     "名称": "title",
     "标题": "title",
     "发布机构": "issuer",
+    "发布单位": "issuer",
     "发文机关": "issuer",
     "发文单位": "issuer",
     "文号": "doc_number",
     "发文字号": "doc_number",
+    "文件编号": "doc_number",
     "索引号": "index_number",
     "主题分类": "subject",
     "来源": "origin",
@@ -166,6 +164,7 @@ _FIELD_KEYS = {
     "发布时间": "date_published",
     "发布日期": "date_published",
     "发文日期": "date_issued",
+    "生成日期": "date_issued",
     "时间": "date_time",
     "日期": "date_time",
     "成文日期": "date_written",
@@ -177,6 +176,10 @@ _FIELD_KEYS = {
     "体裁分类": "",
     "信息类别": "",
     "有效性": "",
+    "公开范围": "",
+    "公开方式": "",
+    "浏览量": "",
+    "阅读量": "",
     "作者": "",
     "编辑": "",
     "责任编辑": "",
@@ -187,7 +190,7 @@ _FIELD_KEYS = {
 }
 _DATE_FIELDS = ("date_published", "date_issued", "date_time", "date_written")
 _LABELS = "|".join(sorted(_FIELD_KEYS, key=len, reverse=True))
-_FIELD_START_RE = re.compile(rf"^[【\[]?({_LABELS})[】\]]?\s*(?:[:：]|(?=\s)|$)")
+_FIELD_START_RE = re.compile(rf"^(?:[•·●▪]\s*)?[【\[]?({_LABELS})[】\]]?\s*(?:[:：]|(?=\s)|$)")
 _FIELD_NEXT_RE = re.compile(rf"({_LABELS})\s*[:：]")
 _MAX_FIELD_LINE = 120
 
@@ -225,48 +228,10 @@ def _lines(text: str) -> list[str]:
     return [s for s in (_strip(x) for x in text.splitlines()) if s]
 
 
-def _cn_number(s: str) -> int:
-    """一 → 1, 十二 → 12, 二十 → 20, 三十一 → 31 (month/day numerals)."""
-    if "十" not in s:
-        return _CN_DIGIT_VALUE[s]
-    tens, _, ones = s.partition("十")
-    return (_CN_DIGIT_VALUE[tens] if tens else 1) * 10 + (_CN_DIGIT_VALUE[ones] if ones else 0)
-
-
-def _cn_year(s: str) -> int:
-    """二〇二四 → 2024."""
-    return int("".join(str(_CN_DIGIT_VALUE[c]) for c in s))
-
-
-def _iso_date(text: str) -> str | None:
-    """First date in ``text`` as YYYY-MM-DD.
-
-    Handles "2025-03-27 16:27", "2021年01月08日", "2025-03-25来源:…" and "二〇二四年十二月二十日".
-    """
-    m = _DATE_RE.search(text)
-    cn = None if m else _CN_DATE_RE.search(text)
-    try:
-        if m:
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
-        if cn:
-            return date(_cn_year(cn.group(1)), _cn_number(cn.group(2)), _cn_number(cn.group(3))).isoformat()
-    except ValueError:
-        return None
-    return None
-
-
 def _is_date_line(line: str) -> bool:
     """A line that is only a date, possibly in brackets: "2024年12月20日", "（二〇二五年一月十六日）"."""
     inner = line.strip("（）() ")
-    return bool(_DATE_LINE_RE.fullmatch(inner) or _CN_DATE_RE.fullmatch(inner))
-
-
-def _first_year(text: str) -> int | None:
-    m = _YEAR_RE.search(text)
-    if not m:
-        return None
-    y = m.group(1)
-    return int(y) if y.isdigit() else _cn_year(y)
+    return bool(_DATE_LINE_RE.fullmatch(inner) or CN_DATE_RE.fullmatch(inner))
 
 
 def _is_title_like(line: str) -> bool:
@@ -302,6 +267,8 @@ class _Page:
     header_date: str | None = None
     signature_issuer: str | None = None
     signature_date: str | None = None
+    front: list[int] = field(default_factory=list)  # indices of the header's document lines (not furniture)
+    back: list[int] = field(default_factory=list)  # indices of the footer's document lines (signature, fields)
 
     def add_field(self, label: str, value: str) -> None:
         key = _FIELD_KEYS[label]
@@ -319,19 +286,25 @@ def _scan_header(lines: list[str], page: _Page) -> int:
             pass
         elif fields is not None:
             label, value = fields[-1]
+            first = i
             if not value and i + 1 < len(lines) and _is_field_value(lines[i + 1], label):
                 i += 1
                 fields[-1] = (label, lines[i])
             for label, value in fields:
                 page.add_field(label, value)
+            if any(_FIELD_KEYS[label] for label, value in fields if value):  # a line that holds metadata
+                page.front.extend(range(first, i + 1))
         elif _DOC_NUMBER_RE.match(line):
             page.doc_number = page.doc_number or line
+            page.front.append(i)
         elif _is_date_line(line):
-            page.header_date = page.header_date or _iso_date(line)
+            page.header_date = page.header_date or iso_date(line)
+            page.front.append(i)
         elif _is_paragraph_like(line):
             return i
         else:
             page.header.append(line)
+            page.front.append(i)
         i += 1
     return len(lines)
 
@@ -350,15 +323,20 @@ def _scan_footer(lines: list[str], start: int, page: _Page) -> int:
         line = lines[end - 1]
         parts = line.split()
         fields = _parse_fields(line)
-        if _is_boilerplate(line) or _is_nav_bar(line) or _DOC_NUMBER_RE.match(line):
+        if _is_boilerplate(line) or _is_nav_bar(line):
             pass
+        elif _DOC_NUMBER_RE.match(line):
+            page.back.append(end - 1)
         elif fields is not None:
             for label, value in fields:
                 page.add_field(label, value)
+            if any(_FIELD_KEYS[label] for label, value in fields if value):
+                page.back.append(end - 1)
         elif parts and all(_is_date_line(p) or _ORG_LINE_RE.match(p) for p in parts):
+            page.back.append(end - 1)
             for p in parts:  # "新乐市人民政府" / "2024年12月20日", alone or on one line
                 if _is_date_line(p):
-                    page.signature_date = page.signature_date or _iso_date(p)
+                    page.signature_date = page.signature_date or iso_date(p)
                 else:
                     page.signature_issuer = page.signature_issuer or p
         else:
@@ -384,13 +362,21 @@ def _find_title(page: _Page) -> tuple[str | None, str | None]:
     return None, None
 
 
-def clean_text(raw: str) -> tuple[str, dict[str, str]]:
-    """Rules for scraped web text: ``(clean body text, metadata found in the page header/footer)``.
+@dataclass(frozen=True)
+class Cleaned:
+    """What cleaning found: the body, the document lines around it, and the header/footer metadata."""
 
-    Metadata keys, each present only when found: ``title`` (the report's own title), ``title_guess``
-    (first unrecognised header line, when no title was found), ``published`` (ISO date), ``issuer``,
-    ``doc_number``, ``index_number``, ``subject``, ``origin`` (the 来源 field).
-    """
+    body: list[str]
+    front: list[str]  # document lines above the body (fields, 文号, title, issuer, date), in order
+    back: list[str]  # document lines below it (signature, date, fields), in order
+    meta: dict[str, str]
+    field_issuer: str | None = None
+    signature_issuer: str | None = None
+    header_issuer: str | None = None
+
+
+def clean(raw: str) -> Cleaned:
+    """Rules for scraped web text; see ``clean_text``."""
     lines = _lines(raw)
     page = _Page()
     start = _scan_header(lines, page)
@@ -408,18 +394,38 @@ def clean_text(raw: str) -> tuple[str, dict[str, str]]:
         guesses = [h for h in page.header if not (_SALUTATION_RE.match(h) or _ORG_LINE_RE.match(h))]
         if guesses:
             meta["title_guess"] = guesses[0]
-    published = next((d for d in (_iso_date(page.fields.get(k, "")) for k in _DATE_FIELDS) if d), None)
+    published = next((d for d in (iso_date(page.fields.get(k, "")) for k in _DATE_FIELDS) if d), None)
     published = published or page.header_date or page.signature_date
     if published:
         meta["published"] = published
     header_issuer = joined_issuer or next((h for h in page.header if _ORG_LINE_RE.match(h)), None)
-    issuer = meta.get("issuer") or page.signature_issuer or header_issuer
+    field_issuer = meta.get("issuer")
+    issuer = field_issuer or page.signature_issuer or header_issuer
     if issuer:
         meta["issuer"] = issuer
     doc_number = meta.get("doc_number") or page.doc_number
     if doc_number:
         meta["doc_number"] = doc_number
-    return "\n".join(body), meta
+    return Cleaned(
+        body=body,
+        front=[lines[i] for i in sorted(set(page.front))],
+        back=[lines[i] for i in sorted(set(page.back))],
+        meta=meta,
+        field_issuer=field_issuer,
+        signature_issuer=page.signature_issuer,
+        header_issuer=header_issuer,
+    )
+
+
+def clean_text(raw: str) -> tuple[str, dict[str, str]]:
+    """Rules for scraped web text: ``(clean body text, metadata found in the page header/footer)``.
+
+    Metadata keys, each present only when found: ``title`` (the report's own title), ``title_guess``
+    (first unrecognised header line, when no title was found), ``published`` (ISO date), ``issuer``,
+    ``doc_number``, ``index_number``, ``subject``, ``origin`` (the 来源 field).
+    """
+    cleaned = clean(raw)
+    return "\n".join(cleaned.body), cleaned.meta
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -614,47 +620,10 @@ def read_text(path: str | Path) -> tuple[str, dict[str, str]]:
 # Report metadata
 # ---------------------------------------------------------------------------------------------------
 
-_PLACE_UNIT_RE = re.compile(rf"[{_CJK}]{{1,10}}?(?:自治州|自治县|自治旗|自治区|地区|省|市|县|区|旗|盟)")
-_PLACE_STOP_RE = re.compile(r"关于|人民政府|政府|党委|委员会|司法局|年度|法治|依法|[\d〇《“\"（(]")
-
-
-def extract_region(name: str | None) -> str | None:
-    """The most specific administrative unit at the start of a title or issuer name.
-
-    "济南市历下区2023年度…" → "历下区"; "新乐市人民政府关于…" → "新乐市"; "冠县司法局" → "冠县".
-    """
-    if not name:
-        return None
-    stop = _PLACE_STOP_RE.search(name)
-    prefix = name[: stop.start()] if stop else name
-    units: list[str] = []
-    pos = 0
-    while m := _PLACE_UNIT_RE.match(prefix, pos):
-        units.append(m.group())
-        pos = m.end()
-    return units[-1] if units else None
-
-
-_BODY_PLACE_RE = re.compile(
-    rf"(?:^|(?<=[，,。；;：:\s]))(?:[{_CJK}]{{1,6}}?[省市])?(?P<name>[{_CJK}]{{2,4}}?(?:自治县|县|区|市|旗))(?=[{_CJK}])"
-)
-_GENERIC_PLACE = set("我本全该各在委的其此这那每")
-
-
-def region_in_text(text: str) -> str | None:
-    """The first place named at the start of a clause in the opening paragraphs
-    ("2023年，桃源区深入推进…" → 桃源区); 我区/全县 and the like are not names."""
-    for paragraph in text.split("\n")[:3]:
-        for m in _BODY_PLACE_RE.finditer(paragraph):
-            name = m.group("name")
-            if not _GENERIC_PLACE & set(name):
-                return name
-    return None
-
 
 def extract_year(title: str, body: str, published: str | None) -> int | None:
     """The year reported on: from the title, else the first paragraph, else the year before publication."""
-    year = _first_year(title) or _first_year(body.split("\n", 1)[0])
+    year = first_year(title) or first_year(body.split("\n", 1)[0])
     if year is None and published:
         year = int(published[:4]) - 1
     return year
@@ -665,32 +634,58 @@ def make_report_id(region: str | None, year: int | None, source: str) -> str:
     return f"{region or 'report'}-{year or 'na'}-{hashlib.sha1(source.encode()).hexdigest()[:6]}"
 
 
+UNTITLED = "（原文无标题）"
+
+
+def inferred_title(who: str | None, year: int | None) -> str:
+    """A title for a page that has none, marked as such: 蒙城县司法局2023年度法治政府建设情况（原文无标题）."""
+    return f"{who or ''}{f'{year}年度' if year else ''}法治政府建设情况{UNTITLED}"
+
+
 def load_report(path: str | Path) -> Report:
-    """Read, clean and describe one file. Raises the ``InputError`` family; never returns an empty text."""
+    """Read, clean and describe one file. Raises the ``InputError`` family; never returns an empty text.
+
+    The report's text is the body with the document lines that carry its metadata kept around it
+    (the header fields, 文号, title, issuer line above; the signature and date below), so that a
+    question about the document can quote the line holding the answer. Only the body is chunked by
+    section; ``body_start``/``body_end`` mark it.
+    """
     p = Path(path)
     data, raw, doc_meta = _read(p)
-    text, meta = clean_text(raw)
-    if not text:
+    cleaned = clean(raw)
+    body = "\n".join(cleaned.body)
+    if not body:
         raise EmptyDocumentError(p, "only page boilerplate, no report text")
+    meta = cleaned.meta
     name = p.name
     warnings: list[str] = []
 
     title = meta.get("title") or doc_meta.get("title")
-    if not title:
-        title = meta.get("title_guess") or p.stem
-        warnings.append(f"{name}: no report title found; using {title!r}")
-    published = meta.get("published") or (_iso_date(doc_meta["date"]) if "date" in doc_meta else None)
-    title_issuer = _TITLE_ISSUER_RE.match(title)
-    issuer = meta.get("issuer") or (title_issuer.group(1) if title_issuer else None)
-    region = (
-        extract_region(title) or extract_region(issuer) or extract_region(meta.get("origin")) or region_in_text(text)
+    published = meta.get("published") or (iso_date(doc_meta["date"]) if "date" in doc_meta else None)
+    year = extract_year(title or "", body, published)
+    described = describe(
+        title=title,
+        body=body,
+        field_issuer=cleaned.field_issuer,
+        origin=meta.get("origin"),
+        signature_issuer=cleaned.signature_issuer,
+        header_issuer=cleaned.header_issuer,
     )
+    region = described.region.value if described.region else None
+    issuer = described.issuer.value if described.issuer else None
+    provenance = described.provenance()
+    if not title:
+        title = inferred_title(issuer or region, year)
+        provenance["title"] = {"value": title, "source": "inferred", "confidence": "low", "evidence": ""}
+        warnings.append(f"{name}: no report title found; using {title!r}")
     if region is None:
-        warnings.append(f"{name}: no region found; questions cannot be narrowed to this report by place")
-    year = extract_year(title, text, published)
-    if not has_headings(text):  # the chunker's own notion of a heading
+        warnings.append(f"{name}: no region found; the report is still searched, but not narrowed to by place")
+    if not has_headings(body):  # the chunker's own notion of a heading
         warnings.append(f"{name}: no section headings found; paragraphs are cited by number only")
 
+    front = "\n".join(cleaned.front)
+    body_start = len(front) + 1 if front else 0
+    text = "\n".join([*cleaned.front, body, *cleaned.back])
     return Report(
         report_id=make_report_id(region, year, name),
         title=title,
@@ -704,4 +699,10 @@ def load_report(path: str | Path) -> Report:
         doc_number=meta.get("doc_number"),
         source_path=str(p.resolve()),
         warnings=tuple(warnings),
+        region_path=described.region_path,
+        department=described.department.value if described.department else None,
+        level=described.level,
+        provenance=provenance,
+        body_start=body_start,
+        body_end=body_start + len(body),
     )

@@ -10,6 +10,7 @@ BM25 scores).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from .keyword import Tokenizer
 from .types import Passage
 
 MODES = ("hybrid", "dense", "keyword")
+QUERY_CACHE = 64  # query vectors kept
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,22 @@ class Retriever:
         self.rrf_k = rrf_k
         self.candidates = candidates
         self.weights = (dense_weight, keyword_weight)
+        self._cache: dict[str, np.ndarray] = {}
+        self._cache_lock = threading.Lock()
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The query's unit vector, ``(dim,)`` float32; the last few are kept, so retrieval and the
+        answerer's sentence scoring embed a question once."""
+        with self._cache_lock:
+            cached = self._cache.get(query)
+        if cached is not None:
+            return cached
+        v = np.ascontiguousarray(self.embedder.embed_queries([query])[0], dtype=np.float32)
+        with self._cache_lock:
+            self._cache[query] = v
+            while len(self._cache) > QUERY_CACHE:
+                self._cache.pop(next(iter(self._cache)))
+        return v
 
     def _rows(self, report_ids: Iterable[str] | None) -> np.ndarray | None:
         if report_ids is None:
@@ -62,7 +80,7 @@ class Retriever:
         index = self.data.vectors
         if index.ntotal == 0 or (rows is not None and rows.size == 0):
             return []
-        q = np.ascontiguousarray(self.embedder.embed_queries([query]), dtype=np.float32)
+        q = self.query_vector(query)[None, :]
         if rows is None:
             _, ids = index.search(q, min(n, index.ntotal))
         else:

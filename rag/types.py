@@ -26,12 +26,24 @@ class Report:
     doc_number: str | None = None  # e.g. 新政函〔2024〕5号
     source_path: str | None = None  # where it was read from at ingest time
     warnings: tuple[str, ...] = ()
+    region_path: tuple[str, ...] = ()  # the region with its parents: (江西省, 南昌市, 南昌县)
+    department: str | None = None  # for a department's report, canonical: 市场监督管理局
+    level: str | None = None  # province | city | county | department
+    # where each of region / issuer / department / title was read: {"value", "source", "confidence", "evidence"}
+    provenance: dict[str, dict[str, str]] = field(default_factory=dict)
+    body_start: int = 0  # text[body_start:body_end] is the body; the rest are the document's header/footer lines
+    body_end: int | None = None  # None: to the end
+
+    @property
+    def body(self) -> str:
+        return self.text[self.body_start : self.body_end]
 
     def meta(self) -> dict[str, Any]:
         """Metadata without the text."""
         d = asdict(self)
         d.pop("text")
         d["warnings"] = list(self.warnings)
+        d["region_path"] = list(self.region_path)
         return d
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,6 +55,7 @@ class Report:
     def from_dict(cls, d: dict[str, Any]) -> Report:
         d = dict(d)
         d["warnings"] = tuple(d.get("warnings") or ())
+        d["region_path"] = tuple(d.get("region_path") or ())
         return cls(**d)
 
 

@@ -52,7 +52,7 @@ class AppState:
             if mode == "llm":
                 raise QueryError("mode 'llm' asked for, but no LLM is configured (RAG_LLM_BASE_URL, RAG_LLM_MODEL)")
             return None
-        _, _, answerer = self.engine.state
+        answerer = self.engine.state[2]
         return LLMAnswerer(self.llm.client, self.llm.model, self.llm.answer_prompt, answerer)
 
     def ask(self, question: str, filters: Filters, *, top_k: int = 5, mode: str = "auto") -> Answer:

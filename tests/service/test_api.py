@@ -155,7 +155,7 @@ def test_ask_schema(url: str) -> None:
     )
     assert body["question"] == "青禾县行政复议和解率是多少？"
     assert body["mode"] == "extractive"
-    assert body["prompt_version"] == "extractive-v1"
+    assert body["prompt_version"] == "extractive-v2"
     assert body["timings"]["total_ms"] > 0
     c = body["citations"][0]
     assert c["n"] == 1 and f"[{c['n']}]" in body["answer"]
