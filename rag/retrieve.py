@@ -53,6 +53,9 @@ class Retriever:
         self.rrf_k = rrf_k
         self.candidates = candidates
         self.weights = (dense_weight, keyword_weight)
+        # kept as attributes: FAISS selectors hold no reference to the selector they wrap
+        self._matter_selector = faiss.IDSelectorBatch(data.matter_rows)
+        self._body_only = faiss.IDSelectorNot(self._matter_selector)
         self._cache: dict[str, np.ndarray] = {}
         self._cache_lock = threading.Lock()
 
@@ -76,19 +79,22 @@ class Retriever:
         rows = [i for rid in report_ids for i in self.data.rows_of(rid)]
         return np.asarray(sorted(rows), dtype=np.int64)
 
-    def dense(self, query: str, rows: np.ndarray | None, n: int) -> list[int]:
+    def dense(self, query: str, rows: np.ndarray | None, n: int, *, matter: bool = True) -> list[int]:
         index = self.data.vectors
         if index.ntotal == 0 or (rows is not None and rows.size == 0):
             return []
         q = self.query_vector(query)[None, :]
-        if rows is None:
+        if rows is None and (matter or not self.data.matter_rows.size):
             _, ids = index.search(q, min(n, index.ntotal))
+        elif rows is None:  # every row but the header and signature lines
+            params = faiss.SearchParameters(sel=self._body_only)  # type: ignore[call-arg]
+            _, ids = index.search(q, min(n, index.ntotal - self.data.matter_rows.size), params=params)
         else:
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))  # type: ignore[call-arg]
             _, ids = index.search(q, min(n, rows.size), params=params)
         return [int(i) for i in ids[0] if i >= 0]
 
-    def keyword(self, query: str, rows: np.ndarray | None, n: int) -> list[int]:
+    def keyword(self, query: str, rows: np.ndarray | None, n: int, *, matter: bool = True) -> list[int]:
         scores = self.data.keyword.scores(self.tokenizer(query))
         if scores.size == 0:
             return []
@@ -96,18 +102,26 @@ class Retriever:
             masked = np.full_like(scores, -1.0)
             masked[rows] = scores[rows]
             scores = masked
+        elif not matter:
+            scores[self.data.matter_rows] = -1.0
         n = min(n, scores.size)
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [int(i) for i in top if scores[i] > 0]
 
-    def rank(self, query: str, *, report_ids: Iterable[str] | None = None, mode: str = "hybrid") -> list[Ranked]:
-        """All candidates, fused and sorted; ``report_ids=None`` searches every report."""
+    def rank(
+        self, query: str, *, report_ids: Iterable[str] | None = None, mode: str = "hybrid", matter: bool = False
+    ) -> list[Ranked]:
+        """All candidates, fused and sorted; ``report_ids=None`` searches every report. The documents'
+        header and signature lines (文件头, 落款) are left out unless ``matter``: they are metadata, which
+        questions about the document reach through the report itself."""
         if mode not in MODES:
             raise QueryError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
         rows = self._rows(report_ids)
-        dense = self.dense(query, rows, self.candidates) if mode != "keyword" else []
-        keyword = self.keyword(query, rows, self.candidates) if mode != "dense" else []
+        if rows is not None and not matter:
+            rows = np.setdiff1d(rows, self.data.matter_rows, assume_unique=True)
+        dense = self.dense(query, rows, self.candidates, matter=matter) if mode != "keyword" else []
+        keyword = self.keyword(query, rows, self.candidates, matter=matter) if mode != "dense" else []
         d_rank = {row: r for r, row in enumerate(dense, 1)}
         k_rank = {row: r for r, row in enumerate(keyword, 1)}
         fused: dict[int, float] = {}

@@ -274,7 +274,7 @@ def resolve(question: str, reports: Iterable[Report] | Catalog, filters: Filters
 
     unknown: list[str] = []
     as_text: list[str] = []
-    if (not hits and not filters.regions) or (not named_regions and not named_parents):
+    if not places:
         unknown, as_text = _unknown_places(question, catalog, hits)
     for place in unknown:
         notes.append(f"索引中没有{place}的报告")

@@ -93,6 +93,13 @@ def test_reports_json(sample_index: Any) -> None:
         assert r["chunks"] > 0
         assert r["source"] == f"sample_{r['region']}_{r['year']}.txt"
         assert r["title"].endswith("（示例）")
+        assert r["region_path"][-1] == r["region"] and r["level"] in ("county", "city")
+        assert r["provenance"]["region"] == {
+            "value": r["region"],
+            "source": "title",
+            "confidence": "high",
+            "evidence": r["title"],
+        }
 
 
 def test_reports_table(sample_index: Any) -> None:
@@ -262,6 +269,20 @@ def test_eval_writes_predictions_and_metrics(sample_index: Any, tmp_path: Path) 
     assert metrics["citation_validity"] == 1.0
     assert metrics["run_info"]["mode"] == "hybrid"
     assert "predictions.jsonl" in result.output
+
+
+def test_eval_ablate_runs_each_rule_switched_off(sample_index: Any, tmp_path: Path) -> None:
+    from rag.question import RULES
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps(g, ensure_ascii=False) + "\n" for g in GOLD), encoding="utf-8")
+    out = tmp_path / "out"
+    result = _run(["eval", "--gold", str(gold), "--out", str(out), "--ablate"], index=sample_index.index)
+    assert result.exit_code == 0, result.output
+    for rule in RULES:
+        metrics = json.loads((out / "ablate" / rule / "metrics.json").read_text("utf-8"))
+        assert metrics["run_info"]["ablate"] == rule
+    assert "what each rule adds" in result.output
 
 
 def test_eval_with_a_malformed_gold_file_exits_2(sample_index: Any, tmp_path: Path) -> None:

@@ -70,8 +70,9 @@ def test_report_ids_restriction_returns_only_those_reports(retriever: Retriever,
     assert passages
     assert {p.report.report_id for p in passages} <= allowed
     assert all(p.chunk.report_id in allowed for p in passages)
-    if mode != "keyword":  # dense ranks every allowed row
-        assert len(passages) == sum(len(data.rows_of(r)) for r in allowed)
+    if mode != "keyword":  # dense ranks every allowed row (of the bodies: header lines are metadata)
+        matter = set(data.matter_rows.tolist())
+        assert len(passages) == sum(len(set(data.rows_of(r)) - matter) for r in allowed)
 
 
 def test_unrestricted_search_reaches_every_report(retriever: Retriever, data: ix.IndexData) -> None:
@@ -146,3 +147,19 @@ def test_passage_to_dict(retriever: Retriever) -> None:
     assert {"text", "source", "score", "report_id", "region", "year", "chunk_id", "start", "end"} <= set(d)
     assert "接收行政复议申请" in d["text"]
     assert d["source"].startswith("sample_") and d["source"].endswith(".txt")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("scoped", [False, True])
+def test_header_and_signature_lines_are_left_out_unless_asked_for(
+    retriever: Retriever, data: ix.IndexData, mode: str, scoped: bool
+) -> None:
+    """The title, 发文日期 and signature lines are metadata: a content query never ranks them; a question
+    about the document (``matter=True``) can."""
+    assert data.matter_rows.size >= 3  # each sample has at least its title line
+    ids = _ids(data, "青禾县") if scoped else None
+    query = "青禾县关于2024年法治政府建设情况的报告 发文日期"
+    plain = retriever.rank(query, report_ids=ids, mode=mode)
+    assert plain and not {r.row for r in plain} & set(data.matter_rows.tolist())
+    with_matter = retriever.rank(query, report_ids=ids, mode=mode, matter=True)
+    assert {r.row for r in with_matter} & set(data.matter_rows.tolist())

@@ -301,6 +301,9 @@ def test_list_reports(url: str) -> None:
     assert get(url, "/reports", params={"region": "云溪区", "year": 2023}).json() == []
     err = error_of(get(url, "/reports", params={"region": "火星"}), 400)
     assert "火星" in err["message"]
+    for r in reports:  # where each value was read, and how sure
+        assert r["provenance"]["region"]["source"] == "title" and r["level"] in ("county", "city")
+    assert get(url, "/reports", params={"department": "市场监管局"}).json() == []  # none of the samples is one
 
 
 def test_get_report_sections(url: str, report_ids: dict[str, str]) -> None:
