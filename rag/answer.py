@@ -437,7 +437,8 @@ class Answerer:
         if ids is not None and not ids:
             return self._refusal(question, scope, [], "没有符合筛选条件的报告。", t0, 0.0)
         q = self.analyse(question, scope, rules)
-        ranked = self.retriever.rank(q.query, report_ids=ids, mode=mode, matter=bool(q.document_field))
+        vector = self.retriever.query_vector(q.query) if mode != "keyword" else None  # embedded once, used twice
+        ranked = self.retriever.rank(q.query, report_ids=ids, mode=mode, matter=bool(q.document_field), vector=vector)
         t_ret = time.perf_counter()
         passages = self.retriever.passages(ranked, k)
         retrieve_ms = (t_ret - t0) * 1000
@@ -445,7 +446,6 @@ class Answerer:
         in_scope = (
             ids if ids is not None else list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[:30]))
         )
-        vector = self.retriever.query_vector(q.query) if q.uses("semantic") and mode != "keyword" else None
         scorer = Scorer(q, self._background(in_scope), self.data, vector)
         labelled = q.cross or q.several
         picked: list[Sentence] = []

@@ -10,7 +10,6 @@ BM25 scores).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -24,7 +23,6 @@ from .keyword import Tokenizer
 from .types import Passage
 
 MODES = ("hybrid", "dense", "keyword")
-QUERY_CACHE = 64  # query vectors kept
 
 
 @dataclass(frozen=True)
@@ -56,22 +54,10 @@ class Retriever:
         # kept as attributes: FAISS selectors hold no reference to the selector they wrap
         self._matter_selector = faiss.IDSelectorBatch(data.matter_rows)
         self._body_only = faiss.IDSelectorNot(self._matter_selector)
-        self._cache: dict[str, np.ndarray] = {}
-        self._cache_lock = threading.Lock()
 
     def query_vector(self, query: str) -> np.ndarray:
-        """The query's unit vector, ``(dim,)`` float32; the last few are kept, so retrieval and the
-        answerer's sentence scoring embed a question once."""
-        with self._cache_lock:
-            cached = self._cache.get(query)
-        if cached is not None:
-            return cached
-        v = np.ascontiguousarray(self.embedder.embed_queries([query])[0], dtype=np.float32)
-        with self._cache_lock:
-            self._cache[query] = v
-            while len(self._cache) > QUERY_CACHE:
-                self._cache.pop(next(iter(self._cache)))
-        return v
+        """The query's unit vector, ``(dim,)`` float32."""
+        return np.ascontiguousarray(self.embedder.embed_queries([query])[0], dtype=np.float32)
 
     def _rows(self, report_ids: Iterable[str] | None) -> np.ndarray | None:
         if report_ids is None:
@@ -79,11 +65,13 @@ class Retriever:
         rows = [i for rid in report_ids for i in self.data.rows_of(rid)]
         return np.asarray(sorted(rows), dtype=np.int64)
 
-    def dense(self, query: str, rows: np.ndarray | None, n: int, *, matter: bool = True) -> list[int]:
+    def dense(
+        self, query: str, rows: np.ndarray | None, n: int, *, matter: bool = True, vector: np.ndarray | None = None
+    ) -> list[int]:
         index = self.data.vectors
         if index.ntotal == 0 or (rows is not None and rows.size == 0):
             return []
-        q = self.query_vector(query)[None, :]
+        q = (self.query_vector(query) if vector is None else vector)[None, :]
         if rows is None and (matter or not self.data.matter_rows.size):
             _, ids = index.search(q, min(n, index.ntotal))
         elif rows is None:  # every row but the header and signature lines
@@ -110,17 +98,24 @@ class Retriever:
         return [int(i) for i in top if scores[i] > 0]
 
     def rank(
-        self, query: str, *, report_ids: Iterable[str] | None = None, mode: str = "hybrid", matter: bool = False
+        self,
+        query: str,
+        *,
+        report_ids: Iterable[str] | None = None,
+        mode: str = "hybrid",
+        matter: bool = False,
+        vector: np.ndarray | None = None,
     ) -> list[Ranked]:
         """All candidates, fused and sorted; ``report_ids=None`` searches every report. The documents'
         header and signature lines (文件头, 落款) are left out unless ``matter``: they are metadata, which
-        questions about the document reach through the report itself."""
+        questions about the document reach through the report itself. ``vector``: the query's vector when
+        the caller has it already (the answerer also scores sentences with it)."""
         if mode not in MODES:
             raise QueryError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
         rows = self._rows(report_ids)
         if rows is not None and not matter:
             rows = np.setdiff1d(rows, self.data.matter_rows, assume_unique=True)
-        dense = self.dense(query, rows, self.candidates, matter=matter) if mode != "keyword" else []
+        dense = self.dense(query, rows, self.candidates, matter=matter, vector=vector) if mode != "keyword" else []
         keyword = self.keyword(query, rows, self.candidates, matter=matter) if mode != "dense" else []
         d_rank = {row: r for r, row in enumerate(dense, 1)}
         k_rank = {row: r for r, row in enumerate(keyword, 1)}
