@@ -13,7 +13,9 @@ The loader's reading functions take their limits from ``current()``: ``ingest`` 
 
 ``TruncatedQueries`` wraps an embedder so that only the first ``chars`` characters of a question are
 embedded: the dense side gains nothing from a 2,000-character question but costs ~60× a short one;
-the keyword side still reads the whole question.
+the keyword side still reads the whole question. Given a second instance (``long``), it embeds texts
+longer than ``long_from`` characters with that one, so long questions never hold the lock that short
+ones wait for.
 
 Hand-written because these checks are a few lines each over the standard library's ``zipfile``
 (which already refuses to inflate a member past its declared size); no library offers them.
@@ -132,9 +134,11 @@ class Deadline:
 class TruncatedQueries:
     """An embedder that embeds only the first ``chars`` characters of each query; documents unchanged."""
 
-    def __init__(self, inner: Embedder, chars: int) -> None:
+    def __init__(self, inner: Embedder, chars: int, *, long: Embedder | None = None, long_from: int = 100) -> None:
         self.inner = inner
         self.chars = chars
+        self.long = long
+        self.long_from = long_from
 
     @property
     def id(self) -> str:
@@ -145,7 +149,8 @@ class TruncatedQueries:
         return self.inner.dim
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.inner.embed_queries([t[: self.chars] for t in texts])
+        use = self.long if self.long is not None and any(len(t) > self.long_from for t in texts) else self.inner
+        return use.embed_queries([t[: self.chars] for t in texts])
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self.inner.embed_documents(texts)

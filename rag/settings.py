@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     embed_query_chars: int = Field(300, ge=16, description="characters of a question the dense embedder sees")
     max_inflight: int = Field(32, ge=1, description="answer requests admitted at once (running + queued)")
     answer_workers: int = Field(4, ge=1, description="threads answering questions")
+    long_question_chars: int = Field(100, ge=1, description="longer questions are answered in the long lane")
+    max_inflight_long: int = Field(8, ge=1, description="long questions admitted at once (one thread answers them)")
+    background_nice: int = Field(5, ge=0, le=19, description="scheduling niceness of ingest and long-question threads")
     request_timeout: float = Field(30.0, gt=0, description="seconds an answer request may take")
     max_jobs: int = Field(8, ge=1, description="upload jobs queued or running at once")
     index_poll_seconds: float = Field(2.0, gt=0, description="how often the service checks for a new generation")
@@ -77,9 +80,15 @@ class Settings(BaseSettings):
             timeout=self.ingest_timeout,
         )
 
-    def make_query_embedder(self) -> Embedder:
-        """The embedder for questions: only the first ``embed_query_chars`` characters are embedded."""
-        return TruncatedQueries(self.make_embedder(), self.embed_query_chars)
+    def make_query_embedder(self, *, long_lane: bool = False) -> Embedder:
+        """The embedder for questions: only the first ``embed_query_chars`` characters are embedded; with
+        ``long_lane``, questions over ``long_question_chars`` use a second instance of their own."""
+        return TruncatedQueries(
+            self.make_embedder(),
+            self.embed_query_chars,
+            long=self.make_embedder() if long_lane else None,
+            long_from=self.long_question_chars,
+        )
 
     def llm_configured(self) -> bool:
         """True when an LLM is configured; half a configuration is an error."""

@@ -77,7 +77,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    embedder = settings.make_query_embedder()
+    embedder = settings.make_query_embedder(long_lane=True)
     engine = Engine(settings.index_dir, embedder, top_k=settings.top_k)  # IndexMissingError names the dir
     app = FastAPI(
         title="法治政府建设报告问答 (policy-rag)",
@@ -91,9 +91,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         embedder=embedder,
         ingest_embedder=settings.make_embedder(),  # its own instance: an ingest never blocks a question
         gate=AnswerGate(
-            max_inflight=settings.max_inflight, workers=settings.answer_workers, timeout=settings.request_timeout
+            max_inflight=settings.max_inflight,
+            workers=settings.answer_workers,
+            timeout=settings.request_timeout,
+            long_inflight=settings.max_inflight_long,
+            nice=settings.background_nice,
         ),
-        jobs=JobRunner(max_jobs=settings.max_jobs, describe_error=lambda err: errors.describe(err, app)),
+        jobs=JobRunner(
+            max_jobs=settings.max_jobs,
+            describe_error=lambda err: errors.describe(err, app),
+            nice=settings.background_nice,
+        ),
         write_rate=WriteRateLimit(settings.write_rate),
         llm=build_llm(settings),
     )

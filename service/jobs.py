@@ -5,7 +5,8 @@ At most ``max_jobs`` are queued or running (the next upload gets 503 with ``Retr
 ``KEEP`` finished jobs are remembered, in memory. ``shutdown()`` asks the running ingest to stop (it
 stops between embedding batches, writing nothing) and drops the queued ones, so SIGTERM ends the
 server within a few seconds with the index as it was before or after a job. Hand-written because a
-queue with one worker thread is what is needed; a task-queue library would add a broker.
+queue with one worker thread is what is needed; a task-queue library would add a broker. The worker
+runs at niceness ``RAG_BACKGROUND_NICE`` so that questions keep their speed during an ingest.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from .limits import Busy
+from .limits import Busy, lower_priority
 
 KEEP = 200
 
@@ -47,11 +48,16 @@ class Job:
 
 
 class JobRunner:
-    def __init__(self, *, max_jobs: int, describe_error: Callable[[BaseException], dict[str, Any]]) -> None:
+    def __init__(
+        self, *, max_jobs: int, describe_error: Callable[[BaseException], dict[str, Any]], nice: int = 5
+    ) -> None:
         self.max_jobs = max_jobs
         self.describe_error = describe_error
         self.stop = threading.Event()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
+        # the ingest thread runs at a lower scheduling priority: questions get the CPU first
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="ingest", initializer=lower_priority, initargs=(nice,)
+        )
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
 

@@ -7,17 +7,25 @@ server-side timeout, and a per-client rate limit on writes.
   cap, uvicorn's ``h11_max_incomplete_event_size`` bounds headers only, and the few PyPI middlewares for
   this are unmaintained single-file packages; it is ~40 lines.
 - ``AnswerGate`` admits at most ``max_inflight`` answer requests (running on ``workers`` threads or
-  waiting for one); the next gets 503 with ``Retry-After``. A request that takes longer than
-  ``timeout`` seconds gets 503 too; its thread finishes in the background and keeps its slot until then,
-  so the work in progress stays bounded. Hand-written because it is a counter around an executor.
+  waiting for one); the next gets 503 with ``Retry-After``. Long questions (a route passes
+  ``lane="long"``) go to a lane of their own: one thread at a lower scheduling priority, at most
+  ``long_inflight`` admitted, so a flood of 2,000-character questions neither fills the queue short
+  questions wait in nor takes their CPU. A request that takes longer than ``timeout`` seconds gets 503
+  too; its thread finishes in the background and keeps its slot until then, so the work in progress
+  stays bounded. Hand-written because it is a counter around two executors.
+- ``lower_priority`` renices the calling thread (Linux threads have their own nice value, and the
+  OpenMP threads the embedder starts from it inherit it): background work (ingest, long questions)
+  yields the CPU to ordinary questions.
 - ``WriteRateLimit`` is the ``limits`` library's moving window, in memory, keyed by client address.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -85,38 +93,58 @@ class Busy(HTTPException):
         super().__init__(503, message, headers={"Retry-After": str(retry_after)})
 
 
+def lower_priority(nice: int) -> None:
+    """Renice the calling thread (Linux; elsewhere, or without permission, a no-op)."""
+    if nice and hasattr(os, "setpriority"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+
+
 class AnswerGate:
-    """A bounded number of answer requests in flight, each with a deadline."""
+    """A bounded number of answer requests in flight, each with a deadline; long questions apart."""
 
-    def __init__(self, *, max_inflight: int, workers: int, timeout: float) -> None:
-        self.max_inflight = max_inflight
+    def __init__(
+        self, *, max_inflight: int, workers: int, timeout: float, long_inflight: int = 8, nice: int = 5
+    ) -> None:
+        self.limits = {"short": max_inflight, "long": long_inflight}
         self.timeout = timeout
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="answer")
+        self.executors = {
+            "short": ThreadPoolExecutor(max_workers=workers, thread_name_prefix="answer"),
+            "long": ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="answer-long", initializer=lower_priority, initargs=(nice,)
+            ),
+        }
         self._lock = threading.Lock()
-        self.inflight = 0
+        self.admitted = {"short": 0, "long": 0}
 
-    def _release(self, _: object = None) -> None:
-        with self._lock:
-            self.inflight -= 1
+    @property
+    def inflight(self) -> int:
+        return sum(self.admitted.values())
 
-    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def _release(self, lane: str) -> None:
         with self._lock:
-            if self.inflight >= self.max_inflight:
-                raise Busy(f"busy: {self.max_inflight} questions are being answered; retry shortly")
-            self.inflight += 1
+            self.admitted[lane] -= 1
+
+    async def run(self, fn: Callable[..., T], *args: Any, lane: str = "short", **kwargs: Any) -> T:
+        with self._lock:
+            if self.admitted[lane] >= self.limits[lane]:
+                what = "long questions" if lane == "long" else "questions"
+                raise Busy(f"busy: {self.limits[lane]} {what} are being answered; retry shortly")
+            self.admitted[lane] += 1
         try:
-            future = self.executor.submit(partial(fn, *args, **kwargs))
+            future = self.executors[lane].submit(partial(fn, *args, **kwargs))
         except RuntimeError:  # shutting down
-            self._release()
+            self._release(lane)
             raise Busy("the server is shutting down", retry_after=5) from None
-        future.add_done_callback(self._release)
+        future.add_done_callback(lambda _: self._release(lane))
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except TimeoutError:
             raise Busy(f"the answer took longer than {self.timeout:g} s (RAG_REQUEST_TIMEOUT); retry later") from None
 
     def shutdown(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        for executor in self.executors.values():
+            executor.shutdown(wait=False, cancel_futures=True)
 
 
 class WriteRateLimit:

@@ -86,6 +86,11 @@ class AppState:
         question = check_question(question)
         yield from llm.stream(question, self.engine.scope(question, filters), top_k=top_k)
 
+    def lane(self, *texts: str | None) -> str:
+        """The answer lane for a request: "long" when its question is over ``long_question_chars``."""
+        longest = max((len(t) for t in texts if t), default=0)
+        return "long" if longest > self.settings.long_question_chars else "short"
+
     @property
     def upload_folder(self) -> Path:
         return (self.settings.upload_dir or self.settings.index_dir / "uploads").resolve()

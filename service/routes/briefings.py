@@ -63,7 +63,7 @@ def _content(*formats: str) -> dict[str, Any]:
 async def briefing(body: BriefingIn, state: StateDep) -> Response:
     """A briefing (简报) to download: every quote verbatim with its reference; in .docx each quote
     also has a footnote (reference, report id, paragraph id)."""
-    b = await state.gate.run(_briefing, body, state)
+    b = await state.gate.run(_briefing, body, state, lane=state.lane(body.question))
     if body.format == "docx":
         content = await run_in_threadpool(brief.to_docx, b)
     else:
@@ -78,7 +78,8 @@ async def compare(body: CompareIn, state: StateDep) -> dict[str, Any] | Response
     """One row per report in scope: region, year, title, the figure as written (or 未说明), the quote
     and its reference. ``format``: json (default), csv (UTF-8 with BOM, for spreadsheets) or md."""
     question = check_question(body.question)
-    table = await state.gate.run(cmp.compare, state.engine, question, body.filters.to_filters())
+    filters = body.filters.to_filters()
+    table = await state.gate.run(cmp.compare, state.engine, question, filters, lane=state.lane(question))
     if body.format == "csv":
         return attachment(cmp.to_csv(table).encode("utf-8-sig"), "csv", "compare", question)
     if body.format == "md":

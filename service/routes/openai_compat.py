@@ -46,10 +46,10 @@ def models() -> dict[str, Any]:
 )
 async def completions(body: OpenAIChatIn, state: StateDep) -> dict[str, Any] | StreamingResponse:
     turns = [Turn(m.role, m.content) for m in body.messages]
-    question = await state.gate.run(state.standalone, turns)
+    question = await state.gate.run(state.standalone, turns, lane=state.lane(*(t.content for t in turns)))
     cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     if not body.stream:
-        answer = await state.gate.run(state.ask, question, Filters())
+        answer = await state.gate.run(state.ask, question, Filters(), lane=state.lane(question))
         return {
             "id": cid,
             "object": "chat.completion",

@@ -165,6 +165,14 @@ def test_only_the_start_of_a_question_is_embedded() -> None:
     assert wrapped.embed_documents(["文" * 2000]).shape == (1, inner.dim)
 
 
+def test_long_questions_use_their_own_embedder() -> None:
+    short, long = Recording(), Recording()
+    wrapped = TruncatedQueries(short, 300, long=long, long_from=100)
+    wrapped.embed_queries(["短问题"])
+    wrapped.embed_queries(["问" * 150])
+    assert short.seen == ["短问题"] and long.seen == ["问" * 150]
+
+
 def test_cli_ingest_names_the_file_and_the_limit(tmp_path: Path) -> None:
     doc = tmp_path / "long.txt"
     doc.write_text(long_report(200), encoding="utf-8")

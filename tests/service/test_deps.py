@@ -114,3 +114,33 @@ def test_writes_are_rate_limited_per_client(
     r = httpx.delete(f"{url}/reports/no-such", headers=headers)
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
     assert "2 per 1 minute" in r.json()["error"]["message"]
+
+
+def test_the_start_up_log_says_writes_are_disabled(sample_index_dir: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.service.conftest import free_port
+
+    env = {k: v for k, v in os.environ.items() if k != "RAG_API_KEY"}
+    env["RAG_PORT"] = str(free_port())
+    server = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "serve", "--index", str(sample_index_dir)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert server.stderr is not None
+        for line in server.stderr:  # ends at start-up complete (or when the process exits)
+            lines.append(line)
+            if "startup complete" in line or len(lines) > 200:
+                break
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    log = "".join(lines)
+    assert "writes are disabled: set RAG_API_KEY" in log, log

@@ -96,3 +96,28 @@ def test_a_request_past_its_time_gets_503_and_keeps_its_slot_until_done() -> Non
 
     asyncio.run(scenario())
     gate.shutdown()
+
+
+def test_long_questions_have_a_lane_of_their_own() -> None:
+    gate = AnswerGate(max_inflight=4, workers=2, timeout=30, long_inflight=1)
+    release = threading.Event()
+
+    async def scenario() -> None:
+        long = asyncio.create_task(gate.run(release.wait, 30, lane="long"))
+        while gate.admitted["long"] < 1:
+            await asyncio.sleep(0.01)
+        with pytest.raises(Busy) as e:  # the long lane is full ...
+            await gate.run(lambda: True, lane="long")
+        assert "long questions" in str(e.value.detail)
+        assert await gate.run(lambda: "short") == "short"  # ... short questions are still answered
+        release.set()
+        assert await long
+
+    asyncio.run(scenario())
+    gate.shutdown()
+
+
+def test_requests_are_routed_to_a_lane_by_question_length(url: str) -> None:
+    long_question = "请问" + "云溪区接收了多少件行政复议申请，" * 100
+    r = httpx.post(f"{url}/ask", json={"question": long_question[:1000]}, timeout=TIMEOUT)  # under the 4 KiB cap
+    assert r.status_code == 200 and "96件" in r.json()["answer"]
