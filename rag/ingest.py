@@ -74,7 +74,7 @@ def embedding_text(report: Report, chunk: Chunk) -> str:
     return f"{context}\n{chunk.text}" if context else chunk.text
 
 
-EMBED_BATCH = 32  # between batches the deadline and a stop request are checked
+EMBED_BATCH = 8  # between batches the deadline and a stop request are checked (small: a prompt stop)
 
 
 def embed_within(embedder: Embedder, texts: Sequence[str], deadline: lim.Deadline) -> np.ndarray:
