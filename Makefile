@@ -9,7 +9,7 @@ SHARED ?= ../shared
 CORPUS ?=
 INDEX ?= $(if $(CORPUS),index/corpus,index/sample)
 
-.PHONY: setup browser test lint serve bench eval sample clean test-llm
+.PHONY: setup browser test lint fuzz serve bench eval sample clean test-llm
 
 setup: $(STAMP)
 
@@ -38,6 +38,11 @@ lint: setup
 
 test: lint browser
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/pytest
+
+# schemathesis over every route of a live server on 127.0.0.1, with and without the key; fails on any 5xx
+FUZZ_EXAMPLES ?= 30
+fuzz: setup
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m eval.fuzz --max-examples $(FUZZ_EXAMPLES)
 
 index/sample-corpus: | setup
 	$(RAG) sample index/sample-corpus

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -303,9 +304,43 @@ def _east_asian(document: Any) -> None:
     fonts.set(qn("w:eastAsia"), EAST_ASIAN_FONT)
 
 
+# Characters XML 1.0 does not allow (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF): a
+# question such as "…\x10…" would otherwise make python-docx raise "All strings must be XML compatible".
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
+def _xml_safe(b: Briefing) -> Briefing:
+    """The briefing with every string XML-compatible (control characters removed)."""
+    citations = tuple(
+        replace(
+            c,
+            title=_xml_text(c.title),
+            region=_xml_text(c.region) if c.region else c.region,
+            quote=_xml_text(c.quote),
+            reference=_xml_text(c.reference),
+            report_id=_xml_text(c.report_id),
+            paragraph_id=_xml_text(c.paragraph_id),
+        )
+        for c in b.citations
+    )
+    return replace(
+        b,
+        title=_xml_text(b.title),
+        question=_xml_text(b.question) if b.question else b.question,
+        summary=_xml_text(b.summary) if b.summary else b.summary,
+        notes=tuple(_xml_text(n) for n in b.notes),
+        citations=citations,
+    )
+
+
 def to_docx(b: Briefing) -> bytes:
     """The briefing as a .docx: title, date, sources, then one paragraph per quote with its reference
-    and a footnote (reference, report id, paragraph id)."""
+    and a footnote (reference, report id, paragraph id). Characters XML cannot hold are left out."""
+    b = _xml_safe(b)
     document = Document()
     _east_asian(document)
     footnotes = _Footnotes(document)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import openai
 
+from .errors import QueryError
 from .prompts import Prompt
 from .scope import aliases
 
@@ -72,7 +73,7 @@ def standalone(turns: Sequence[Turn], regions: Sequence[str]) -> str:
         if t.role == "user" and t.content.strip():
             previous = rewrite_rules(previous, t.content, regions)
     if previous is None:
-        raise ValueError("no user message")
+        raise QueryError("the conversation has no user message with text")
     return previous
 
 

@@ -52,7 +52,7 @@ def _settings(index: Path | None) -> Settings:
 def _engine(s: Settings) -> Any:
     from .engine import Engine
 
-    return _run(lambda: Engine(s.index_dir, s.make_embedder(), top_k=s.top_k))
+    return _run(lambda: Engine(s.index_dir, s.make_query_embedder(), top_k=s.top_k))
 
 
 def _dump(obj: Any) -> None:
@@ -92,6 +92,7 @@ def ingest(
                 tokenizer=tokenizer or s.tokenizer,
                 max_chars=s.chunk_chars,
                 progress=progress,
+                limits=s.doc_limits(),
             )
         )
     colours = {"added": "green", "replaced": "cyan", "unchanged": "dim", "duplicate": "yellow", "failed": "red"}
@@ -392,7 +393,13 @@ def serve(
     s = _settings(index)
     if index:
         os.environ["RAG_INDEX_DIR"] = str(index)  # the app factory reads Settings
-    uvicorn.run("service.app:create_app", factory=True, host=host or s.host, port=port or s.port)
+    uvicorn.run(
+        "service.app:create_app",
+        factory=True,
+        host=host or s.host,
+        port=port or s.port,
+        timeout_graceful_shutdown=int(s.shutdown_grace),  # open connections get this long at SIGTERM
+    )
 
 
 if __name__ == "__main__":

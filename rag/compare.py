@@ -172,13 +172,26 @@ def compare(engine: Engine, question: str, filters: Filters = Filters()) -> Comp
     return Comparison(question=question, rows=rows, notes=tuple(notes))
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A cell a spreadsheet will not run as a formula (OWASP "CSV Injection"): text that begins with
+    = + - @, a tab or a carriage return gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(comparison: Comparison) -> str:
-    """CSV with a header row of ``COLUMNS``; a report without the figure says 未说明."""
+    """CSV with a header row of ``COLUMNS``; a report without the figure says 未说明. Cells that a
+    spreadsheet would read as a formula are escaped (``csv_cell``). Rows end in CRLF (RFC 4180), so a
+    cell holding a carriage return is quoted too."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in comparison.rows:
-        writer.writerow(row.cells())
+        writer.writerow({k: csv_cell(v) for k, v in row.cells().items()})
     return buf.getvalue()
 
 

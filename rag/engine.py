@@ -15,7 +15,7 @@ from . import index as ix
 from .answer import Answerer
 from .cite import reference
 from .embed import Embedder
-from .errors import QueryError, ReportNotFoundError
+from .errors import QueryError, RagError, ReportNotFoundError
 from .keyword import tokenizer_for
 from .question import RULES
 from .retrieve import Retriever
@@ -61,6 +61,18 @@ class Engine:
 
     def reload(self) -> None:
         self._load()
+
+    def refresh(self) -> bool:
+        """Load the newest generation if another writer (another process) has committed one since; cheap
+        when nothing changed (one small file read). True when a new generation was loaded."""
+        try:
+            generation = ix.read_manifest(self.directory).generation
+        except RagError:
+            return False
+        if generation == self.data.manifest.generation:
+            return False
+        self._load()
+        return True
 
     @property
     def data(self) -> ix.IndexData:

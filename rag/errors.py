@@ -5,11 +5,13 @@
     │   ├── UnsupportedFormatError
     │   ├── EmptyDocumentError
     │   ├── BinaryFileError
-    │   └── DecodeError
+    │   ├── DecodeError
+    │   └── LimitExceededError     over a per-document limit (inflated size, characters, chunks, time)
     ├── IndexMissingError          no index at the given directory
     ├── IndexMismatchError         index built with another embedder / chunker / format
     ├── IndexCorruptError          manifest or files unreadable
     ├── IndexBusyError             another writer holds the lock
+    ├── IngestCancelledError       an ingest stopped on request (shutdown); nothing was written
     ├── ReportNotFoundError        unknown report id / paragraph id
     ├── QueryError                 a question or filter that cannot be served
     ├── EmbedderError              an embedding backend failed or is misconfigured
@@ -57,6 +59,12 @@ class DecodeError(InputError):
     reason = "undecodable bytes (tried UTF-8 and GB18030)"
 
 
+class LimitExceededError(InputError):
+    """A document over one of the per-document limits (``rag.limits.DocLimits``); the detail names it."""
+
+    reason = "over a limit"
+
+
 class IndexMissingError(RagError):
     pass
 
@@ -70,6 +78,10 @@ class IndexCorruptError(RagError):
 
 
 class IndexBusyError(RagError):
+    pass
+
+
+class IngestCancelledError(RagError):
     pass
 
 

@@ -12,10 +12,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from . import index as ix
+from . import limits as lim
 from .chunk import DEFAULT_MAX_CHARS, chunk_report
 from .embed import Embedder
-from .errors import IndexMissingError, InputError, ReportNotFoundError
+from .errors import IndexMissingError, IngestCancelledError, InputError, ReportNotFoundError
 from .keyword import tokenizer_for
 from .load import SUPPORTED_SUFFIXES, load_report
 from .text import sentence_spans
@@ -31,6 +34,7 @@ class Outcome:
     message: str
     report_id: str | None = None
     chunks: int = 0
+    error: InputError | None = None  # why a file failed, when it failed on an InputError
 
 
 @dataclass
@@ -78,6 +82,18 @@ def sentence_texts(chunk: Chunk) -> list[str]:
     return [chunk.text[s:e] for s, e in sentence_spans(chunk.text)]
 
 
+EMBED_BATCH = 8  # between batches the deadline and a stop request are checked (small: a prompt stop)
+
+
+def embed_within(embedder: Embedder, texts: Sequence[str], deadline: lim.Deadline) -> np.ndarray:
+    parts = []
+    for i in range(0, len(texts), EMBED_BATCH):
+        deadline.check()
+        parts.append(np.asarray(embedder.embed_documents(texts[i : i + EMBED_BATCH]), dtype=np.float32))
+    deadline.check()
+    return np.vstack(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
+
+
 def keyword_text(chunk: Chunk) -> str:
     return " ".join((*chunk.section_path, chunk.text))
 
@@ -97,8 +113,16 @@ def ingest(
     tokenizer: str = "bigram",
     max_chars: int = DEFAULT_MAX_CHARS,
     progress: Progress | None = None,
+    limits: lim.DocLimits | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> IngestResult:
-    """Ingest ``paths`` into the index at ``directory`` (created when missing)."""
+    """Ingest ``paths`` into the index at ``directory`` (created when missing).
+
+    Each document is held to ``limits`` (see ``rag.limits``); one over a limit fails by name and the
+    others go on. When ``should_stop()`` turns true, ``IngestCancelledError`` is raised between embedding
+    batches and nothing is written.
+    """
+    limits = limits or lim.DocLimits()
     t0 = time.perf_counter()
     directory = Path(directory)
     result = IngestResult()
@@ -113,10 +137,12 @@ def ingest(
         for n, path in enumerate(files, 1):
             if progress:
                 progress(path.name, n - 1, len(files))
+            deadline = lim.Deadline(path, limits, should_stop)
             try:
-                report = load_report(path)
+                with lim.applied(limits):
+                    report = load_report(path)
             except InputError as e:
-                result.outcomes.append(Outcome(str(path), "failed", str(e)))
+                result.outcomes.append(Outcome(str(path), "failed", str(e), error=e))
                 continue
             same = by_hash.get(report.content_hash)
             if same is not None:
@@ -133,8 +159,14 @@ def ingest(
                 msg = f"{path}: no paragraphs to index after cleaning"
                 result.outcomes.append(Outcome(str(path), "failed", msg))
                 continue
-            vectors = embedder.embed_documents([embedding_text(report, c) for c in chunks])
-            sentence_vectors = embedder.embed_documents([t for c in chunks for t in sentence_texts(c)])
+            try:
+                lim.check_chunks(len(chunks), path, limits)
+                vectors = embed_within(embedder, [embedding_text(report, c) for c in chunks], deadline)
+                sentences = [t for c in chunks for t in sentence_texts(c)]
+                sentence_vectors = embed_within(embedder, sentences, deadline)
+            except InputError as e:
+                result.outcomes.append(Outcome(str(path), "failed", str(e), error=e))
+                continue
             tokens = [tok(keyword_text(c)) for c in chunks]
             if previous is not None:
                 by_hash.pop(previous.content_hash, None)
@@ -155,6 +187,8 @@ def ingest(
             result.outcomes.append(Outcome(str(path), status, msg, report.report_id, len(chunks)))
         if progress:
             progress("", len(files), len(files))
+        if should_stop is not None and should_stop():
+            raise IngestCancelledError("ingest stopped (shutting down); nothing was written")
         if add or drop:
             result.manifest = ix.commit(directory, ix.rebuild(data, drop_reports=drop, add=add))
         else:

@@ -39,6 +39,7 @@ import trafilatura
 from docx.table import Table
 from pypdf import PdfReader
 
+from . import limits
 from .chunk import has_headings
 from .errors import (
     BinaryFileError,
@@ -452,6 +453,8 @@ def decode_bytes(data: bytes, path: str | Path) -> str:
     """UTF-8 (BOM allowed), then GB18030 (covers GBK/GB2312). Binary content → ``BinaryFileError``."""
     if b"\x00" in data:
         raise BinaryFileError(path, "contains NUL bytes")
+    if len(data) > 4 * limits.current().max_chars:  # no encoding here takes more than 4 bytes a character
+        raise limits.current().too_many_chars(path, "content")
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -474,7 +477,7 @@ def _read_markdown(data: bytes, path: Path) -> str:
 
 
 def _read_html(data: bytes, path: Path) -> tuple[str, dict[str, str]]:
-    html = decode_bytes(data, path)
+    html = decode_bytes(data, path)  # markup included: the text limit is applied to the extracted text
     text = trafilatura.extract(html, favor_recall=True, include_tables=True, include_comments=False)
     if not text:
         raise EmptyDocumentError(path, "no main text found in the HTML")
@@ -549,7 +552,8 @@ def _read_pdf(data: bytes, path: Path) -> str:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise InputError(path, "encrypted PDF")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        budget = limits.CharBudget(path)
+        pages = [budget.take(page.extract_text() or "") for page in reader.pages]
     except InputError:
         raise
     except Exception as exc:  # pypdf raises many types (PdfReadError, ValueError, KeyError…) on bad files
@@ -559,6 +563,8 @@ def _read_pdf(data: bytes, path: Path) -> str:
 
 def _read_docx(data: bytes, path: Path) -> str:
     """Paragraph texts in document order; a table row becomes one line, cells joined by " | "."""
+    limits.check_zip(data, path)  # declared sizes, before python-docx inflates anything
+    budget = limits.CharBudget(path)
     try:
         document = docx.Document(io.BytesIO(data))
         lines: list[str] = []
@@ -566,9 +572,11 @@ def _read_docx(data: bytes, path: Path) -> str:
             if isinstance(block, Table):
                 for row in block.rows:
                     cells = [" ".join(_lines(cell.text)) for cell in row.cells]
-                    lines.append(" | ".join(c for c in cells if c))
+                    lines.append(budget.take(" | ".join(c for c in cells if c)))
             else:
-                lines.append(block.text)
+                lines.append(budget.take(block.text))
+    except InputError:
+        raise
     except Exception as exc:  # PackageNotFoundError, BadZipFile, KeyError, XMLSyntaxError…
         raise InputError(path, f"corrupt or unreadable DOCX: {exc}") from exc
     return "\n".join(lines)
@@ -604,7 +612,7 @@ def _read(path: Path) -> tuple[bytes, str, dict[str, str]]:
     if not _strip(text):
         scanned = "no extractable text (a scanned PDF needs OCR first)"
         raise EmptyDocumentError(path, scanned if suffix == ".pdf" else "whitespace only")
-    return data, text, meta
+    return data, limits.check_chars(text, path), meta
 
 
 def read_text(path: str | Path) -> tuple[str, dict[str, str]]:

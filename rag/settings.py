@@ -11,6 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .embed import Embedder, make_embedder
 from .errors import ConfigError
+from .limits import DocLimits, TruncatedQueries
+
+MiB = 1024 * 1024
 
 
 class Settings(BaseSettings):
@@ -35,11 +38,57 @@ class Settings(BaseSettings):
     answer_prompt: str = "answer.v2.md"
     rewrite_prompt: str = "rewrite.v1.md"
 
-    api_key: str | None = Field(None, description="when set, uploads and deletions need this key")
+    # --- writes (uploads, deletions): closed unless a key is set or anonymous writes are allowed ---
+    api_key: str | None = Field(None, description="uploads and deletions need this key (X-API-Key)")
+    allow_anonymous_writes: bool = Field(False, description="without api_key, allow writes anyway (local demo)")
+    cors_origins: list[str] = Field(default_factory=list, description="origins allowed cross-origin (JSON list)")
+    write_rate: str = Field("30/minute", description="writes per client (limits notation: N/second|minute|hour)")
     upload_dir: Path | None = Field(None, description="where uploaded reports are kept [default: INDEX_DIR/uploads]")
-    upload_max_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    upload_max_bytes: int = Field(20 * MiB, ge=1024)
+
+    # --- per-document limits (rag.limits.DocLimits), for the CLI and the service alike ---
+    doc_max_inflated_bytes: int = Field(32 * MiB, ge=1024, description="declared inflated size of a DOCX/zip")
+    doc_max_chars: int = Field(200_000, ge=1000, description="characters read from one document")
+    doc_max_chunks: int = Field(2_000, ge=1, description="chunks one report may make")
+    ingest_timeout: float = Field(300.0, gt=0, description="seconds one document's ingest may take")
+
+    # --- per-request limits (the service) ---
+    json_max_bytes: int = Field(1 * MiB, ge=1024, description="largest JSON request body")
+    embed_query_chars: int = Field(300, ge=16, description="characters of a question the dense embedder sees")
+    max_inflight: int = Field(32, ge=1, description="answer requests admitted at once (running + queued)")
+    answer_workers: int = Field(4, ge=1, description="threads answering questions")
+    long_question_chars: int = Field(100, ge=1, description="longer questions are answered in the long lane")
+    max_inflight_long: int = Field(8, ge=1, description="long questions admitted at once (one thread answers them)")
+    background_nice: int = Field(5, ge=0, le=19, description="scheduling niceness of ingest and long-question threads")
+    request_timeout: float = Field(30.0, gt=0, description="seconds an answer request may take")
+    max_jobs: int = Field(8, ge=1, description="upload jobs queued or running at once")
+    index_poll_seconds: float = Field(2.0, gt=0, description="how often the service checks for a new generation")
+    shutdown_grace: float = Field(3.0, ge=0, description="seconds open connections get at shutdown")
+
     host: str = "127.0.0.1"
     port: int = 8000
+
+    @property
+    def writes_enabled(self) -> bool:
+        return bool(self.api_key) or self.allow_anonymous_writes
+
+    def doc_limits(self) -> DocLimits:
+        return DocLimits(
+            max_inflated_bytes=self.doc_max_inflated_bytes,
+            max_chars=self.doc_max_chars,
+            max_chunks=self.doc_max_chunks,
+            timeout=self.ingest_timeout,
+        )
+
+    def make_query_embedder(self, *, long_lane: bool = False) -> Embedder:
+        """The embedder for questions: only the first ``embed_query_chars`` characters are embedded; with
+        ``long_lane``, questions over ``long_question_chars`` use a second instance of their own."""
+        return TruncatedQueries(
+            self.make_embedder(),
+            self.embed_query_chars,
+            long=self.make_embedder() if long_lane else None,
+            long_from=self.long_question_chars,
+        )
 
     def llm_configured(self) -> bool:
         """True when an LLM is configured; half a configuration is an error."""

@@ -1,16 +1,34 @@
-"""The app factory: everything is built here, once; a missing index or key fails start-up clearly."""
+"""The app factory: everything is built here, once; a missing index or key fails start-up clearly.
+
+Start-up logs whether writes are open, removes stored uploads the index does not reference, and starts
+the task that follows the index (a new generation committed by another process, e.g. ``rag ingest``,
+is served within ``RAG_INDEX_POLL_SECONDS``). Shutdown stops the running upload job between embedding
+batches (nothing written) and closes the answer threads.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
 
 from rag.engine import Engine
 from rag.prompts import load_prompt
 from rag.settings import Settings
 
 from . import errors
-from .routes import briefings, openai_compat, pages, qa, reports
+from .jobs import JobRunner
+from .limits import AnswerGate, BodyLimit, WriteRateLimit
+from .routes import briefings, jobs, openai_compat, pages, qa, reports
 from .state import LLM, AppState
+
+log = logging.getLogger("uvicorn.error")
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the uploaded file
 
 
 def build_llm(settings: Settings) -> LLM | None:
@@ -24,21 +42,88 @@ def build_llm(settings: Settings) -> LLM | None:
     )
 
 
+async def follow_index(state: AppState) -> None:
+    """Serve a generation another process committed: check the manifest every few seconds."""
+    while True:
+        await asyncio.sleep(state.settings.index_poll_seconds)
+        try:
+            if await run_in_threadpool(state.engine.refresh):
+                log.info("index: now serving generation %s", state.engine.data.manifest.generation)
+        except Exception as err:  # a half-written or broken index must not stop the server; retried next round
+            log.warning("index: cannot load the new generation (%s); still serving the previous one", err)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state: AppState = app.state.rag
+    s = state.settings
+    if s.api_key:
+        log.info("writes (uploads, deletions) need the API key")
+    elif s.allow_anonymous_writes:
+        log.warning("writes are OPEN to anyone (RAG_ALLOW_ANONYMOUS_WRITES=true): use for a local demo only")
+    else:
+        log.warning("writes are disabled: set RAG_API_KEY to allow uploads and deletions")
+    removed = await run_in_threadpool(state.sweep_uploads)
+    if removed:
+        log.info("uploads: removed %d stored files the index does not reference", len(removed))
+    follower = asyncio.create_task(follow_index(state))
+    try:
+        yield
+    finally:
+        follower.cancel()
+        await run_in_threadpool(state.jobs.shutdown)
+        state.gate.shutdown()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    embedder = settings.make_embedder()
+    embedder = settings.make_query_embedder(long_lane=True)
     engine = Engine(settings.index_dir, embedder, top_k=settings.top_k)  # IndexMissingError names the dir
     app = FastAPI(
         title="法治政府建设报告问答 (policy-rag)",
         version="0.1.0",
         description="Cited answers over 法治政府建设情况报告: each claim with its report, paragraph and quote.",
+        lifespan=lifespan,
     )
-    app.state.rag = AppState(settings=settings, engine=engine, embedder=embedder, llm=build_llm(settings))
+    app.state.rag = AppState(
+        settings=settings,
+        engine=engine,
+        embedder=embedder,
+        ingest_embedder=settings.make_embedder(),  # its own instance: an ingest never blocks a question
+        gate=AnswerGate(
+            max_inflight=settings.max_inflight,
+            workers=settings.answer_workers,
+            timeout=settings.request_timeout,
+            long_inflight=settings.max_inflight_long,
+            nice=settings.background_nice,
+        ),
+        jobs=JobRunner(
+            max_jobs=settings.max_jobs,
+            describe_error=lambda err: errors.describe(err, app),
+            nice=settings.background_nice,
+        ),
+        write_rate=WriteRateLimit(settings.write_rate),
+        llm=build_llm(settings),
+    )
     errors.install(app)
     app.include_router(qa.router)
     app.include_router(reports.router)
+    app.include_router(jobs.router)
     app.include_router(openai_compat.router)
     app.include_router(briefings.router)
     app.include_router(pages.router)
     pages.install(app)  # /static and the HTML permalinks (Accept: text/html)
+
+    def body_cap(method: str, path: str) -> int:
+        if method == "POST" and path.rstrip("/") == "/reports":
+            return settings.upload_max_bytes + MULTIPART_OVERHEAD
+        return settings.json_max_bytes
+
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,  # none unless configured
+        allow_methods=["GET", "POST", "DELETE"],
+        allow_headers=["Content-Type", "X-API-Key", "Authorization"],
+    )
+    app.add_middleware(BodyLimit, cap_for=body_cap)
     return app

@@ -1,7 +1,11 @@
 """One handler maps library errors (and request validation) to HTTP statuses and one JSON shape:
-``{"error": {"type": ..., "message": ...}}``."""
+``{"error": {"type": ..., "message": ...}}``. Messages never show the server's directories: the index
+and upload paths are replaced by neutral words (``scrub``). ``describe`` gives the same shape, plus
+the status, for an upload job's error; ``responses`` documents the error statuses in OpenAPI."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,7 +19,9 @@ from rag.errors import (
     IndexCorruptError,
     IndexMismatchError,
     IndexMissingError,
+    IngestCancelledError,
     InputError,
+    LimitExceededError,
     QueryError,
     RagError,
     ReportNotFoundError,
@@ -24,16 +30,48 @@ from rag.errors import (
 
 STATUS: tuple[tuple[type[RagError], int], ...] = (
     (UnsupportedFormatError, 415),
+    (LimitExceededError, 413),
     (InputError, 400),
     (QueryError, 400),
     (ReportNotFoundError, 404),
     (IndexBusyError, 409),
     (IndexMismatchError, 409),
     (EmbedderError, 502),
+    (IngestCancelledError, 503),
     (IndexMissingError, 503),
     (IndexCorruptError, 500),
     (ConfigError, 500),
 )
+
+WHY = {
+    400: "bad question, filter value or file",
+    401: "missing or wrong API key",
+    403: "writes disabled (no key configured) or a cross-origin write",
+    404: "unknown report, paragraph or job",
+    409: "duplicate upload or the index is busy",
+    413: "request body, upload or document over a limit",
+    415: "unsupported file type",
+    422: "malformed or invalid body",
+    429: "too many writes from this client",
+    503: "busy (too many questions in flight, or the answer timed out); see Retry-After",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
+            "required": ["type", "message"],
+        }
+    },
+}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route can answer."""
+    return {
+        code: {"description": WHY[code], "content": {"application/json": {"schema": ERROR_SCHEMA}}} for code in codes
+    }
 
 
 def error_body(kind: str, message: str, **extra: object) -> dict[str, object]:
@@ -44,10 +82,33 @@ def status_of(err: RagError) -> int:
     return next((code for cls, code in STATUS if isinstance(err, cls)), 500)
 
 
+def scrub(message: str, app: FastAPI) -> str:
+    """The message without the server's index and upload directories."""
+    state = getattr(app.state, "rag", None)
+    if state is None:
+        return message
+    places = [(str(state.upload_folder), "uploads"), (str(state.settings.index_dir.resolve()), "the index")]
+    places.append((str(state.settings.index_dir), "the index"))
+    for path, word in places:
+        if path and path != ".":
+            message = message.replace(path + "/", "").replace(path, word)
+    return message
+
+
+def describe(err: BaseException, app: FastAPI) -> dict[str, Any]:
+    """An upload job's error: type, message (scrubbed) and the HTTP status it maps to."""
+    if isinstance(err, RagError):
+        return {"type": type(err).__name__, "message": scrub(str(err), app), "status": status_of(err)}
+    if isinstance(err, HTTPException):
+        return {"type": "HTTPError", "message": str(err.detail), "status": err.status_code}
+    return {"type": "InternalError", "message": "the ingest failed unexpectedly", "status": 500}
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RagError)
-    async def rag_error(_: Request, err: RagError) -> JSONResponse:
-        return JSONResponse(error_body(type(err).__name__, str(err)), status_code=status_of(err))
+    async def rag_error(request: Request, err: RagError) -> JSONResponse:
+        message = scrub(str(err), request.app)
+        return JSONResponse(error_body(type(err).__name__, message), status_code=status_of(err))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, err: RequestValidationError) -> JSONResponse:

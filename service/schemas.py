@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rag.engine import MAX_QUESTION_CHARS
 from rag.scope import Filters
@@ -48,6 +48,12 @@ class Message(BaseModel):
     content: str = Field(max_length=20000)
 
 
+def _needs_a_user_message(messages: list[Message]) -> list[Message]:
+    if not any(m.role == "user" and m.content.strip() for m in messages):
+        raise ValueError("needs at least one user message with text")
+    return messages
+
+
 class ChatIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -56,6 +62,8 @@ class ChatIn(BaseModel):
     stream: bool = False
     top_k: int = Field(5, ge=1, le=20)
     mode: Literal["auto", "extractive", "llm"] = "auto"
+
+    _user = field_validator("messages")(_needs_a_user_message)
 
 
 class OpenAIChatIn(BaseModel):
@@ -66,6 +74,8 @@ class OpenAIChatIn(BaseModel):
     model: str = "policy-rag"
     messages: list[Message] = Field(min_length=1, max_length=50)
     stream: bool = False
+
+    _user = field_validator("messages")(_needs_a_user_message)
 
 
 class CitationIn(BaseModel):

@@ -1,11 +1,14 @@
-"""What the app holds, built once by the app factory: settings, engine, embedder, optional LLM."""
+"""What the app holds, built once by the app factory: settings, engine, embedders, optional LLM, the
+answer gate, the upload jobs and the write rate limit.
+
+Questions and ingests use separate embedder instances, so an ingest never holds the lock a question
+waits for."""
 
 from __future__ import annotations
 
-import asyncio
-import os
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,12 +20,16 @@ from rag.embed import Embedder
 from rag.engine import Engine, check_question
 from rag.errors import IndexBusyError, InputError, QueryError
 from rag.index import Manifest
-from rag.ingest import Outcome, ingest, remove
+from rag.ingest import ingest, remove
 from rag.llm import LLMAnswerer, stream_extractive
 from rag.prompts import Prompt
 from rag.scope import Filters
 from rag.settings import Settings
 from rag.types import Answer
+
+from . import uploads
+from .jobs import JobRunner
+from .limits import AnswerGate, WriteRateLimit
 
 
 class DuplicateUpload(IndexBusyError):
@@ -41,9 +48,13 @@ class LLM:
 class AppState:
     settings: Settings
     engine: Engine
-    embedder: Embedder
+    embedder: Embedder  # for questions (the engine's)
+    ingest_embedder: Embedder  # for uploads: another instance, so questions never wait on an ingest
+    gate: AnswerGate
+    jobs: JobRunner
+    write_rate: WriteRateLimit
     llm: LLM | None = None
-    upload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _llm_answerer(self, mode: str) -> LLMAnswerer | None:
         if mode == "extractive":
@@ -75,57 +86,68 @@ class AppState:
         question = check_question(question)
         yield from llm.stream(question, self.engine.scope(question, filters), top_k=top_k)
 
+    def lane(self, *texts: str | None) -> str:
+        """The answer lane for a request: "long" when its question is over ``long_question_chars``."""
+        longest = max((len(t) for t in texts if t), default=0)
+        return "long" if longest > self.settings.long_question_chars else "short"
+
     @property
     def upload_folder(self) -> Path:
-        return self.settings.upload_dir or self.settings.index_dir / "uploads"
+        return (self.settings.upload_dir or self.settings.index_dir / "uploads").resolve()
 
-    def ingest_upload(self, name: str, data: bytes) -> Outcome:
-        """Store an uploaded file and ingest it; on failure the file store and the index are as before."""
+    def ingest_upload(self, name: str, data: bytes, should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
+        """Store an upload and ingest it (an upload job's work). On any failure the file store and the
+        index are as before; errors name the file as uploaded, never a server path."""
         folder = self.upload_folder
-        folder.mkdir(parents=True, exist_ok=True)
-        dest = folder / name
-        backup = folder / f".{name}.previous"
-        had_previous = dest.exists()
-        if had_previous:
-            os.replace(dest, backup)
-        part = folder / f".{name}.part"
-        part.write_bytes(data)
-        os.replace(part, dest)
-
-        def restore() -> None:
-            dest.unlink(missing_ok=True)
-            if had_previous:
-                os.replace(backup, dest)
-
-        try:
-            result = ingest(
-                [dest],
-                self.settings.index_dir,
-                self.embedder,
-                tokenizer=self.settings.tokenizer,
-                max_chars=self.settings.chunk_chars,
-            )
-        except BaseException:
-            restore()
-            raise
-        outcome = result.outcomes[0]
-        if outcome.status == "failed":
-            restore()
-            raise InputError(name, outcome.message.split(": ", 1)[-1])
-        if outcome.status == "duplicate":
-            restore()
-            raise DuplicateUpload(outcome.message.replace(str(dest), name, 1))  # the name as uploaded, not our path
-        backup.unlink(missing_ok=True)
-        self.engine.reload()
-        return outcome
+        with self.write_lock:
+            self.engine.refresh()  # another process may have written since
+            previous = {r.source: r for r in self.engine.reports()}.get(name)
+            stored = uploads.store(folder, name, data)
+            try:
+                result = ingest(
+                    [stored.path],
+                    self.settings.index_dir,
+                    self.ingest_embedder,
+                    tokenizer=self.settings.tokenizer,
+                    max_chars=self.settings.chunk_chars,
+                    limits=self.settings.doc_limits(),
+                    should_stop=should_stop,
+                )
+            except BaseException:
+                stored.discard()
+                raise
+            outcome = result.outcomes[0]
+            message = outcome.message.replace(str(stored.path), name)
+            if outcome.status == "failed":
+                stored.discard()
+                if outcome.error is not None:
+                    raise type(outcome.error)(name, outcome.error.detail)
+                raise InputError(name, message.split(": ", 1)[-1])
+            if outcome.status == "duplicate":
+                stored.discard()
+                raise DuplicateUpload(message)
+            if outcome.status == "replaced" and previous is not None and previous.source_path != str(stored.path):
+                uploads.remove(folder, previous.source_path)
+            self.engine.reload()
+        return {"status": outcome.status, "report_id": outcome.report_id, "chunks": outcome.chunks, "message": message}
 
     def remove_report(self, report_id: str) -> Manifest:
-        report = self.engine.data.report(report_id)
-        manifest = remove(self.settings.index_dir, report_id)
-        self.engine.reload()
-        if report.source_path and Path(report.source_path).parent == self.upload_folder.resolve():
-            Path(report.source_path).unlink(missing_ok=True)
+        if not self.write_lock.acquire(timeout=30):
+            raise IndexBusyError("another write (an upload) is in progress; retry later")
+        try:
+            report = self.engine.data.report(report_id)
+            manifest = remove(self.settings.index_dir, report_id)
+            self.engine.reload()
+            uploads.remove(self.upload_folder, report.source_path)
+        finally:
+            self.write_lock.release()
         return manifest
+
+    def sweep_uploads(self) -> list[Path]:
+        """Remove stored uploads no indexed report references (left by a crash mid-ingest)."""
+        with self.write_lock:
+            referenced = {r.source_path for r in self.engine.reports() if r.source_path}
+            return uploads.sweep(self.upload_folder, referenced)
 
     def standalone(self, turns: Sequence[Turn]) -> str:
         regions = sorted({r.region for r in self.engine.reports() if r.region})

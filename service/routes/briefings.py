@@ -16,6 +16,7 @@ from rag.engine import check_question
 from rag.errors import QueryError
 
 from ..deps import StateDep
+from ..errors import responses
 from ..schemas import BriefingIn, CompareIn
 from ..state import AppState
 
@@ -48,11 +49,21 @@ def _briefing(body: BriefingIn, state: AppState) -> brief.Briefing:
     raise QueryError("a briefing needs one of: citations (non-empty), answer, or question")
 
 
-@router.post("/briefings", response_class=Response)
+def _content(*formats: str) -> dict[str, Any]:
+    content = {MEDIA[f].split(";")[0]: {"schema": {"type": "string"}} for f in formats}
+    return {"responses": {"200": {"content": content}}}
+
+
+@router.post(
+    "/briefings",
+    response_class=Response,
+    responses=responses(400, 404, 413, 422, 503),
+    openapi_extra=_content("md", "docx"),
+)
 async def briefing(body: BriefingIn, state: StateDep) -> Response:
     """A briefing (简报) to download: every quote verbatim with its reference; in .docx each quote
     also has a footnote (reference, report id, paragraph id)."""
-    b = await run_in_threadpool(_briefing, body, state)
+    b = await state.gate.run(_briefing, body, state, lane=state.lane(body.question))
     if body.format == "docx":
         content = await run_in_threadpool(brief.to_docx, b)
     else:
@@ -60,12 +71,15 @@ async def briefing(body: BriefingIn, state: StateDep) -> Response:
     return attachment(content, body.format, "briefing", b.title)
 
 
-@router.post("/compare", response_model=None)
+@router.post(
+    "/compare", response_model=None, responses=responses(400, 413, 422, 503), openapi_extra=_content("csv", "md")
+)
 async def compare(body: CompareIn, state: StateDep) -> dict[str, Any] | Response:
     """One row per report in scope: region, year, title, the figure as written (or 未说明), the quote
     and its reference. ``format``: json (default), csv (UTF-8 with BOM, for spreadsheets) or md."""
     question = check_question(body.question)
-    table = await run_in_threadpool(cmp.compare, state.engine, question, body.filters.to_filters())
+    filters = body.filters.to_filters()
+    table = await state.gate.run(cmp.compare, state.engine, question, filters, lane=state.lane(question))
     if body.format == "csv":
         return attachment(cmp.to_csv(table).encode("utf-8-sig"), "csv", "compare", question)
     if body.format == "md":

@@ -13,7 +13,6 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from rag.chat import Turn
 from rag.cite import format_references
@@ -21,6 +20,7 @@ from rag.scope import Filters
 from rag.types import Answer
 
 from ..deps import StateDep
+from ..errors import responses
 from ..schemas import OpenAIChatIn
 from ..sse import event
 
@@ -38,13 +38,18 @@ def models() -> dict[str, Any]:
     return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "policy-rag"}]}
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post(
+    "/chat/completions",
+    response_model=None,
+    responses=responses(400, 413, 422, 503),
+    openapi_extra={"responses": {"200": {"content": {"text/event-stream": {}}}}},
+)
 async def completions(body: OpenAIChatIn, state: StateDep) -> dict[str, Any] | StreamingResponse:
     turns = [Turn(m.role, m.content) for m in body.messages]
-    question = await run_in_threadpool(state.standalone, turns)
+    question = await state.gate.run(state.standalone, turns, lane=state.lane(*(t.content for t in turns)))
     cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     if not body.stream:
-        answer = await run_in_threadpool(state.ask, question, Filters())
+        answer = await state.gate.run(state.ask, question, Filters(), lane=state.lane(question))
         return {
             "id": cid,
             "object": "chat.completion",

@@ -1,18 +1,23 @@
-"""Reports: list, view by section, the paragraph permalink, upload and delete (API key when set)."""
+"""Reports: list, view by section, the paragraph permalink; upload (a background job) and delete, which
+need the key."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, UploadFile
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from rag.errors import QueryError, UnsupportedFormatError
 from rag.lexicon import department_names
 from rag.load import SUPPORTED_SUFFIXES
 from rag.scope import aliases
 
-from ..deps import ApiKey, StateDep
+from ..deps import StateDep, WriteAccess
+from ..errors import responses
+from ..uploads import safe_name
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -64,31 +69,52 @@ def get_paragraph(report_id: str, paragraph_id: str, state: StateDep) -> dict[st
     }
 
 
-@router.post("", status_code=201, dependencies=[ApiKey])
-async def upload(file: UploadFile, state: StateDep) -> dict[str, Any]:
-    """Ingest one report file. A failed upload leaves the index as it was."""
-    name = (file.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    if not name or name.startswith("."):
-        raise HTTPException(400, "the upload needs a file name")
-    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if f".{suffix}" not in SUPPORTED_SUFFIXES:
-        raise UnsupportedFormatError(name, f"supported: {' '.join(sorted(SUPPORTED_SUFFIXES))}")
-    limit = state.settings.upload_max_bytes
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise HTTPException(413, f"{name}: larger than the upload limit of {limit} bytes")
-    async with state.upload_lock:
-        outcome = await run_in_threadpool(state.ingest_upload, name, data)
-    return {
-        "status": outcome.status,
-        "report_id": outcome.report_id,
-        "chunks": outcome.chunks,
-        "message": outcome.message,
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
     }
+}
 
 
-@router.delete("/{report_id}", dependencies=[ApiKey])
+@router.post(
+    "",
+    status_code=202,
+    dependencies=[WriteAccess],
+    openapi_extra=UPLOAD_BODY,
+    responses=responses(400, 401, 403, 413, 415, 422, 429, 503),
+)
+async def upload(request: Request, state: StateDep) -> JSONResponse:
+    """Queue one report file for ingest: 202 with a job id; ``GET /jobs/{id}`` gives the outcome.
+    The key is checked before the body is read; a failed job leaves the index and the stored files as
+    they were."""
+    limit = state.settings.upload_max_bytes
+    async with request.form(max_files=1, max_fields=4, max_part_size=64 * 1024) as form:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise HTTPException(422, "file: a multipart field 'file' with the report is required")
+        name = safe_name(file.filename or "")
+        if not name or name.startswith("."):
+            raise HTTPException(400, "the upload needs a file name")
+        suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        if f".{suffix}" not in SUPPORTED_SUFFIXES:
+            raise UnsupportedFormatError(name, f"supported: {' '.join(sorted(SUPPORTED_SUFFIXES))}")
+        data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, f"{name}: larger than the upload limit of {limit:,} bytes (RAG_UPLOAD_MAX_BYTES)")
+    job = state.jobs.submit(name, lambda should_stop: state.ingest_upload(name, data, should_stop))
+    return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/jobs/{job.id}"})
+
+
+@router.delete("/{report_id}", dependencies=[WriteAccess], responses=responses(401, 403, 404, 409, 429))
 async def delete(report_id: str, state: StateDep) -> dict[str, Any]:
-    async with state.upload_lock:
-        m = await run_in_threadpool(state.remove_report, report_id)
+    m = await run_in_threadpool(state.remove_report, report_id)
     return {"status": "removed", "report_id": report_id, "reports": m.reports, "chunks": m.chunks}

@@ -171,3 +171,19 @@ def test_shared_corpus_briefing(tmp_path_factory: pytest.TempPathFactory, nano: 
     data = brief.to_docx(brief.from_answer(answer, date=DAY))
     _check_docx(data, answer.citations, answer.question)
     assert answer.citations[0].reference == "《冠县关于2024年法治政府建设情况的报告》一、（六）第1段"
+
+
+def test_docx_leaves_out_characters_xml_cannot_hold(cross_answer: Answer) -> None:
+    b = brief.from_answer(cross_answer, title="简报\x10标题\x00")
+    b = brief.Briefing(
+        title=b.title,
+        date=b.date,
+        citations=b.citations,
+        question="问题\x10？\ufffe",
+        summary="无\x1f",
+        notes=("注\x0b",),
+    )
+    document = docx.Document(io.BytesIO(brief.to_docx(b)))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "简报标题" in text and "问题？" in text
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe]", text)

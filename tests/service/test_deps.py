@@ -1,0 +1,146 @@
+"""Writes are closed by default, the key is checked before the body is read, cross-origin writes are
+refused and writes are rate-limited per client: a live uvicorn server on 127.0.0.1 over a copy of the
+sample index."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+TIMEOUT = 30
+KEY = "test-key"
+REPORT = "示例县关于2024年法治政府建设情况的报告（示例）\n一、主要举措\n（一）接收行政复议申请64件。\n".encode()
+
+
+def copy(sample_index_dir: Path, tmp_path: Path) -> Path:
+    shutil.copytree(sample_index_dir, tmp_path / "index")
+    return tmp_path / "index"
+
+
+def upload(url: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    files = {"file": ("示例县.txt", REPORT, "text/plain")}
+    return httpx.post(f"{url}/reports", files=files, headers=headers or {}, timeout=TIMEOUT)
+
+
+def test_writes_are_closed_without_a_key(
+    make_server: Callable[..., str], sample_index_dir: Path, tmp_path: Path
+) -> None:
+    index = copy(sample_index_dir, tmp_path)
+    url = make_server(index_dir=index)
+    before = httpx.get(f"{url}/readyz").json()
+    rid = httpx.get(f"{url}/reports").json()[0]["report_id"]
+    for r in (
+        upload(url),
+        upload(url, {"X-API-Key": "anything"}),
+        httpx.delete(f"{url}/reports/{rid}", timeout=TIMEOUT),
+    ):
+        assert r.status_code == 403, r.text
+        assert "RAG_API_KEY" in r.json()["error"]["message"]
+    assert httpx.get(f"{url}/readyz").json() == before
+    assert not (index / "uploads").exists() or not any((index / "uploads").iterdir())
+
+
+def test_anonymous_writes_only_when_allowed_and_never_cross_origin(
+    make_server: Callable[..., str], sample_index_dir: Path, tmp_path: Path
+) -> None:
+    url = make_server(index_dir=copy(sample_index_dir, tmp_path), allow_anonymous_writes=True)
+    r = upload(url, {"Origin": "https://evil.example"})  # what a web page's form POST carries
+    assert r.status_code == 403 and "cross-origin" in r.json()["error"]["message"]
+    assert upload(url, {"Origin": url}).status_code == 202  # the service's own page
+    assert upload(url).status_code == 202  # curl, scripts: no Origin
+
+
+def test_cors_allows_no_origin_unless_configured(
+    make_server: Callable[..., str], sample_index_dir: Path, tmp_path: Path
+) -> None:
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+    closed = make_server(index_dir=sample_index_dir)
+    r = httpx.options(f"{closed}/ask", headers=preflight)
+    assert "access-control-allow-origin" not in r.headers
+    opened = make_server(index_dir=copy(sample_index_dir, tmp_path), cors_origins=["https://app.example"], api_key=KEY)
+    r = httpx.options(f"{opened}/ask", headers=preflight)
+    assert r.headers["access-control-allow-origin"] == "https://app.example"
+    r = upload(opened, {"Origin": "https://app.example", "X-API-Key": KEY})
+    assert r.status_code == 202, r.text
+
+
+def raw_request(url: str, head: str) -> bytes:
+    """Send only the request head (no body) and read the response: a server that waited for the body
+    announced by Content-Length would not answer at all."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=TIMEOUT) as s:
+        s.sendall(head.encode("latin-1"))
+        return s.recv(65536)
+
+
+@pytest.mark.parametrize(("settings", "status"), [({"api_key": KEY}, b"401"), ({}, b"403")])
+def test_the_key_is_checked_before_the_body_is_read(
+    make_server: Callable[..., str], sample_index_dir: Path, settings: dict[str, str], status: bytes
+) -> None:
+    url = make_server(index_dir=sample_index_dir, **settings)
+    head = (
+        "POST /reports HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 10000000\r\n\r\n"
+    )
+    answer = raw_request(url, head)
+    assert answer.split(b" ", 2)[1] == status, answer[:200]
+
+
+def test_an_oversized_upload_is_refused_before_it_is_read(
+    make_server: Callable[..., str], sample_index_dir: Path
+) -> None:
+    url = make_server(index_dir=sample_index_dir, api_key=KEY, upload_max_bytes=1_000_000)
+    head = (
+        f"POST /reports HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {KEY}\r\n"
+        "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 1073741824\r\n\r\n"
+    )
+    answer = raw_request(url, head)
+    assert answer.split(b" ", 2)[1] == b"413", answer[:200]
+
+
+def test_writes_are_rate_limited_per_client(
+    make_server: Callable[..., str], sample_index_dir: Path, tmp_path: Path
+) -> None:
+    url = make_server(index_dir=copy(sample_index_dir, tmp_path), api_key=KEY, write_rate="2/minute")
+    headers = {"X-API-Key": KEY}
+    codes = [httpx.delete(f"{url}/reports/no-such", headers=headers).status_code for _ in range(3)]
+    assert codes == [404, 404, 429]
+    r = httpx.delete(f"{url}/reports/no-such", headers=headers)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    assert "2 per 1 minute" in r.json()["error"]["message"]
+
+
+def test_the_start_up_log_says_writes_are_disabled(sample_index_dir: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.service.conftest import free_port
+
+    env = {k: v for k, v in os.environ.items() if k != "RAG_API_KEY"}
+    env["RAG_PORT"] = str(free_port())
+    server = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "serve", "--index", str(sample_index_dir)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert server.stderr is not None
+        for line in server.stderr:  # ends at start-up complete (or when the process exits)
+            lines.append(line)
+            if "startup complete" in line or len(lines) > 200:
+                break
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    log = "".join(lines)
+    assert "writes are disabled: set RAG_API_KEY" in log, log
