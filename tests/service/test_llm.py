@@ -31,6 +31,7 @@ from tests.service.fake_llm import INVENTED, FakeLLM
 ROOT = Path(__file__).resolve().parents[2]
 PROMPT = load_prompt(ROOT / "prompts" / "answer.v1.md")
 Q = "云溪区接收了多少件行政复议申请？"
+LIST_Q = "云溪区在依法化解矛盾纠纷方面做了哪些工作？"
 TIMEOUT = 1.0  # client timeout for the direct tests; the fake's "slow" sleeps 4 s
 SLOW = 4.0
 FALLBACK = "extractive-fallback"
@@ -49,12 +50,12 @@ def engine(sample_index_dir: Path) -> Engine:
 
 
 @pytest.fixture(scope="module")
-def make_llm(fake: tuple[FakeLLM, str], engine: Engine) -> Callable[[str], LLMAnswerer]:
+def make_llm(fake: tuple[FakeLLM, str], engine: Engine) -> Callable[..., LLMAnswerer]:
     _, url = fake
     client = openai.OpenAI(base_url=f"{url}/v1", api_key="x", timeout=TIMEOUT, max_retries=0)
 
-    def make(model: str) -> LLMAnswerer:
-        return LLMAnswerer(client, model, PROMPT, engine.state[2])
+    def make(model: str, policy: str = "auto") -> LLMAnswerer:
+        return LLMAnswerer(client, model, PROMPT, engine.state[2], policy=policy)
 
     return make
 
@@ -126,7 +127,8 @@ def test_good_answer_is_the_llms_verified_claim(
 def test_claims_are_renumbered_in_order_of_first_citation(
     make_llm: Callable[[str], LLMAnswerer], engine: Engine
 ) -> None:
-    a = ask(make_llm, engine, "two-claims")  # the model cites [2] first, then [1]
+    # the model cites [2] first, then [1]; a list question, so neither claim needs the figure asked for
+    a = make_llm("two-claims", "llm").answer(LIST_Q, engine.scope(LIST_Q))
     assert a.mode == "llm" and len(a.citations) == 2
     first, second = claims_of(a)
     assert a.answer.splitlines()[0].endswith("[1]") and a.answer.splitlines()[1].endswith("[2]")
@@ -149,7 +151,7 @@ def test_a_claim_with_an_invented_figure_is_dropped(make_llm: Callable[[str], LL
     a = ask(make_llm, engine, "invented-figure")
     assert a.mode == "llm" and a.answerable
     assert INVENTED not in a.answer and "96件" in a.answer
-    assert any(f"数字 {INVENTED} 不在所引段落中" in n for n in a.notes), a.notes
+    assert any(f"数字 {INVENTED}件 不在所引段落中" in n for n in a.notes), a.notes
     assert_verified(a, engine)
 
 
@@ -166,7 +168,7 @@ def test_a_claim_without_markers_is_attributed_to_the_passage_that_holds_it(
 @pytest.mark.parametrize(
     ("model", "reason"),
     [
-        ("only-invented", f"数字 {INVENTED} 不在所引段落中"),
+        ("only-invented", f"数字 {INVENTED}件 不在所引段落中"),
     ],
 )
 def test_nothing_verifiable_falls_back_to_the_extractive_answer(
@@ -239,7 +241,8 @@ def test_streamed_tokens_are_the_final_answer(
 def test_each_claim_streams_as_soon_as_it_is_complete(make_llm: Callable[[str], LLMAnswerer], engine: Engine) -> None:
     """The fake sends one character per chunk, so 。 and [1] arrive apart: a claim must not be judged
     before its markers have arrived."""
-    tokens, final = stream(make_llm, engine, "two-claims")
+    events = list(make_llm("two-claims", "llm").stream(LIST_Q, engine.scope(LIST_Q)))
+    tokens, final = [p for k, p in events if k == "token"], events[-1][1]
     lines = final.answer.splitlines()
     assert final.mode == "llm" and len(lines) == 2
     assert tokens == [lines[0] + "\n", lines[1]]
