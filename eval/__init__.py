@@ -7,7 +7,15 @@ print_table(metrics)
 
 from eval.gold import TYPES, Evidence, GoldItem, load_gold, normalize
 from eval.metrics import aggregate, answer_correct, citation_metrics, retrieval_metrics
-from eval.run import ablation_table, compare_table, evaluate, print_table, score_answer, write_run
+from eval.run import (
+    ablation_table,
+    compare_table,
+    evaluate,
+    print_table,
+    score_answer,
+    side_by_side_table,
+    write_run,
+)
 
 __all__ = [
     "TYPES",
@@ -24,5 +32,6 @@ __all__ = [
     "print_table",
     "retrieval_metrics",
     "score_answer",
+    "side_by_side_table",
     "write_run",
 ]

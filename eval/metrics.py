@@ -19,11 +19,13 @@ Definitions where the README is silent:
 from __future__ import annotations
 
 import math
+import re
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from eval.gold import TYPES, normalize
+from rag.verify import unsupported_figures
 
 DEFAULT_KS: tuple[int, ...] = (1, 3, 5, 10)
 NDCG_AT = 10
@@ -117,6 +119,17 @@ def citation_metrics(
     }
 
 
+def figure_claims(answer: str, quotes: Mapping[int, str]) -> int:
+    """Lines (claims) of ``answer`` holding a figure that none of the quotes they cite ([n] → ``quotes``)
+    holds with the same unit (``rag.verify``: 22个 ≠ 1个, 36.23% ≠ 36.23)."""
+    bad = 0
+    for line in answer.splitlines():
+        marks = [int(n) for n in re.findall(r"\[(\d+)\]", line)]
+        if marks and unsupported_figures(line, [quotes[n] for n in marks if n in quotes]):
+            bad += 1
+    return bad
+
+
 def _mean(values: Iterable[Any]) -> float | None:
     vals = [float(v) for v in values if v is not None]
     return statistics.fmean(vals) if vals else None
@@ -166,6 +179,20 @@ def aggregate(per_question: list[dict[str, Any]]) -> dict[str, Any]:
     out["citations_checked"] = checked
     out["citations_unchecked"] = sum(q.get("citations_unchecked", 0) for q in per_question)
     out["citation_validity"] = valid / checked if checked else 1.0
+    out["unsupported_figure_claims"] = sum(q.get("unsupported_figure_claims", 0) for q in per_question)
+    out["fallbacks"] = sum(q.get("mode") == "extractive-fallback" for q in per_question)
+    checks = [q.get("checks") or {} for q in per_question]
+    claims = sum(c.get("claims", 0) for c in checks)
+    out["claims"] = claims
+    for key in ("kept", "dropped", "repaired"):
+        out[f"claims_{key}"] = sum(c.get(key, 0) for c in checks)
+        out[f"claims_{key}_share"] = out[f"claims_{key}"] / claims if claims else None
+    reasons: dict[str, int] = {}
+    for c in checks:
+        for key, n in c.items():
+            if key.startswith("dropped:"):
+                reasons[key.removeprefix("dropped:")] = reasons.get(key.removeprefix("dropped:"), 0) + n
+    out["dropped_by_reason"] = dict(sorted(reasons.items(), key=lambda kv: -kv[1]))
     latencies = [q["latency_ms"] for q in per_question if q.get("latency_ms") is not None]
     out["latency_ms_mean"] = _mean(latencies)
     out["latency_ms_p50"] = statistics.median(latencies) if latencies else None

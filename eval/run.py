@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from eval.gold import GoldItem
-from eval.metrics import DEFAULT_KS, aggregate, answer_correct, citation_metrics, retrieval_metrics
+from eval.metrics import DEFAULT_KS, aggregate, answer_correct, citation_metrics, figure_claims, retrieval_metrics
 from rag.types import Answer, Citation
 
 Ask = Callable[[str, dict[str, Any]], Answer]
@@ -100,6 +100,7 @@ def score_answer(
             "citations_valid": cites["valid"],
             "citations_checked": cites["checked"],
             "citations_unchecked": cites["unchecked"],
+            "unsupported_figure_claims": figure_claims(answer.answer, {c.n: c.quote for c in answer.citations}),
         }
     )
     return record
@@ -143,6 +144,14 @@ def _rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     ]
     for t, d in (metrics.get("per_type") or {}).items():
         rows.append((f"  {t} accuracy", f"{_fmt(d.get('accuracy'))} (n={d.get('n', 0)})"))
+    rows.append(("claims with a figure not in their quote", _fmt(metrics.get("unsupported_figure_claims", 0))))
+    if metrics.get("claims"):
+        rows.append(("LLM claims", _fmt(metrics.get("claims"))))
+        rows.append(("  dropped share", _fmt(metrics.get("claims_dropped_share"))))
+        rows.append(("  repaired share", _fmt(metrics.get("claims_repaired_share"))))
+        for reason, n in (metrics.get("dropped_by_reason") or {}).items():
+            rows.append((f"  dropped: {reason}", str(n)))
+    rows.append(("fallbacks to extractive", _fmt(metrics.get("fallbacks", 0))))
     rows.append(("mean latency", _fmt(metrics.get("latency_ms_mean"), "ms")))
     return rows
 
@@ -170,6 +179,61 @@ def compare_table(runs: dict[str, dict[str, Any]], console: Console | None = Non
     for label in labels:
         table.add_row(label, *(rows.get(label, "—") for rows in per_run.values()))
     (console or Console()).print(table)
+
+
+SUMMARY = (
+    ("answer_accuracy", "answer acc."),
+    ("refusal_accuracy", "refusal acc."),
+    ("citation_accuracy", "citation acc."),
+    ("citation_validity", "citation valid."),
+    ("unsupported_figure_claims", "figure not in quote"),
+    ("claims_dropped_share", "claims dropped"),
+    ("claims_repaired_share", "claims repaired"),
+    ("fallbacks", "fallbacks"),
+    ("latency_ms_mean", "s / question"),
+)
+
+
+def side_by_side_table(
+    runs: dict[str, dict[str, dict[str, Any]]], console: Console | None = None, title: str = "Extractive vs LLM"
+) -> None:
+    """One row per (set, answer mode): the answer, citation and claim figures and time per question;
+    then the answer accuracy per question type of each set and mode."""
+    table = Table(title=title)
+    table.add_column("set")
+    table.add_column("mode")
+    for _, label in SUMMARY:
+        table.add_column(label, justify="right")
+    types: list[str] = []
+    for modes in runs.values():
+        for m in modes.values():
+            types += [t for t in m.get("per_type") or {} if t not in types]
+    for set_name, modes in runs.items():
+        for mode, m in modes.items():
+            cells = []
+            for key, _ in SUMMARY:
+                v = m.get(key)
+                if key == "latency_ms_mean":
+                    cells.append("—" if v is None else f"{v / 1000:.2f}")
+                else:
+                    cells.append(_fmt(v))
+            table.add_row(set_name, mode, *cells)
+    by_type = Table(title=f"{title}: answer accuracy per question type")
+    by_type.add_column("set")
+    by_type.add_column("mode")
+    for t in types:
+        by_type.add_column(t, justify="right")
+    for set_name, modes in runs.items():
+        for mode, m in modes.items():
+            per = m.get("per_type") or {}
+            by_type.add_row(
+                set_name,
+                mode,
+                *(f"{_fmt(per[t]['accuracy'])} ({per[t]['n']})" if t in per else "—" for t in types),
+            )
+    c = console or Console()
+    c.print(table)
+    c.print(by_type)
 
 
 def ablation_table(runs: dict[str, dict[str, Any]], console: Console | None = None, title: str = "Ablation") -> None:

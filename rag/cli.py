@@ -289,7 +289,11 @@ def evaluate(
     k: Annotated[int, typer.Option("-k", min=1, max=50)] = 5,
     compare: Annotated[bool, typer.Option(help="also run dense-only and keyword-only retrieval")] = False,
     answer_mode: Annotated[
-        str, typer.Option(help="extractive | llm (needs RAG_LLM_BASE_URL and RAG_LLM_MODEL)")
+        str,
+        typer.Option(
+            help="extractive | auto | llm | both (extractive, auto and llm side by side); the LLM modes need "
+            "RAG_LLM_BASE_URL and RAG_LLM_MODEL"
+        ),
     ] = "extractive",
     ablate: Annotated[
         bool, typer.Option(help="also run with each answer rule switched off and print what each adds")
@@ -307,19 +311,25 @@ def evaluate(
     engine = _engine(s)
     items = _run(lambda: load_gold(gold))
 
-    llm = None
-    if answer_mode == "llm":
+    llms: dict[str, Any] = {}
+    if answer_mode in ("llm", "auto", "both"):
         from .llm import LLMAnswerer
         from .prompts import load_prompt
 
         if not _run(s.llm_configured):
-            err.print("[red]error:[/red] --answer-mode llm needs RAG_LLM_BASE_URL and RAG_LLM_MODEL")
+            err.print(f"[red]error:[/red] --answer-mode {answer_mode} needs RAG_LLM_BASE_URL and RAG_LLM_MODEL")
             raise typer.Exit(2)
         prompt = _run(lambda: load_prompt(s.prompts_dir / s.answer_prompt))
-        llm = LLMAnswerer(s.make_llm_client(), s.llm_model or "", prompt, engine.state[2])
+        client = s.make_llm_client()
+        replies: dict[str, str] = {}  # "both": the llm policy reuses the auto policy's model calls
+        for policy in ("auto", "llm") if answer_mode == "both" else (answer_mode,):
+            llms[policy] = LLMAnswerer(
+                client, s.llm_model or "", prompt, engine.state[2], policy=policy, replies=replies
+            )
     elif answer_mode != "extractive":
-        err.print(f"[red]error:[/red] unknown --answer-mode {answer_mode!r}; use extractive or llm")
+        err.print(f"[red]error:[/red] unknown --answer-mode {answer_mode!r}; use extractive, auto, llm or both")
         raise typer.Exit(2)
+    llm = llms.get(answer_mode)
 
     def source_text(c: Citation) -> str | None:
         path = engine.data.reports[c.report_id].source_path
@@ -328,6 +338,35 @@ def evaluate(
         return None
 
     runs: dict[str, dict[str, Any]] = {}
+    if answer_mode == "both":
+        from eval import side_by_side_table
+
+        def answer_with(policy: str | None) -> Any:
+            def ask_fn(question: str, filters: dict[str, Any]) -> Any:
+                f = Filters.of(filters.get("region"), filters.get("year"), filters.get("report_id"))
+                if policy is None:
+                    return engine.ask(question, filters=f, top_k=10)
+                return llms[policy].answer(question, engine.scope(question, f), top_k=10)
+
+            return ask_fn
+
+        sides: dict[str, dict[str, Any]] = {}
+        sides_of: tuple[tuple[str, str | None], ...] = (("extractive", None), ("auto", "auto"), ("llm", "llm"))
+        for name, side in sides_of:
+            info = {
+                "answer_mode": name,
+                "prompt_version": llms[side].prompt.id if side else EXTRACTIVE_VERSION,
+                "replies_reused": name == "llm",  # its time per question is verification only
+                "index": str(s.index_dir),
+                "gold": str(gold),
+            }
+            sides[name] = _run(
+                partial(run_eval, items, answer_with(side), source_text, k=k, out_dir=out_dir / name, run_info=info)
+            )
+        compare_table(sides, console=out, title=f"{gold.name}: extractive vs LLM (auto, llm)")
+        side_by_side_table({gold.stem: sides}, console=out, title=f"{gold.name}: extractive vs LLM")
+        out.print(f"wrote {out_dir}/{{extractive,auto,llm}}/predictions.jsonl and metrics.json", highlight=False)
+        return
     for mode in ("dense", "keyword", "hybrid") if compare else ("hybrid",):
 
         def ask_fn(question: str, filters: dict[str, Any], mode: str = mode) -> Any:

@@ -1,23 +1,30 @@
 """Answers written by an LLM behind any OpenAI-compatible endpoint, verified before anyone sees them.
 
-The model gets the question and the top passages, numbered, with the prompt from ``prompts/``. Its
-reply is split into claims (sentences with their [n] markers) and each claim is kept only when
+The model gets the question and the top passages, numbered, with the prompt from ``prompts/``
+(passages holding text addressed to a model — 忽略以上所有指令, SYSTEM: — are never given). Its reply
+is split into claims (sentences with their [n] markers) and each claim is kept only when
 - every marker names a passage that was given (a marker out of range drops the claim);
-- every figure in it occurs in a passage it cites.
+- every figure in it stands in a passage it cites with the same unit and next to the same counted
+  thing, and no vague quantity (多个, 若干) stands for an exact figure there (``rag.verify``);
+- it answers: it does not restate the question, it carries a figure of the kind a quantity question
+  asks for, and it shares something with the question.
 A claim with no marker, or whose figures are in another given passage than the one it names, is
-re-attributed when exactly that evidence is found (all its figures and most of its wording in one
-passage) — small models often omit or misnumber markers; the correction is listed in ``notes``.
-Claims that fail are dropped and listed in ``notes``. If nothing survives, or the endpoint fails or
-times out, or the model refuses while the extractive answerer found verbatim sentences that answer,
-the extractive answer is returned instead, with ``mode="extractive-fallback"`` and the reason in
-``notes``. Streaming yields verified claims as they complete, never unverified text.
+re-attributed when exactly that evidence is found (all its figures with their units and most of its
+wording in one passage) — small models often omit or misnumber markers; the correction is listed in
+``notes``. Claims that fail are dropped and listed in ``notes`` (counted by reason in
+``Answer.checks``). If nothing survives, or the endpoint fails or times out, or the model refuses
+while the extractive answerer found verbatim sentences that answer, the extractive answer is returned
+instead, with ``mode="extractive-fallback"`` and the reason in ``notes``. With ``policy="auto"`` the
+same happens when the extractive answer is confident and the model's answer lacks a figure that
+answers in it: the LLM answer is never worse than the extractive one. Streaming yields verified
+claims as they complete, never unverified text.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -25,10 +32,12 @@ from typing import Any
 import openai
 
 from .answer import Answerer, bigrams
-from .cite import make_citation, numbers
+from .cite import make_citation
 from .prompts import Prompt
+from .question import Question
 from .scope import Scope
 from .types import Answer, Citation, Passage
+from .verify import REPAIRABLE, answer_problem, answering_figures, figure_keys, figure_problem, injected
 
 _MARK = re.compile(r"\[(\d+)\]")
 _CLAIM = re.compile(r"[^。！？!?\n]+[。！？!?]*(?:\s*\[\d+\])*")
@@ -36,6 +45,7 @@ _PARTIAL_MARK = re.compile(r"\[\d*")  # "[" or "[1" at the end of a stream: the 
 _REFUSAL = re.compile(r"没有相关内容|无法回答|未提及|没有提及|没有找到|不能回答")
 REFUSAL_TEXT = "报告中没有相关内容。"
 ATTRIBUTION_OVERLAP = 0.6
+POLICIES = ("auto", "llm")
 
 
 @dataclass(frozen=True)
@@ -44,51 +54,51 @@ class Claim:
     sources: tuple[int, ...]  # 1-based passage numbers (as written, or as repaired)
     problem: str | None  # why it was dropped
     repaired: str | None = None  # why its citation was corrected
+    reason: str | None = None  # the code of ``problem`` (``rag.verify.REASONS``)
 
 
 def split_claims(text: str) -> list[str]:
     return [m.group().strip() for m in _CLAIM.finditer(text) if m.group().strip()]
 
 
-def _unsupported(text: str, passages: Sequence[Passage], marks: Sequence[int]) -> list[str]:
-    pool = "".join(unicodedata.normalize("NFKC", passages[n - 1].text) for n in marks).replace(",", "")
-    supported = set(numbers(pool))
-    return [x for x in numbers(text) if x not in supported]
-
-
 def attribute(text: str, passages: Sequence[Passage]) -> int | None:
-    """The one passage that evidently supports a claim: it holds all the claim's figures and at least
-    ``ATTRIBUTION_OVERLAP`` of its character bigrams. Small models often omit or misnumber markers."""
+    """The one passage that evidently supports a claim: it holds all the claim's figures with their
+    units and counted things, and at least ``ATTRIBUTION_OVERLAP`` of its character bigrams. Small
+    models often omit or misnumber markers; a figure no given passage holds is never rescued."""
     grams = bigrams(text)
     if not grams:
         return None
     best, best_overlap = None, 0.0
     for n, p in enumerate(passages, 1):
         overlap = len(grams & bigrams(p.text)) / len(grams)
-        if overlap > best_overlap and not _unsupported(text, passages, [n]):
+        if overlap > best_overlap and figure_problem(text, [p.text]) is None:
             best, best_overlap = n, overlap
     return best if best_overlap >= ATTRIBUTION_OVERLAP else None
 
 
-def check_claim(raw: str, passages: Sequence[Passage]) -> Claim:
-    """Keep a claim whose markers name given passages that hold its figures; repair a missing or
-    wrong in-range marker when exactly that evidence is found in another given passage; else drop."""
+def check_claim(raw: str, passages: Sequence[Passage], question: Question | None = None) -> Claim:
+    """Keep a claim whose markers name given passages that hold its figures (with units, about the same
+    thing) and that answers ``question``; repair a missing or wrong in-range marker when exactly that
+    evidence is found in another given passage; else drop."""
     marks = tuple(dict.fromkeys(int(n) for n in _MARK.findall(raw)))
     text = _MARK.sub("", raw).strip()
     bad = [n for n in marks if not 1 <= n <= len(passages)]
     if bad:
-        return Claim(text, marks, f"引用了不存在的段落 {bad}")
-    problem = None
-    if not marks:
-        problem = "没有引用段落"
-    elif unsupported := _unsupported(text, passages, marks):
-        problem = f"数字 {'、'.join(unsupported)} 不在所引段落中"
-    if problem is None:
-        return Claim(text, marks, None)
-    n = attribute(text, passages)
-    if n is None:
-        return Claim(text, marks, problem)
-    return Claim(text, (n,), None, repaired=f"已更正引用（{problem}，改引段落 [{n}]）：{text}")
+        return Claim(text, marks, f"引用了不存在的段落 {bad}", reason="bad-marker")
+    found = ("no-marker", "没有引用段落") if not marks else figure_problem(text, [passages[n - 1].text for n in marks])
+    sources, repaired = marks, None
+    if found is not None:
+        n = attribute(text, passages) if found[0] in REPAIRABLE else None
+        if n is None:
+            return Claim(text, marks, found[1], reason=found[0])
+        sources, repaired = (n,), f"已更正引用（{found[1]}，改引段落 [{n}]）：{text}"
+    if question is not None:
+        cited = [passages[n - 1] for n in sources]
+        context = " ".join(h for p in cited for h in p.chunk.section_path)
+        wrong = answer_problem(text, question, context, cited[0].report.title)
+        if wrong is not None:
+            return Claim(text, sources, wrong[1], reason=wrong[0])
+    return Claim(text, sources, None, repaired=repaired)
 
 
 def numbered_line(claim: Claim, order: dict[int, int]) -> str:
@@ -107,7 +117,12 @@ def numbered_passages(passages: Sequence[Passage]) -> str:
 
 
 class LLMAnswerer:
-    """Generate with ``client``/``model`` and ``prompt``; verify; fall back to ``extractive``."""
+    """Generate with ``client``/``model`` and ``prompt``; verify; fall back to ``extractive``.
+
+    ``policy``: ``"auto"`` (the service's default) returns the extractive answer when it is confident
+    and the model's verified answer lacks a figure that answers in it; ``"llm"`` keeps the model's
+    wording and falls back only when nothing that answers survives verification. ``replies``, when
+    given, memoises the model's replies by request (an eval runs both policies on one set of calls)."""
 
     def __init__(
         self,
@@ -118,13 +133,19 @@ class LLMAnswerer:
         *,
         context_k: int = 3,
         max_tokens: int = 400,
+        policy: str = "auto",
+        replies: dict[str, str] | None = None,
     ) -> None:
+        if policy not in POLICIES:
+            raise ValueError(f"unknown LLM answer policy {policy!r}; use one of {', '.join(POLICIES)}")
         self.client = client
         self.model = model
         self.prompt = prompt
         self.extractive = extractive
         self.context_k = context_k
         self.max_tokens = max_tokens
+        self.policy = policy
+        self.replies = replies
 
     def _request(self, question: str, passages: Sequence[Passage]) -> dict[str, Any]:
         return {
@@ -134,13 +155,56 @@ class LLMAnswerer:
             "max_tokens": self.max_tokens,
         }
 
-    def _finish(self, base: Answer, reply: str, passages: Sequence[Passage], t0: float) -> Answer:
+    def _context(self, base: Answer) -> tuple[list[Passage], list[str]]:
+        """The passages given to the model, and notes on those left out because they hold text
+        addressed to a model (忽略以上所有指令…, SYSTEM: …): report text is data, never instructions."""
+        given: list[Passage] = []
+        notes: list[str] = []
+        for p in base.passages:
+            if len(given) == self.context_k:
+                break
+            marker = injected(p.text)
+            if marker is None:
+                given.append(p)
+            else:
+                notes.append(f"段落含有指令性文字（{marker}），未交给 LLM：《{p.report.title}》{p.chunk.section_ref}")
+        return given, notes
+
+    def _complete(self, request: dict[str, Any]) -> str:
+        key = json.dumps(request, ensure_ascii=False, sort_keys=True)
+        if self.replies is not None and key in self.replies:
+            return self.replies[key]
+        resp = self.client.chat.completions.create(**request)
+        reply = resp.choices[0].message.content or ""
+        if self.replies is not None:
+            self.replies[key] = reply
+        return reply
+
+    def _finish(
+        self,
+        base: Answer,
+        reply: str,
+        passages: Sequence[Passage],
+        t0: float,
+        question: Question | None = None,
+        notes: Sequence[str] = (),
+    ) -> Answer:
         """Turn the model's reply into a verified answer (or the fallback)."""
-        claims = [check_claim(c, passages) for c in split_claims(reply)]
+        claims = [check_claim(c, passages, question) for c in split_claims(reply)]
         kept = [c for c in claims if c.problem is None]
         dropped = [f"已删除未通过核验的句子（{c.problem}）：{c.text}" for c in claims if c.problem]
         dropped += [c.repaired for c in kept if c.repaired]
+        checks: dict[str, int] = {
+            "claims": len(claims),
+            "kept": len(kept),
+            "repaired": sum(bool(c.repaired) for c in kept),
+            "dropped": len(claims) - len(kept),
+        }
+        for c in claims:
+            if c.reason:
+                checks[f"dropped:{c.reason}"] = checks.get(f"dropped:{c.reason}", 0) + 1
         timings = {**base.timings, "llm_ms": (time.perf_counter() - t0) * 1000}
+        base = replace(base, notes=(*base.notes, *notes), checks=checks)
         if not kept:
             if _REFUSAL.search(reply) and base.answerable:
                 # verbatim quotes that answer beat a refusal (small models refuse too readily)
@@ -156,6 +220,14 @@ class LLMAnswerer:
                     timings=timings,
                 )
             return self.fallback(base, "LLM 回答没有可核验的句子，改用抽取式回答", *dropped, timings=timings)
+        if self.policy == "auto" and question is not None and base.answerable and base.mode == "extractive":
+            need = answering_figures(base.answer.split("\n"), question)
+            missing = need - set().union(*(figure_keys(c.text) for c in kept))
+            if missing:
+                shown = "、".join(sorted(v + u.removeprefix("第") for v, u in missing))
+                return self.fallback(
+                    base, f"LLM 回答缺少抽取式答案中的数字（{shown}），改用抽取式回答", *dropped, timings=timings
+                )
         order: dict[int, int] = {}
         lines = [numbered_line(c, order) for c in kept]
         citations: list[Citation] = []
@@ -178,27 +250,33 @@ class LLMAnswerer:
             base, mode="extractive-fallback", notes=(*base.notes, reason, *more), timings=timings or base.timings
         )
 
-    def answer(self, question: str, scope: Scope, *, top_k: int | None = None, mode: str = "hybrid") -> Answer:
+    def _prepare(
+        self, question: str, scope: Scope, top_k: int | None, mode: str
+    ) -> tuple[Answer, list[Passage], list[str], Question | None]:
         base = self.extractive.answer(question, scope, top_k=top_k, mode=mode)
-        passages = base.passages[: self.context_k]
-        if scope.unknown_places or not passages:
-            return base
+        if scope.unknown_places or not base.passages:
+            return base, [], [], None
+        passages, notes = self._context(base)
+        return base, passages, notes, self.extractive.analyse(question, scope)
+
+    def answer(self, question: str, scope: Scope, *, top_k: int | None = None, mode: str = "hybrid") -> Answer:
+        base, passages, notes, q = self._prepare(question, scope, top_k, mode)
+        if not passages:
+            return replace(base, notes=(*base.notes, *notes))
         t0 = time.perf_counter()
         try:
-            resp = self.client.chat.completions.create(**self._request(question, passages))
-            reply = resp.choices[0].message.content or ""
+            reply = self._complete(self._request(question, passages))
         except (openai.APIError, IndexError, AttributeError, TypeError, ValueError) as e:
-            return self.fallback(base, f"LLM 调用失败（{type(e).__name__}），改用抽取式回答")
-        return self._finish(base, reply, passages, t0)
+            return self.fallback(base, f"LLM 调用失败（{type(e).__name__}），改用抽取式回答", *notes)
+        return self._finish(base, reply, passages, t0, q, notes)
 
     def stream(
         self, question: str, scope: Scope, *, top_k: int | None = None, mode: str = "hybrid"
     ) -> Iterator[tuple[str, Any]]:
         """Events: ("token", text) for each verified claim as it completes, then ("answer", Answer)."""
-        base = self.extractive.answer(question, scope, top_k=top_k, mode=mode)
-        passages = base.passages[: self.context_k]
-        if scope.unknown_places or not passages:
-            yield from stream_extractive(base)
+        base, passages, notes, q = self._prepare(question, scope, top_k, mode)
+        if not passages:
+            yield from stream_extractive(replace(base, notes=(*base.notes, *notes)))
             return
         t0 = time.perf_counter()
         reply, pending = "", ""
@@ -217,15 +295,15 @@ class LLMAnswerer:
                 while len(claims) > 1:  # a claim is complete once the next one has started
                     done = claims.pop(0)
                     pending = pending[pending.index(done) + len(done) :]
-                    c = check_claim(done, passages)
+                    c = check_claim(done, passages, q)
                     if c.problem is None:
                         line = numbered_line(c, order)
                         streamed.append(line)
                         yield "token", line + "\n"
         except (openai.APIError, IndexError, AttributeError, TypeError, ValueError) as e:
-            yield "answer", self.fallback(base, f"LLM 调用失败（{type(e).__name__}），改用抽取式回答")
+            yield "answer", self.fallback(base, f"LLM 调用失败（{type(e).__name__}），改用抽取式回答", *notes)
             return
-        final = self._finish(base, reply, passages, t0)
+        final = self._finish(base, reply, passages, t0, q, notes)
         rest = final.answer.split("\n")[len(streamed) :] if final.mode == "llm" else []
         if rest:
             yield "token", "\n".join(rest)

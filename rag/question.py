@@ -67,12 +67,13 @@ _DOCUMENT = (
 )
 
 
-def _alternation(*names: str) -> str:
+def alternation(*names: str) -> str:
+    """A regex alternation of the entries of the named word lists, longest first."""
     return "|".join(map(re.escape, sorted({u for n in names for u in words(n)}, key=len, reverse=True)))
 
 
-_COUNT_ALT = _alternation("count_units")
-UNIT_RE = re.compile(rf"(?:多少|(?<!哪)几)({_alternation('count_units', 'measure_units')})")
+_COUNT_ALT = alternation("count_units")
+UNIT_RE = re.compile(rf"(?:多少|(?<!哪)几)({alternation('count_units', 'measure_units')})")
 _COUNT_WORD = re.compile(rf"^[一二三四五六七八九十两几]+(?:{_COUNT_ALT})?$")  # 一家, 两项: no content
 _COUNTED = re.compile(rf"(?:多少|(?<!哪)几)(?:{_COUNT_ALT})(?P<after>[{CJK}]{{0,8}})")
 FIGURE_WITH_UNIT_RE = re.compile(rf"(?P<num>\d+(?:\.\d+)?)(?:余|多)?(?:万|亿)?(?:余|多)?(?P<unit>{_COUNT_ALT})")

@@ -178,6 +178,7 @@ class Answer:
     scope: dict[str, Any] = field(default_factory=dict)  # regions/years recognised in the question
     notes: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+    checks: dict[str, int] = field(default_factory=dict)  # LLM claims: claims, kept, repaired, dropped[:reason]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -191,4 +192,5 @@ class Answer:
             "scope": self.scope,
             "notes": list(self.notes),
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "checks": dict(self.checks),
         }

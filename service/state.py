@@ -64,7 +64,8 @@ class AppState:
                 raise QueryError("mode 'llm' asked for, but no LLM is configured (RAG_LLM_BASE_URL, RAG_LLM_MODEL)")
             return None
         answerer = self.engine.state[2]
-        return LLMAnswerer(self.llm.client, self.llm.model, self.llm.answer_prompt, answerer)
+        policy = "llm" if mode == "llm" else "auto"  # auto: never worse than the extractive answer
+        return LLMAnswerer(self.llm.client, self.llm.model, self.llm.answer_prompt, answerer, policy=policy)
 
     def ask(self, question: str, filters: Filters, *, top_k: int = 5, mode: str = "auto") -> Answer:
         t0 = time.perf_counter()
