@@ -37,7 +37,7 @@ from .prompts import Prompt
 from .question import Question
 from .scope import Scope
 from .types import Answer, Citation, Passage
-from .verify import REPAIRABLE, answer_problem, answering_figures, figure_keys, figure_problem, injected
+from .verify import REPAIRABLE, answer_problem, answering_figures, figure_keys, figure_problem, injected, uncovered
 
 _MARK = re.compile(r"\[(\d+)\]")
 _CLAIM = re.compile(r"[^。！？!?\n]+[。！？!?]*(?:\s*\[\d+\])*")
@@ -221,8 +221,13 @@ class LLMAnswerer:
                 )
             return self.fallback(base, "LLM 回答没有可核验的句子，改用抽取式回答", *dropped, timings=timings)
         if self.policy == "auto" and question is not None and base.answerable and base.mode == "extractive":
-            need = answering_figures(base.answer.split("\n"), question)
+            lines = base.answer.split("\n")
+            need = answering_figures(lines, question)
             missing = need - set().union(*(figure_keys(c.text) for c in kept))
+            left_out = uncovered(lines, "".join(c.text for c in kept))
+            if left_out and not missing:
+                reason = f"LLM 回答缺少抽取式答案中的 {len(left_out)} 句内容，改用抽取式回答"
+                return self.fallback(base, reason, *dropped, timings=timings)
             if missing:
                 shown = "、".join(sorted(v + u.removeprefix("第") for v, u in missing))
                 return self.fallback(

@@ -53,6 +53,7 @@ OFF_TOPIC_COVERAGE = 0.2  # a claim covering less of the question's terms than t
 _WINDOW = 16
 _COMMA_IN_NUMBER = re.compile(r"(?<=\d),(?=\d{3})")
 _DATE_QUESTION = re.compile(rf"{_WHEN}|哪一?年|哪个月|几月|什么时间|何年")
+_ASKING_PARTS = re.compile(r"多少|(?<!哪)几(?=[个项件名天人家次场所])")
 _QUESTION_MARK = re.compile(r"[？?]\s*$")
 
 
@@ -210,6 +211,8 @@ def answers_quantity(claim: str, q: Question) -> bool:
     """Whether ``claim`` carries a figure of the kind ``q`` asks for: a rate of the same thing, a count
     in the unit asked next to what is counted, a date for 何时, else any figure that is no bare year."""
     text = arabic(claim)
+    if len(_ASKING_PARTS.findall(q.text)) > 1:  # 多少件…？免除罚款多少？: any figure may answer a part
+        return any(f.unit and f.unit not in DATE_UNITS for f in figures(text))
     if _DATE_QUESTION.search(q.text):
         return any(f.unit in DATE_UNITS for f in figures(text))
     if not Scorer(q, []).has_figure(text):
@@ -242,19 +245,24 @@ def answer_problem(claim: str, q: Question, context: str = "", title: str = "") 
 
 
 def answering_figures(lines: Sequence[str], q: Question) -> set[tuple[str, str]]:
-    """The figures an (extractive) answer gives in reply to ``q``: for a quantity question the figure
-    each line states for what is asked, else every figure with a unit that is not a date."""
+    """The figures an (extractive) answer gives: every figure with a unit that is not a date. A
+    question may ask for several (多少件…？免除罚款多少？), and the figure asked for may be any of them."""
+    del q  # every stated figure counts; kept for callers that analyse the question once
     out: set[tuple[str, str]] = set()
     for line in lines:
-        text = arabic(line)
-        if _asks_quantity(q):
-            unit = q.unit if q.unit in words("count_units") or q.unit == "%" else None
-            share = 0.5 if q.things or q.rates else 0.0
-            found = stated_figure(text, q.things, unit=unit, rates=q.rates, min_share=share)
-            if found:
-                out |= figure_keys(found)
-                continue
-        out |= {f.key for f in figures(text) if f.unit and f.unit.removeprefix("第") not in DATE_UNITS}
+        out |= {f.key for f in figures(arabic(line)) if f.unit and f.unit.removeprefix("第") not in DATE_UNITS}
+    return out
+
+
+def uncovered(lines: Sequence[str], answer: str, share: float = 0.5) -> list[str]:
+    """Lines of an (extractive) answer less than ``share`` of whose content bigrams the ``answer``
+    holds: an item of a list the LLM answer left out."""
+    have = content_bigrams(normalise(answer))
+    out = []
+    for line in lines:
+        grams = content_bigrams(normalise(line))
+        if grams and len(grams & have) / len(grams) < share:
+            out.append(line)
     return out
 
 
