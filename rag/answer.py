@@ -40,6 +40,7 @@ from .cite import make_citation
 from .index import IndexData
 from .keyword import get_tokenizer
 from .question import (
+    CLAUSE_RE,
     FIGURE_WITH_UNIT_RE,
     RATE_RE,
     RULES,
@@ -73,7 +74,6 @@ bigrams = content_bigrams
 _FIGURE = re.compile(r"\d+(?:\.\d+)?(?![\d.年])")  # a figure that is not a bare year
 _PERCENT = re.compile(r"\d\s*[%‰％]|百分之")
 _PERSON = re.compile(r"[厅局处科部]长|书记|[县市区州省]长|主任|同志")
-_CLAUSE = re.compile(r"[，,：:；;]")
 
 THRESHOLD = 0.5  # share of the question's weighted content a sentence must cover to answer it
 CROSS_THRESHOLD = 0.4
@@ -120,8 +120,8 @@ def figure_about(text: str, things: Sequence[set[str] | frozenset[str]], min_sha
     counts: at least ``min_share`` of one counted thing's bigrams, so 行政处罚案件236件 does not answer
     多少件行政复议申请."""
     for m in FIGURE_WITH_UNIT_RE.finditer(text):
-        left = _CLAUSE.split(text[max(0, m.start() - 16) : m.start()])[-1]
-        right = _CLAUSE.split(text[m.end() : m.end() + 16])[0]
+        left = CLAUSE_RE.split(text[max(0, m.start() - 16) : m.start()])[-1]
+        right = CLAUSE_RE.split(text[m.end() : m.end() + 16])[0]
         window = bigrams(left + " " + right)
         for t in things:
             grams = {g for g in t if not _FUNCTION_CHARS.search(g)} or set(t)
@@ -165,8 +165,8 @@ def stated_figure(
                     continue
             elif not (written == unit or written.endswith(unit) or unit.endswith(written)):
                 continue
-        left = _CLAUSE.split(text[max(0, m.start() - 16) : m.start()])[-1]
-        right = _CLAUSE.split(text[m.end() : m.end() + 16])[0]
+        left = CLAUSE_RE.split(text[max(0, m.start() - 16) : m.start()])[-1]
+        right = CLAUSE_RE.split(text[m.end() : m.end() + 16])[0]
         share = 0.0
         if rates:
             if not percent:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from .answer import bigrams, counted_things, sentences_of, stated_figure
 from .cite import make_citation
 from .lexicon import words
-from .question import CROSS_RE, RATE_RE, UNIT_RE
+from .question import CROSS_RE, RATE_RE, UNIT_RE, YEAR_WORD_RE
 from .scope import Filters, aliases
 from .types import Citation, Report
 
@@ -46,7 +46,6 @@ _ASKING = re.compile(
     r"(?:是|有|为|共|一共|总共|合计|累计)?(?:多少|几)(?:万元|亿元|平方米|人次|场次|架次|[个件项名人份次家元条起场期所卷天])?"
     r"|数量|数目|件数|个数|总数|总量|规模|分别|情况|如何|怎样|什么|哪些|请问|比较|对比|统计|列出|呢|吗|是|达到|各"
 )
-_YEAR = re.compile(r"(?:19|20)\d{2}(?:年度|年)?")
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ def target(question: str, regions: Sequence[str] = ()) -> Target:
     for region in regions:
         for name in sorted(aliases(region), key=len, reverse=True):
             q = q.replace(name, " ")
-    q = _YEAR.sub(" ", CROSS_RE.sub(" ", q))
+    q = YEAR_WORD_RE.sub(" ", CROSS_RE.sub(" ", q))
     unit_m = UNIT_RE.search(q)
     unit = unit_m.group(1) if unit_m else None
     rates = tuple(w[:-1] for w in RATE_RE.findall(_ASKING.sub(" ", q)) if len(w) >= 3)

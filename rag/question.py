@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from .lexicon import table, words
 from .scope import Scope, aliases
-from .text import CJK, bigrams
+from .text import CJK, HAN_OR_NUMBER_RE, bigrams
 
 Words = Callable[[str], list[str]]
 
@@ -36,11 +36,10 @@ RULES = (
     "cross",  # questions across reports answer per report
 )
 
-_HAN_OR_NUM = re.compile(rf"[{CJK}]+|\d+(?:\.\d+)?%?")
-_YEAR = re.compile(r"(?:19|20)\d{2}(?:年度|年)?")
+YEAR_WORD_RE = re.compile(r"(?:19|20)\d{2}(?:年度|年)?")  # 2024, 2024年, 2024年度
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,20})[”\"」』]")
 _ASKING = re.compile(r"^几|[哪什吗呢]")
-_CLAUSE = re.compile(r"[，,：:；;]")
+CLAUSE_RE = re.compile(r"[，,：:；;]")  # what separates the clauses of a sentence
 _ASKS = re.compile(r"哪|多少|几|什么|谁|是否|吗|如何|怎么|怎样|有没有")
 BACKGROUND_CLAUSE_WEIGHT = 0.3
 
@@ -149,10 +148,10 @@ def question_terms(question: str, scope: Scope, words_of: Words) -> set[str]:
     asking = words("question_words")
     for w in words_of(q):
         w = w.strip()
-        if not w or w in asking or not _HAN_OR_NUM.fullmatch(w) or _ASKING.search(w) or _COUNT_WORD.match(w):
+        if not w or w in asking or not HAN_OR_NUMBER_RE.fullmatch(w) or _ASKING.search(w) or _COUNT_WORD.match(w):
             continue
         if w[0].isdigit():
-            y = _YEAR.fullmatch(w)
+            y = YEAR_WORD_RE.fullmatch(w)
             if not (y and int(w[:4]) in scope.years):
                 terms.add(w)
         elif len(w) >= 2:
@@ -162,7 +161,7 @@ def question_terms(question: str, scope: Scope, words_of: Words) -> set[str]:
 
 def focus_weights(question: str, terms: Collection[str]) -> dict[str, float]:
     """Terms only in clauses that ask nothing (我是省司法厅的，想比较各地…，哪些县市…？) weigh less."""
-    clauses = [c for c in _CLAUSE.split(question) if c.strip()]
+    clauses = [c for c in CLAUSE_RE.split(question) if c.strip()]
     asking = [c for c in clauses if _ASKS.search(c)]
     if len(clauses) < 2 or not asking:
         return {}
@@ -175,7 +174,7 @@ def counted_things(question: str) -> list[set[str]]:
     out = []
     generic = words("generic_counted")
     for m in _COUNTED.finditer(question):
-        before = _CLAUSE.split(question[max(0, m.start() - 10) : m.start()])[-1]
+        before = CLAUSE_RE.split(question[max(0, m.start() - 10) : m.start()])[-1]
         after = content_bigrams(m.group("after")) - generic
         grams = after or content_bigrams(before) - generic
         if grams:
@@ -203,7 +202,7 @@ def rate_words(question: str) -> list[str]:
 def named_years(question: str, scope: Scope) -> list[str]:
     """Years the question names that are not the year of the reports it is scoped to: the passage
     must mention them (祁连县2021年… against a 2020 report is not answered by 2020's figures)."""
-    return [m.group()[:4] for m in _YEAR.finditer(question) if int(m.group()[:4]) not in scope.years]
+    return [m.group()[:4] for m in YEAR_WORD_RE.finditer(question) if int(m.group()[:4]) not in scope.years]
 
 
 def document_field(question: str) -> str | None:

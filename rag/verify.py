@@ -28,8 +28,7 @@ from functools import cache
 
 from .answer import Scorer, stated_figure
 from .lexicon import words
-from .question import _CLAUSE as CLAUSE_RE
-from .question import _WHEN, Question, alternation, content_bigrams
+from .question import _WHEN, CLAUSE_RE, Question, alternation, content_bigrams
 from .text import CN_NUMERAL_CHARS, cn_numeral
 
 #: Reasons a claim is dropped (code → the label that opens its note); the eval counts them by code.
