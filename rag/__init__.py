@@ -2,13 +2,15 @@
 
 Pipeline, one module a stage: ``load`` (read, clean, metadata) → ``chunk`` (by section) → ``embed``
 → ``index`` (FAISS + BM25, atomic generations) → ``retrieve`` (hybrid, RRF) → ``answer`` (extractive)
-→ ``cite``. ``ingest`` is the write path, ``engine.Engine`` the read path.
+→ ``cite``. ``ingest`` is the write path, ``engine.Engine`` the read path (scope → retrieve → answer,
+each stage once; the contracts between stages in ``pipeline``), built by ``runtime.build_runtime``.
 """
 
 from .errors import (
     BinaryFileError,
     ConfigError,
     DecodeError,
+    DuplicateDocumentError,
     EmbedderError,
     EmptyDocumentError,
     IndexBusyError,
@@ -30,6 +32,7 @@ __all__ = [
     "Citation",
     "ConfigError",
     "DecodeError",
+    "DuplicateDocumentError",
     "EmbedderError",
     "EmptyDocumentError",
     "IndexBusyError",

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,26 +38,23 @@ import numpy as np
 from .chunk import MATTER, parse_heading
 from .cite import make_citation
 from .index import IndexData
-from .keyword import get_tokenizer
+from .pipeline import Retrieved, StreamEvent, stream_lines
 from .question import (
     CLAUSE_RE,
     FIGURE_WITH_UNIT_RE,
     RATE_RE,
-    RULES,
     Question,
-    analyse,
     content_bigrams,
     counted_things,
     question_terms,
 )
-from .retrieve import Ranked, Retriever
-from .scope import Scope
+from .retrieve import Ranked
 from .text import ITEM_START_RE, iso_date, sentence_spans
-from .types import Answer, Chunk, Citation, Passage, Report
+from .types import Answer, Chunk, Citation, Report
 
 __all__ = [
     "EXTRACTIVE_VERSION",
-    "Answerer",
+    "ExtractiveAnswerer",
     "Scorer",
     "Sentence",
     "bigrams",
@@ -291,13 +288,13 @@ _DOCUMENT_LABELS = {
 }
 
 
-class Answerer:
-    def __init__(self, data: IndexData, retriever: Retriever, *, top_k: int = 5, read_k: int = 8) -> None:
+class ExtractiveAnswerer:
+    """The offline answer stage (``rag.pipeline.Answerer``): verbatim sentences of what was retrieved,
+    each cited, or a plain statement that the reports do not say. Built per index generation."""
+
+    def __init__(self, data: IndexData, *, read_k: int = 8) -> None:
         self.data = data
-        self.retriever = retriever
-        self.top_k = top_k
         self.read_k = read_k
-        self.words = get_tokenizer("jieba")
 
     # -- helpers ---------------------------------------------------------------------------------
     def _background(self, report_ids: Sequence[str]) -> list[str]:
@@ -416,37 +413,21 @@ class Answerer:
         return []
 
     # -- main ------------------------------------------------------------------------------------
-    def analyse(self, question: str, scope: Scope, rules: Sequence[str] = RULES) -> Question:
-        return analyse(question, scope, self.words, rules=rules)
-
-    def answer(
-        self,
-        question: str,
-        scope: Scope,
-        *,
-        top_k: int | None = None,
-        mode: str = "hybrid",
-        rules: Sequence[str] = RULES,
-    ) -> Answer:
+    def answer(self, retrieved: Retrieved, fallback: Answer | None = None) -> Answer:
         t0 = time.perf_counter()
-        k = top_k or self.top_k
+        q = retrieved.question
+        scope, question = q.scope, q.text
         if scope.unknown_places:
             place = "、".join(scope.unknown_places)
-            return self._refusal(question, scope, [], f"索引中没有{place}的报告，无法回答这个问题。", t0, 0.0)
+            return self._refusal(retrieved, f"索引中没有{place}的报告，无法回答这个问题。", t0)
         ids = scope.report_filter()
         if ids is not None and not ids:
-            return self._refusal(question, scope, [], "没有符合筛选条件的报告。", t0, 0.0)
-        q = self.analyse(question, scope, rules)
-        vector = self.retriever.query_vector(q.query) if mode != "keyword" else None  # embedded once, used twice
-        ranked = self.retriever.rank(q.query, report_ids=ids, mode=mode, matter=bool(q.document_field), vector=vector)
-        t_ret = time.perf_counter()
-        passages = self.retriever.passages(ranked, k)
-        retrieve_ms = (t_ret - t0) * 1000
-
+            return self._refusal(retrieved, "没有符合筛选条件的报告。", t0)
+        ranked = retrieved.ranked
         in_scope = (
             ids if ids is not None else list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[:30]))
         )
-        scorer = Scorer(q, self._background(in_scope), self.data, vector)
+        scorer = Scorer(q, self._background(in_scope), self.data, retrieved.vector)
         labelled = q.cross or q.several
         picked: list[Sentence] = []
         if q.document_field:
@@ -457,7 +438,7 @@ class Answerer:
             picked = (self._list(ranked, scorer) if q.is_list else []) or self._single(ranked, scorer)
         if not picked:
             where = f"{'、'.join(scope.regions)}的报告中" if scope.regions else "已索引的报告中"
-            return self._refusal(question, scope, passages, f"{where}没有找到能回答这个问题的内容。", t0, retrieve_ms)
+            return self._refusal(retrieved, f"{where}没有找到能回答这个问题的内容。", t0)
         citations: list[Citation] = []
         lines = []
         by_document = bool(q.document_field) and picked[0].chunk.section_ref in MATTER
@@ -472,13 +453,16 @@ class Answerer:
             answer="\n".join(lines),
             answerable=True,
             citations=tuple(citations),
-            passages=tuple(passages),
+            passages=retrieved.passages,
             mode="extractive",
             prompt_version=EXTRACTIVE_VERSION,
             scope=scope.to_dict(),
             notes=scope.notes,
-            timings={"retrieve_ms": retrieve_ms, "answer_ms": (time.perf_counter() - t_ret) * 1000},
+            timings={"retrieve_ms": retrieved.retrieve_ms, "answer_ms": (time.perf_counter() - t0) * 1000},
         )
+
+    def stream(self, retrieved: Retrieved, fallback: Answer | None = None) -> Iterator[StreamEvent]:
+        yield from stream_lines(self.answer(retrieved))
 
     def _document(self, q: Question, report_ids: Sequence[str]) -> list[Sentence]:
         """For a question about the document itself: the line of each report in scope (at most three)
@@ -563,18 +547,17 @@ class Answerer:
                 by_report[rid], best_score[rid] = s, sc
         return sorted(by_report.values(), key=lambda s: -best_score[s.report.report_id])[:MAX_REPORTS]
 
-    def _refusal(
-        self, question: str, scope: Scope, passages: Sequence[Passage], message: str, t0: float, retrieve_ms: float
-    ) -> Answer:
+    def _refusal(self, retrieved: Retrieved, message: str, t0: float) -> Answer:
+        scope = retrieved.question.scope
         return Answer(
-            question=question,
+            question=retrieved.question.text,
             answer=message,
             answerable=False,
             citations=(),
-            passages=tuple(passages),
+            passages=retrieved.passages,
             mode="extractive",
             prompt_version=EXTRACTIVE_VERSION,
             scope=scope.to_dict(),
             notes=scope.notes,
-            timings={"retrieve_ms": retrieve_ms, "answer_ms": (time.perf_counter() - t0) * 1000 - retrieve_ms},
+            timings={"retrieve_ms": retrieved.retrieve_ms, "answer_ms": (time.perf_counter() - t0) * 1000},
         )

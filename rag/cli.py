@@ -1,7 +1,9 @@
 """The ``rag`` command line: ingest, reports, remove, search, ask, brief, compare, eval, sample, serve.
 
-Options default to ``Settings`` (environment prefix ``RAG_``). Library errors print as one red line
-naming what was wrong and exit with status 2; an ingest where some files failed exits with 1.
+Options default to ``Settings`` (environment prefix ``RAG_``), validated when read. Every read command
+builds its engine with ``rag.runtime.build_runtime`` (the LLM, when configured, is wired there), and
+``serve`` hands its settings to the app factory. Library errors and invalid settings print as one red
+line naming what was wrong and exit with status 2; an ingest where some files failed exits with 1.
 """
 
 from __future__ import annotations
@@ -11,16 +13,22 @@ import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .errors import RagError
+from .pipeline import ANSWER_MODES, AnswerMode
+from .retrieve import MODES, RetrievalMode
 from .scope import Filters
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cited answers from 法治政府建设情况报告.")
 out = Console()
@@ -34,6 +42,15 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 RegionOpt = Annotated[str | None, typer.Option("--region", help="only reports of this region, e.g. 冠县")]
 YearOpt = Annotated[int | None, typer.Option("--year", help="only reports on this year")]
 ReportOpt = Annotated[str | None, typer.Option("--report-id", help="only this report")]
+RetrievalOpt = Annotated[str, typer.Option("--retrieval", "--mode", help="retrieval mode: hybrid | dense | keyword")]
+AnswerModeOpt = Annotated[
+    str,
+    typer.Option(
+        "--answer-mode",
+        help="who writes the answer: extractive | auto (the LLM, verified, never worse than extractive) | llm; "
+        "auto and llm need RAG_LLM_BASE_URL and RAG_LLM_MODEL",
+    ),
+]
 
 
 def _run(fn: Callable[[], T]) -> T:
@@ -45,14 +62,35 @@ def _run(fn: Callable[[], T]) -> T:
 
 
 def _settings(index: Path | None) -> Settings:
-    s = Settings()
-    return s.model_copy(update={"index_dir": index}) if index else s
+    """Settings from the environment, ``--index`` overriding ``RAG_INDEX_DIR``; invalid ones exit 2."""
+    try:
+        return _run(lambda: Settings(index_dir=index) if index else Settings())
+    except ValidationError as e:
+        problems = "; ".join(f"RAG_{'_'.join(map(str, x['loc'])).upper()}: {x['msg']}" for x in e.errors())
+        _fail(f"invalid settings: {problems}")
 
 
-def _engine(s: Settings) -> Any:
-    from .engine import Engine
+def _engine(s: Settings, replies: dict[str, str] | None = None) -> Engine:
+    from .runtime import build_runtime
 
-    return _run(lambda: Engine(s.index_dir, s.make_query_embedder(), top_k=s.top_k))
+    return _run(lambda: build_runtime(s, replies=replies)).engine
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _retrieval(mode: str) -> RetrievalMode:
+    if mode not in MODES:
+        _fail(f"unknown retrieval mode {mode!r}; use {', '.join(MODES)}")
+    return cast(RetrievalMode, mode)
+
+
+def _answer_mode(mode: str) -> AnswerMode:
+    if mode not in ANSWER_MODES:
+        _fail(f"unknown answer mode {mode!r}; use {', '.join(ANSWER_MODES)}")
+    return cast(AnswerMode, mode)
 
 
 def _dump(obj: Any) -> None:
@@ -159,13 +197,14 @@ def search(
     region: RegionOpt = None,
     year: YearOpt = None,
     report_id: ReportOpt = None,
-    mode: Annotated[str, typer.Option(help="hybrid | dense | keyword")] = "hybrid",
+    retrieval: RetrievalOpt = "hybrid",
     json_: JsonOpt = False,
 ) -> None:
     """Ranked passages for a query, with score and provenance."""
+    mode = _retrieval(retrieval)
     s = _settings(index)
     engine = _engine(s)
-    passages = _run(lambda: engine.search(query, k=k, filters=Filters.of(region, year, report_id), mode=mode))
+    passages = _run(lambda: engine.search(query, k=k, filters=Filters.of(region, year, report_id), retrieval=mode))
     if json_:
         _dump([p.to_dict() for p in passages])
         return
@@ -186,12 +225,16 @@ def ask(
     region: RegionOpt = None,
     year: YearOpt = None,
     report_id: ReportOpt = None,
+    retrieval: RetrievalOpt = "hybrid",
+    answer_mode: AnswerModeOpt = "extractive",
     json_: JsonOpt = False,
 ) -> None:
     """Answer a question with verbatim, cited sentences (or say the reports do not answer it)."""
+    modes = _retrieval(retrieval), _answer_mode(answer_mode)
     s = _settings(index)
     engine = _engine(s)
-    answer = _run(lambda: engine.ask(question, filters=Filters.of(region, year, report_id)))
+    filters = Filters.of(region, year, report_id)
+    answer = _run(lambda: engine.ask(question, filters=filters, retrieval=modes[0], answer_mode=modes[1]))
     if json_:
         _dump(answer.to_dict())
         return
@@ -307,29 +350,15 @@ def evaluate(
     from .load import read_text
     from .types import Citation
 
+    if answer_mode not in (*ANSWER_MODES, "both"):
+        _fail(f"unknown --answer-mode {answer_mode!r}; use extractive, auto, llm or both")
     s = _settings(index)
-    engine = _engine(s)
+    if answer_mode != "extractive" and not s.llm_enabled:
+        _fail(f"--answer-mode {answer_mode} needs RAG_LLM_BASE_URL and RAG_LLM_MODEL")
+    # "both": the llm policy reuses the auto policy's model calls (replies memoised by request)
+    engine = _engine(s, replies={} if answer_mode == "both" else None)
     items = _run(lambda: load_gold(gold))
-
-    llms: dict[str, Any] = {}
-    if answer_mode in ("llm", "auto", "both"):
-        from .llm import LLMAnswerer
-        from .prompts import load_prompt
-
-        if not _run(s.llm_configured):
-            err.print(f"[red]error:[/red] --answer-mode {answer_mode} needs RAG_LLM_BASE_URL and RAG_LLM_MODEL")
-            raise typer.Exit(2)
-        prompt = _run(lambda: load_prompt(s.prompts_dir / s.answer_prompt))
-        client = s.make_llm_client()
-        replies: dict[str, str] = {}  # "both": the llm policy reuses the auto policy's model calls
-        for policy in ("auto", "llm") if answer_mode == "both" else (answer_mode,):
-            llms[policy] = LLMAnswerer(
-                client, s.llm_model or "", prompt, engine.state[2], policy=policy, replies=replies
-            )
-    elif answer_mode != "extractive":
-        err.print(f"[red]error:[/red] unknown --answer-mode {answer_mode!r}; use extractive, auto, llm or both")
-        raise typer.Exit(2)
-    llm = llms.get(answer_mode)
+    prompt_version = engine.llm.answer_prompt.id if engine.llm else EXTRACTIVE_VERSION
 
     def source_text(c: Citation) -> str | None:
         path = engine.data.reports[c.report_id].source_path
@@ -341,45 +370,43 @@ def evaluate(
     if answer_mode == "both":
         from eval import side_by_side_table
 
-        def answer_with(policy: str | None) -> Any:
+        def answer_with(mode: AnswerMode) -> Any:
             def ask_fn(question: str, filters: dict[str, Any]) -> Any:
                 f = Filters.of(filters.get("region"), filters.get("year"), filters.get("report_id"))
-                if policy is None:
-                    return engine.ask(question, filters=f, top_k=10)
-                return llms[policy].answer(question, engine.scope(question, f), top_k=10)
+                return engine.ask(question, filters=f, top_k=10, answer_mode=mode)
 
             return ask_fn
 
         sides: dict[str, dict[str, Any]] = {}
-        sides_of: tuple[tuple[str, str | None], ...] = (("extractive", None), ("auto", "auto"), ("llm", "llm"))
-        for name, side in sides_of:
+        sides_of: tuple[AnswerMode, ...] = ("extractive", "auto", "llm")  # auto first: llm reuses its calls
+        for name in sides_of:
             info = {
                 "answer_mode": name,
-                "prompt_version": llms[side].prompt.id if side else EXTRACTIVE_VERSION,
+                "prompt_version": prompt_version if name != "extractive" else EXTRACTIVE_VERSION,
                 "replies_reused": name == "llm",  # its time per question is verification only
                 "index": str(s.index_dir),
                 "gold": str(gold),
             }
             sides[name] = _run(
-                partial(run_eval, items, answer_with(side), source_text, k=k, out_dir=out_dir / name, run_info=info)
+                partial(run_eval, items, answer_with(name), source_text, k=k, out_dir=out_dir / name, run_info=info)
             )
         compare_table(sides, console=out, title=f"{gold.name}: extractive vs LLM (auto, llm)")
         side_by_side_table({gold.stem: sides}, console=out, title=f"{gold.name}: extractive vs LLM")
         out.print(f"wrote {out_dir}/{{extractive,auto,llm}}/predictions.jsonl and metrics.json", highlight=False)
         return
-    for mode in ("dense", "keyword", "hybrid") if compare else ("hybrid",):
+    single = _answer_mode(answer_mode)
+    retrievals: tuple[RetrievalMode, ...] = ("dense", "keyword", "hybrid") if compare else ("hybrid",)
+    for mode in retrievals:
 
-        def ask_fn(question: str, filters: dict[str, Any], mode: str = mode) -> Any:
+        def ask_fn(question: str, filters: dict[str, Any], mode: RetrievalMode = mode) -> Any:
             f = Filters.of(filters.get("region"), filters.get("year"), filters.get("report_id"))
-            if llm is not None:
-                return llm.answer(question, engine.scope(question, f), top_k=10, mode=mode)
-            return engine.ask(question, filters=f, top_k=10, mode=mode)
+            return engine.ask(question, filters=f, top_k=10, retrieval=mode, answer_mode=single)
 
         info = {
             "mode": mode,
             "embedder": engine.embedder.id,
             "tokenizer": engine.data.manifest.tokenizer,
-            "prompt_version": llm.prompt.id if llm else EXTRACTIVE_VERSION,
+            "prompt_version": prompt_version,
             "answer_mode": answer_mode,
             "index": str(s.index_dir),
             "gold": str(gold),
@@ -425,18 +452,18 @@ def serve(
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """Serve the HTTP API (see README)."""
-    import os
-
     import uvicorn
 
+    from service.app import create_app  # the CLI is an entry point; the library itself never imports service
+
     s = _settings(index)
-    if index:
-        os.environ["RAG_INDEX_DIR"] = str(index)  # the app factory reads Settings
+    if host or port:
+        s = s.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v})
+    app_ = _run(lambda: create_app(s))  # the settings, explicitly: a missing index or key fails here
     uvicorn.run(
-        "service.app:create_app",
-        factory=True,
-        host=host or s.host,
-        port=port or s.port,
+        app_,
+        host=s.host,
+        port=s.port,
         timeout_graceful_shutdown=int(s.shutdown_grace),  # open connections get this long at SIGTERM
     )
 

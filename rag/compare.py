@@ -1,7 +1,9 @@
 """Comparison tables: one figure, asked across regions or years, one row per report.
 
-``compare(engine, "各地行政复议申请数量")`` asks the question of each report in scope separately (the
-answerer scoped to that one report, ``Filters(report_ids=(rid,))``), then reads the figure from the
+``compare(engine, "各地行政复议申请数量")`` analyses the question once (``Engine.analyse``: its scope gives
+the rows, its text and regions the figure asked for, ``target``), then asks it of each report in scope
+separately (the pipeline scoped to that one report, ``Filters(report_ids=(rid,))``: a row is answered
+in its report's own scope, where the question is analysed for that report), then reads the figure from the
 cited sentence, or failing that from a sentence of the report's top passages, next to what the
 question counts (``rag.answer.stated_figure``): ``181件``, ``36.23%``, ``52.1万元`` as written. A
 report that states no such figure gets a row saying ``未说明``, never a blank; a figure is never
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .answer import bigrams, counted_things, sentences_of, stated_figure
 from .cite import make_citation
 from .lexicon import words
-from .question import CROSS_RE, RATE_RE, UNIT_RE, YEAR_WORD_RE
+from .question import CROSS_RE, RATE_RE, UNIT_RE, YEAR_WORD_RE, Question
 from .scope import Filters, aliases
 from .types import Citation, Report
 
@@ -140,10 +142,10 @@ def _figure_in(candidates: Sequence[Citation], t: Target) -> tuple[str, Citation
     return None
 
 
-def compare_report(engine: Engine, question: str, report: Report, t: Target) -> Row:
-    """One report's row: the answerer scoped to ``report`` alone, then the figure from its citations,
+def compare_report(engine: Engine, q: Question, report: Report, t: Target) -> Row:
+    """One report's row: the pipeline scoped to ``report`` alone, then the figure from its citations,
     else from the sentences of its top passages."""
-    answer = engine.ask(question, filters=Filters(report_ids=(report.report_id,)), top_k=PASSAGES_READ)
+    answer = engine.ask(q.text, filters=Filters(report_ids=(report.report_id,)), top_k=PASSAGES_READ)
     candidates: list[Citation] = list(answer.citations)
     for p in answer.passages:
         if p.report.report_id != report.report_id:
@@ -160,15 +162,15 @@ def compare_report(engine: Engine, question: str, report: Report, t: Target) -> 
 def compare(engine: Engine, question: str, filters: Filters = Filters()) -> Comparison:
     """One row per report in scope (all indexed reports, or those the question or ``filters`` name),
     ordered by region and year."""
-    scope = engine.scope(question, filters)
-    t = target(question, scope.regions)
-    in_scope = set(scope.report_ids)
+    q = engine.analyse(question, filters)
+    t = target(q.text, q.regions)
+    in_scope = set(q.scope.report_ids)
     reports = [r for r in engine.reports() if r.report_id in in_scope]
-    rows = tuple(compare_report(engine, question, r, t) for r in reports)
-    notes = list(scope.notes)
+    rows = tuple(compare_report(engine, q, r, t) for r in reports)
+    notes = list(q.scope.notes)
     if not (t.things or t.rates):
         notes.append("问题中没有可比较的数值（例如“行政复议申请多少件”“和解率”）")
-    return Comparison(question=question, rows=rows, notes=tuple(notes))
+    return Comparison(question=q.text, rows=rows, notes=tuple(notes))
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

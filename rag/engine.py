@@ -1,24 +1,37 @@
-"""The read path in one object: an opened index with its embedder, retriever and answerer.
+"""The read path in one object: an opened index with its embedder, retriever and answerers.
 
-Built once (by the CLI or the service's app factory) and then shared; every method takes explicit
-arguments. ``reload()`` swaps in the newest generation after a write.
+One question goes through the pipeline of ``rag.pipeline``, each stage called once, in order:
+
+    analyse   check the question, ``rag.scope.resolve`` it (places, years, filters → the reports it may be
+              answered from), then ``rag.question.analyse`` it: the typed ``Question``, which carries its
+              ``Scope`` and is what every later stage (and compare, and chat) reads;
+    retrieve  ``Retriever.rank`` once (``retrieval``: hybrid | dense | keyword) → ``Retrieved``;
+    answer    the ``ExtractiveAnswerer``; for ``answer_mode`` llm or auto the ``LLMAnswerer`` as well,
+              handed the extractive answer as its fallback; each cites with ``rag.cite``.
+
+``ask`` = ``analyse`` + ``answer``; ``stream`` takes an analysed question (so a caller can report a bad
+question before it starts a stream). Built once (by ``rag.runtime.build_runtime``) and then shared; every
+method takes explicit arguments. ``reload()`` swaps in the newest generation after a write.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import index as ix
-from .answer import Answerer
+from .answer import ExtractiveAnswerer
 from .cite import reference
 from .embed import Embedder
 from .errors import QueryError, RagError, ReportNotFoundError
-from .keyword import tokenizer_for
-from .question import RULES
-from .retrieve import Retriever
+from .keyword import get_tokenizer, tokenizer_for
+from .llm import LLM, POLICIES, LLMAnswerer
+from .pipeline import Answerer, AnswerMode, Final, Retrieved, StreamEvent, stream_lines
+from .question import RULES, Question, analyse
+from .retrieve import RetrievalMode, Retriever
 from .scope import Catalog, Filters, Scope, resolve
 from .types import Answer, Chunk, Paragraph, Passage, Report
 
@@ -42,22 +55,44 @@ def _headings(parts: list[Chunk]) -> set[str]:
     return common
 
 
+@dataclass(frozen=True)
+class Generation:
+    """One index generation with what is built over it; swapped as a whole by ``reload``."""
+
+    data: ix.IndexData
+    retriever: Retriever
+    extractive: Answerer  # an ExtractiveAnswerer over ``data``
+    catalog: Catalog
+
+
 class Engine:
-    def __init__(self, directory: str | Path, embedder: Embedder, *, top_k: int = 5) -> None:
+    """``llm``: the configured model, or None (answer modes llm and auto then answer extractively; llm
+    is refused). ``replies``: memoise the model's replies by request (an eval runs several policies)."""
+
+    def __init__(
+        self,
+        directory: str | Path,
+        embedder: Embedder,
+        *,
+        top_k: int = 5,
+        llm: LLM | None = None,
+        replies: dict[str, str] | None = None,
+    ) -> None:
         self.directory = Path(directory)
         self.embedder = embedder
         self.top_k = top_k
+        self.llm = llm
+        self._llm_answerers: dict[str, LLMAnswerer] = {p: llm.answerer(p, replies) for p in POLICIES} if llm else {}
+        self.words = get_tokenizer("jieba")  # the question's words (``rag.question.question_terms``)
         self._lock = threading.Lock()
         self._load()
 
     def _load(self) -> None:
         data = ix.load(self.directory, embedder=self.embedder.id)
-        tokenizer = tokenizer_for(data.manifest.tokenizer)
-        retriever = Retriever(data, self.embedder, tokenizer)
-        answerer = Answerer(data, retriever, top_k=self.top_k)
-        catalog = Catalog(data.reports.values())
-        with self._lock:  # one assignment each: readers see the old or the new generation, never a mix
-            self.state = (data, retriever, answerer, catalog)
+        retriever = Retriever(data, self.embedder, tokenizer_for(data.manifest.tokenizer))
+        generation = Generation(data, retriever, ExtractiveAnswerer(data), Catalog(data.reports.values()))
+        with self._lock:  # one assignment: readers see the old or the new generation, never a mix
+            self._generation = generation
 
     def reload(self) -> None:
         self._load()
@@ -76,7 +111,7 @@ class Engine:
 
     @property
     def data(self) -> ix.IndexData:
-        return self.state[0]
+        return self._generation.data
 
     def reports(self) -> list[Report]:
         return sorted(self.data.reports.values(), key=lambda r: (r.region or "", r.year or 0, r.report_id))
@@ -116,14 +151,60 @@ class Engine:
                 return p, paras[i - 1] if i else None, paras[i + 1] if i + 1 < len(paras) else None
         raise ReportNotFoundError(f"report {report_id!r} has no paragraph {paragraph_id!r}")
 
+    # -- the read pipeline -------------------------------------------------------------------------
     def scope(self, question: str, filters: Filters = Filters()) -> Scope:
-        return resolve(question, self.state[3], filters)
+        return resolve(question, self._generation.catalog, filters)
 
-    def search(self, query: str, *, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid") -> list[Passage]:
-        query = check_question(query)
-        _, retriever, _, catalog = self.state
-        scope = resolve(query, catalog, filters)
-        return retriever.search(scope.query or query, k=k, report_ids=scope.report_filter(), mode=mode)
+    def analyse(self, question: str, filters: Filters = Filters(), *, rules: Sequence[str] = RULES) -> Question:
+        """Stage 1: the checked question, scoped and analysed. ``rules`` switches rules of the analysis
+        and the answer (``rag.question.RULES``; all by default), for ablations."""
+        question = check_question(question)
+        return analyse(question, self.scope(question, filters), self.words, rules=rules)
+
+    def retrieve(self, q: Question, *, top_k: int | None = None, retrieval: RetrievalMode = "hybrid") -> Retrieved:
+        """Stage 2: every candidate ranked once, the top ``top_k`` as passages. Nothing is searched when
+        the scope rules every report out (a place the index has no report for, filters matching none)."""
+        return self._retrieve(self._generation, q, top_k or self.top_k, retrieval)
+
+    def _retrieve(self, gen: Generation, q: Question, k: int, retrieval: RetrievalMode) -> Retrieved:
+        t0 = time.perf_counter()
+        ids = q.scope.report_filter()
+        if q.scope.unknown_places or (ids is not None and not ids):
+            return Retrieved(q, (), (), None, retrieval, 0.0, searched=False)
+        retriever = gen.retriever
+        vector = retriever.query_vector(q.query) if retrieval != "keyword" else None  # embedded once, used twice
+        ranked = retriever.rank(q.query, report_ids=ids, mode=retrieval, matter=bool(q.document_field), vector=vector)
+        passages = retriever.passages(ranked, k)
+        ms = (time.perf_counter() - t0) * 1000
+        return Retrieved(q, tuple(ranked), tuple(passages), vector, retrieval, ms, searched=True)
+
+    def _llm(self, answer_mode: AnswerMode) -> Answerer | None:
+        """The LLM answerer for ``answer_mode``, None for extractive answers (auto without an LLM)."""
+        if answer_mode == "extractive":
+            return None
+        if self.llm is None:
+            if answer_mode == "llm":
+                raise QueryError("mode 'llm' asked for, but no LLM is configured (RAG_LLM_BASE_URL, RAG_LLM_MODEL)")
+            return None
+        return self._llm_answerers[answer_mode]  # auto: never worse than the extractive answer
+
+    def answer(
+        self,
+        q: Question,
+        *,
+        top_k: int | None = None,
+        retrieval: RetrievalMode = "hybrid",
+        answer_mode: AnswerMode = "extractive",
+    ) -> Answer:
+        """Stages 2 and 3 for an analysed question: retrieve, then answer (and cite)."""
+        t0 = time.perf_counter()
+        gen = self._generation
+        llm = self._llm(answer_mode)
+        retrieved = self._retrieve(gen, q, top_k or self.top_k, retrieval)
+        extractive = gen.extractive.answer(retrieved)
+        answer = extractive if llm is None else llm.answer(retrieved, fallback=extractive)
+        answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        return answer
 
     def ask(
         self,
@@ -131,15 +212,42 @@ class Engine:
         *,
         filters: Filters = Filters(),
         top_k: int | None = None,
-        mode: str = "hybrid",
+        retrieval: RetrievalMode = "hybrid",
+        answer_mode: AnswerMode = "extractive",
         rules: Sequence[str] = RULES,
     ) -> Answer:
-        """Scope, retrieve, answer. ``rules`` switches the answerer's rules (``rag.question.RULES``; all
-        by default), for ablations."""
+        """The whole pipeline for one question: analyse, retrieve, answer."""
         t0 = time.perf_counter()
-        question = check_question(question)
-        _, _, answerer, catalog = self.state
-        scope = resolve(question, catalog, filters)
-        answer = answerer.answer(question, scope, top_k=top_k, mode=mode, rules=rules)
+        q = self.analyse(question, filters, rules=rules)
+        answer = self.answer(q, top_k=top_k, retrieval=retrieval, answer_mode=answer_mode)
         answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return answer
+
+    def stream(
+        self,
+        q: Question,
+        *,
+        top_k: int | None = None,
+        retrieval: RetrievalMode = "hybrid",
+        answer_mode: AnswerMode = "extractive",
+    ) -> Iterator[StreamEvent]:
+        """``answer`` as events: verified text as ``Token``s, then the ``Final`` answer."""
+        t0 = time.perf_counter()
+        gen = self._generation
+        llm = self._llm(answer_mode)
+        retrieved = self._retrieve(gen, q, top_k or self.top_k, retrieval)
+        extractive = gen.extractive.answer(retrieved)
+        events = stream_lines(extractive) if llm is None else llm.stream(retrieved, fallback=extractive)
+        for event in events:
+            if isinstance(event, Final):
+                event.answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
+            yield event
+
+    def search(
+        self, query: str, *, k: int = 10, filters: Filters = Filters(), retrieval: RetrievalMode = "hybrid"
+    ) -> list[Passage]:
+        """Ranked passages for a query (scoped like a question; no answer)."""
+        query = check_question(query)
+        gen = self._generation
+        scope = resolve(query, gen.catalog, filters)
+        return gen.retriever.search(scope.query or query, k=k, report_ids=scope.report_filter(), mode=retrieval)

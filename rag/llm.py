@@ -18,6 +18,9 @@ instead, with ``mode="extractive-fallback"`` and the reason in ``notes``. With `
 same happens when the extractive answer is confident and the model's answer lacks a figure that
 answers in it: the LLM answer is never worse than the extractive one. Streaming yields verified
 claims as they complete, never unverified text.
+
+``LLM`` is the configured model (client, model id, the answer and rewrite prompts), built once by
+``rag.runtime.build_runtime`` from the settings; the engine makes one ``LLMAnswerer`` per policy from it.
 """
 
 from __future__ import annotations
@@ -27,15 +30,15 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal, TypeAlias, get_args
 
 import openai
 
-from .answer import Answerer, bigrams
+from .answer import bigrams
 from .cite import make_citation
+from .pipeline import Final, Retrieved, StreamEvent, Token, stream_lines
 from .prompts import Prompt
 from .question import Question
-from .scope import Scope
 from .types import Answer, Citation, Passage
 from .verify import REPAIRABLE, answer_problem, answering_figures, figure_keys, figure_problem, injected, uncovered
 
@@ -45,7 +48,8 @@ _PARTIAL_MARK = re.compile(r"\[\d*")  # "[" or "[1" at the end of a stream: the 
 _REFUSAL = re.compile(r"没有相关内容|无法回答|未提及|没有提及|没有找到|不能回答")
 REFUSAL_TEXT = "报告中没有相关内容。"
 ATTRIBUTION_OVERLAP = 0.6
-POLICIES = ("auto", "llm")
+LLMPolicy: TypeAlias = Literal["auto", "llm"]
+POLICIES: tuple[LLMPolicy, ...] = get_args(LLMPolicy)
 
 
 @dataclass(frozen=True)
@@ -116,8 +120,23 @@ def numbered_passages(passages: Sequence[Passage]) -> str:
     )
 
 
+@dataclass(frozen=True)
+class LLM:
+    """A configured model behind an OpenAI-compatible endpoint, with the prompts it is used with."""
+
+    client: openai.OpenAI
+    model: str
+    answer_prompt: Prompt
+    rewrite_prompt: Prompt
+
+    def answerer(self, policy: LLMPolicy, replies: dict[str, str] | None = None) -> LLMAnswerer:
+        return LLMAnswerer(self.client, self.model, self.answer_prompt, policy=policy, replies=replies)
+
+
 class LLMAnswerer:
-    """Generate with ``client``/``model`` and ``prompt``; verify; fall back to ``extractive``.
+    """An answer stage (``rag.pipeline.Answerer``), peer of the extractive one: generate with
+    ``client``/``model`` and ``prompt`` from the retrieved passages; verify; fall back to the extractive
+    answer the engine hands it (``fallback``).
 
     ``policy``: ``"auto"`` (the service's default) returns the extractive answer when it is confident
     and the model's verified answer lacks a figure that answers in it; ``"llm"`` keeps the model's
@@ -129,11 +148,10 @@ class LLMAnswerer:
         client: openai.OpenAI,
         model: str,
         prompt: Prompt,
-        extractive: Answerer,
         *,
         context_k: int = 3,
         max_tokens: int = 400,
-        policy: str = "auto",
+        policy: LLMPolicy = "auto",
         replies: dict[str, str] | None = None,
     ) -> None:
         if policy not in POLICIES:
@@ -141,7 +159,6 @@ class LLMAnswerer:
         self.client = client
         self.model = model
         self.prompt = prompt
-        self.extractive = extractive
         self.context_k = context_k
         self.max_tokens = max_tokens
         self.policy = policy
@@ -255,40 +272,41 @@ class LLMAnswerer:
             base, mode="extractive-fallback", notes=(*base.notes, reason, *more), timings=timings or base.timings
         )
 
-    def _prepare(
-        self, question: str, scope: Scope, top_k: int | None, mode: str
-    ) -> tuple[Answer, list[Passage], list[str], Question | None]:
-        base = self.extractive.answer(question, scope, top_k=top_k, mode=mode)
-        if scope.unknown_places or not base.passages:
-            return base, [], [], None
-        passages, notes = self._context(base)
-        return base, passages, notes, self.extractive.analyse(question, scope)
+    def _prepare(self, retrieved: Retrieved, fallback: Answer | None) -> tuple[Answer, list[Passage], list[str]]:
+        """The base answer (the extractive one, returned whenever the model's cannot be used), the passages
+        given to the model (none when the scope ruled retrieval out or nothing was found) and notes."""
+        if fallback is None:
+            raise ValueError("the LLM answerer needs the extractive answer as its fallback")
+        if retrieved.question.scope.unknown_places or not fallback.passages:
+            return fallback, [], []
+        passages, notes = self._context(fallback)
+        return fallback, passages, notes
 
-    def answer(self, question: str, scope: Scope, *, top_k: int | None = None, mode: str = "hybrid") -> Answer:
-        base, passages, notes, q = self._prepare(question, scope, top_k, mode)
+    def answer(self, retrieved: Retrieved, fallback: Answer | None = None) -> Answer:
+        base, passages, notes = self._prepare(retrieved, fallback)
         if not passages:
             return replace(base, notes=(*base.notes, *notes))
+        q = retrieved.question
         t0 = time.perf_counter()
         try:
-            reply = self._complete(self._request(question, passages))
+            reply = self._complete(self._request(q.text, passages))
         except (openai.APIError, IndexError, AttributeError, TypeError, ValueError) as e:
             return self.fallback(base, f"LLM 调用失败（{type(e).__name__}），改用抽取式回答", *notes)
         return self._finish(base, reply, passages, t0, q, notes)
 
-    def stream(
-        self, question: str, scope: Scope, *, top_k: int | None = None, mode: str = "hybrid"
-    ) -> Iterator[tuple[str, Any]]:
-        """Events: ("token", text) for each verified claim as it completes, then ("answer", Answer)."""
-        base, passages, notes, q = self._prepare(question, scope, top_k, mode)
+    def stream(self, retrieved: Retrieved, fallback: Answer | None = None) -> Iterator[StreamEvent]:
+        """A ``Token`` for each verified claim as it completes, then the ``Final`` answer."""
+        base, passages, notes = self._prepare(retrieved, fallback)
         if not passages:
-            yield from stream_extractive(replace(base, notes=(*base.notes, *notes)))
+            yield from stream_lines(replace(base, notes=(*base.notes, *notes)))
             return
+        q = retrieved.question
         t0 = time.perf_counter()
         reply, pending = "", ""
         order: dict[int, int] = {}
         streamed: list[str] = []
         try:
-            for chunk in self.client.chat.completions.create(**self._request(question, passages), stream=True):
+            for chunk in self.client.chat.completions.create(**self._request(q.text, passages), stream=True):
                 delta = chunk.choices[0].delta.content if chunk.choices else None
                 if not delta:
                     continue
@@ -304,20 +322,12 @@ class LLMAnswerer:
                     if c.problem is None:
                         line = numbered_line(c, order)
                         streamed.append(line)
-                        yield "token", line + "\n"
+                        yield Token(line + "\n")
         except (openai.APIError, IndexError, AttributeError, TypeError, ValueError) as e:
-            yield "answer", self.fallback(base, f"LLM 调用失败（{type(e).__name__}），改用抽取式回答", *notes)
+            yield Final(self.fallback(base, f"LLM 调用失败（{type(e).__name__}），改用抽取式回答", *notes))
             return
         final = self._finish(base, reply, passages, t0, q, notes)
         rest = final.answer.split("\n")[len(streamed) :] if final.mode == "llm" else []
         if rest:
-            yield "token", "\n".join(rest)
-        yield "answer", final  # authoritative: replaces streamed text when the answer fell back
-
-
-def stream_extractive(answer: Answer) -> Iterator[tuple[str, Any]]:
-    """The answer's lines as tokens (joined, they are exactly ``answer.answer``), then the answer."""
-    lines = answer.answer.split("\n")
-    for i, line in enumerate(lines):
-        yield "token", line + ("\n" if i + 1 < len(lines) else "")
-    yield "answer", answer
+            yield Token("\n".join(rest))
+        yield Final(final)  # authoritative: replaces streamed text when the answer fell back

@@ -78,6 +78,9 @@ _COUNTED = re.compile(rf"(?:多少|(?<!哪)几)(?:{_COUNT_ALT})(?P<after>[{CJK}]
 FIGURE_WITH_UNIT_RE = re.compile(rf"(?P<num>\d+(?:\.\d+)?)(?:余|多)?(?:万|亿)?(?:余|多)?(?P<unit>{_COUNT_ALT})")
 
 
+NO_SCOPE = Scope(report_ids=())
+
+
 def stop_bigrams() -> frozenset[str]:
     return words("stop_bigrams")
 
@@ -113,6 +116,7 @@ class Question:
     several: bool = False  # names several reports' places, departments or years to answer each
     who: bool = False
     rules: frozenset[str] = frozenset(RULES)
+    scope: Scope = NO_SCOPE  # the scope it was analysed in: the reports it may be answered from
 
     def uses(self, rule: str) -> bool:
         return rule in self.rules
@@ -268,4 +272,5 @@ def analyse(question: str, scope: Scope, words_of: Words, *, rules: Sequence[str
         several=several,
         who=who,
         rules=active,
+        scope=scope,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal, TypeAlias, get_args
 
 import faiss
 import numpy as np
@@ -22,7 +23,8 @@ from .index import IndexData
 from .keyword import Tokenizer
 from .types import Passage
 
-MODES = ("hybrid", "dense", "keyword")
+RetrievalMode: TypeAlias = Literal["hybrid", "dense", "keyword"]
+MODES: tuple[RetrievalMode, ...] = get_args(RetrievalMode)
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ class Retriever:
         query: str,
         *,
         report_ids: Iterable[str] | None = None,
-        mode: str = "hybrid",
+        mode: RetrievalMode = "hybrid",
         matter: bool = False,
         vector: np.ndarray | None = None,
     ) -> list[Ranked]:
@@ -136,7 +138,7 @@ class Retriever:
         return out
 
     def search(
-        self, query: str, *, k: int = 10, report_ids: Iterable[str] | None = None, mode: str = "hybrid"
+        self, query: str, *, k: int = 10, report_ids: Iterable[str] | None = None, mode: RetrievalMode = "hybrid"
     ) -> list[Passage]:
         if not query.strip():
             raise QueryError("empty query")

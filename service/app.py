@@ -1,4 +1,5 @@
-"""The app factory: everything is built here, once; a missing index or key fails start-up clearly.
+"""The app factory: everything is built here, once (the read path by ``rag.runtime.build_runtime``, as
+for the CLI); a missing index, invalid settings or half an LLM configuration fails start-up clearly.
 
 Start-up logs whether writes are open, removes stored uploads the index does not reference, and starts
 the task that follows the index (a new generation committed by another process, e.g. ``rag ingest``,
@@ -12,34 +13,24 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
-from rag.engine import Engine
-from rag.prompts import load_prompt
+from rag.runtime import build_runtime
 from rag.settings import Settings
 
 from . import errors
 from .jobs import JobRunner
 from .limits import AnswerGate, BodyLimit, WriteRateLimit
 from .routes import briefings, jobs, openai_compat, pages, qa, reports
-from .state import LLM, AppState
+from .schemas import ChatEvent
+from .state import AppState
 
 log = logging.getLogger("uvicorn.error")
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the uploaded file
-
-
-def build_llm(settings: Settings) -> LLM | None:
-    if not settings.llm_configured():  # ConfigError when half configured
-        return None
-    return LLM(
-        client=settings.make_llm_client(),
-        model=settings.llm_model or "",
-        answer_prompt=load_prompt(settings.prompts_dir / settings.answer_prompt),
-        rewrite_prompt=load_prompt(settings.prompts_dir / settings.rewrite_prompt),
-    )
 
 
 async def follow_index(state: AppState) -> None:
@@ -75,10 +66,29 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.gate.shutdown()
 
 
+def with_event_schemas(app: FastAPI) -> None:
+    """Add the /chat stream's event model (``ChatEvent``, referenced by its text/event-stream response) to
+    the OpenAPI components: FastAPI documents only the models of JSON responses by itself."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        event = ChatEvent.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, definition in event.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components["ChatEvent"] = event
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    embedder = settings.make_query_embedder(long_lane=True)
-    engine = Engine(settings.index_dir, embedder, top_k=settings.top_k)  # IndexMissingError names the dir
+    runtime = build_runtime(settings, long_lane=True)  # IndexMissingError names the dir
     app = FastAPI(
         title="法治政府建设报告问答 (policy-rag)",
         version="0.1.0",
@@ -87,8 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.rag = AppState(
         settings=settings,
-        engine=engine,
-        embedder=embedder,
+        engine=runtime.engine,
         ingest_embedder=settings.make_embedder(),  # its own instance: an ingest never blocks a question
         gate=AnswerGate(
             max_inflight=settings.max_inflight,
@@ -103,7 +112,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             nice=settings.background_nice,
         ),
         write_rate=WriteRateLimit(settings.write_rate),
-        llm=build_llm(settings),
     )
     errors.install(app)
     app.include_router(qa.router)
@@ -113,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(briefings.router)
     app.include_router(pages.router)
     pages.install(app)  # /static and the HTML permalinks (Accept: text/html)
+    with_event_schemas(app)
 
     def body_cap(method: str, path: str) -> int:
         if method == "POST" and path.rstrip("/") == "/reports":

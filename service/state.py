@@ -7,85 +7,38 @@ waits for."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import openai
-
 from rag.chat import Turn, rewrite_with_llm, standalone
 from rag.embed import Embedder
-from rag.engine import Engine, check_question
-from rag.errors import IndexBusyError, InputError, QueryError
+from rag.engine import Engine
+from rag.errors import DuplicateDocumentError, IndexBusyError, InputError
 from rag.index import Manifest
 from rag.ingest import ingest, remove
-from rag.llm import LLMAnswerer, stream_extractive
-from rag.prompts import Prompt
-from rag.scope import Filters
+from rag.llm import LLM
 from rag.settings import Settings
-from rag.types import Answer
 
 from . import uploads
 from .jobs import JobRunner
 from .limits import AnswerGate, WriteRateLimit
 
 
-class DuplicateUpload(IndexBusyError):
-    """The upload's content is already indexed under another file name (HTTP 409)."""
-
-
-@dataclass(frozen=True)
-class LLM:
-    client: openai.OpenAI
-    model: str
-    answer_prompt: Prompt
-    rewrite_prompt: Prompt
-
-
 @dataclass
 class AppState:
     settings: Settings
-    engine: Engine
-    embedder: Embedder  # for questions (the engine's)
-    ingest_embedder: Embedder  # for uploads: another instance, so questions never wait on an ingest
+    engine: Engine  # the read pipeline, built by rag.runtime.build_runtime (with the LLM, when configured)
+    ingest_embedder: Embedder  # for uploads: another instance than the engine's, so questions never wait on an ingest
     gate: AnswerGate
     jobs: JobRunner
     write_rate: WriteRateLimit
-    llm: LLM | None = None
     write_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _llm_answerer(self, mode: str) -> LLMAnswerer | None:
-        if mode == "extractive":
-            return None
-        if self.llm is None:
-            if mode == "llm":
-                raise QueryError("mode 'llm' asked for, but no LLM is configured (RAG_LLM_BASE_URL, RAG_LLM_MODEL)")
-            return None
-        answerer = self.engine.state[2]
-        policy = "llm" if mode == "llm" else "auto"  # auto: never worse than the extractive answer
-        return LLMAnswerer(self.llm.client, self.llm.model, self.llm.answer_prompt, answerer, policy=policy)
-
-    def ask(self, question: str, filters: Filters, *, top_k: int = 5, mode: str = "auto") -> Answer:
-        t0 = time.perf_counter()
-        llm = self._llm_answerer(mode)
-        if llm is None:
-            return self.engine.ask(question, filters=filters, top_k=top_k)
-        question = check_question(question)
-        answer = llm.answer(question, self.engine.scope(question, filters), top_k=top_k)
-        answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
-        return answer
-
-    def stream(
-        self, question: str, filters: Filters, *, top_k: int = 5, mode: str = "auto"
-    ) -> Iterator[tuple[str, Any]]:
-        llm = self._llm_answerer(mode)
-        if llm is None:
-            yield from stream_extractive(self.engine.ask(question, filters=filters, top_k=top_k))
-            return
-        question = check_question(question)
-        yield from llm.stream(question, self.engine.scope(question, filters), top_k=top_k)
+    @property
+    def llm(self) -> LLM | None:
+        return self.engine.llm
 
     def lane(self, *texts: str | None) -> str:
         """The answer lane for a request: "long" when its question is over ``long_question_chars``."""
@@ -118,15 +71,14 @@ class AppState:
                 stored.discard()
                 raise
             outcome = result.outcomes[0]
+            error = outcome.error  # structured: rebuilt under the name as uploaded, never the stored path
+            if isinstance(error, DuplicateDocumentError):
+                stored.discard()
+                raise DuplicateDocumentError(name, error.duplicate_of, error.report_id)
+            if isinstance(error, InputError):
+                stored.discard()
+                raise type(error)(name, error.detail)
             message = outcome.message.replace(str(stored.path), name)
-            if outcome.status == "failed":
-                stored.discard()
-                if outcome.error is not None:
-                    raise type(outcome.error)(name, outcome.error.detail)
-                raise InputError(name, message.split(": ", 1)[-1])
-            if outcome.status == "duplicate":
-                stored.discard()
-                raise DuplicateUpload(message)
             if outcome.status == "replaced" and previous is not None and previous.source_path != str(stored.path):
                 uploads.remove(folder, previous.source_path)
             self.engine.reload()

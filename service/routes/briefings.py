@@ -17,7 +17,7 @@ from rag.errors import QueryError
 
 from ..deps import StateDep
 from ..errors import responses
-from ..schemas import BriefingIn, CompareIn
+from ..schemas import BriefingIn, CompareIn, ComparisonOut
 from ..state import AppState
 
 router = APIRouter(tags=["briefings"])
@@ -44,13 +44,19 @@ def _briefing(body: BriefingIn, state: AppState) -> brief.Briefing:
     if body.answer is not None:
         return brief.from_answer_json(data, body.answer.model_dump(), title=body.title)
     if body.question and body.question.strip():
-        answer = state.ask(check_question(body.question), body.filters.to_filters())
+        answer = state.engine.ask(body.question, filters=body.filters.to_filters(), answer_mode="auto")
         return brief.from_answer(answer, title=body.title)
     raise QueryError("a briefing needs one of: citations (non-empty), answer, or question")
 
 
-def _content(*formats: str) -> dict[str, Any]:
-    content = {MEDIA[f].split(";")[0]: {"schema": {"type": "string"}} for f in formats}
+def _content(*formats: str, json_schema: str | None = None) -> dict[str, Any]:
+    """The 200 response's media types: text formats as strings, .docx as binary, JSON by its schema."""
+    content: dict[str, Any] = {
+        MEDIA[f].split(";")[0]: {"schema": {"type": "string", **({"format": "binary"} if f == "docx" else {})}}
+        for f in formats
+    }
+    if json_schema:
+        content["application/json"] = {"schema": {"$ref": f"#/components/schemas/{json_schema}"}}
     return {"responses": {"200": {"content": content}}}
 
 
@@ -72,9 +78,13 @@ async def briefing(body: BriefingIn, state: StateDep) -> Response:
 
 
 @router.post(
-    "/compare", response_model=None, responses=responses(400, 413, 422, 503), openapi_extra=_content("csv", "md")
+    "/compare",
+    response_model=ComparisonOut,
+    response_model_exclude_unset=True,
+    responses=responses(400, 413, 422, 503),
+    openapi_extra=_content("csv", "md"),
 )
-async def compare(body: CompareIn, state: StateDep) -> dict[str, Any] | Response:
+async def compare(body: CompareIn, state: StateDep) -> Any:
     """One row per report in scope: region, year, title, the figure as written (or 未说明), the quote
     and its reference. ``format``: json (default), csv (UTF-8 with BOM, for spreadsheets) or md."""
     question = check_question(body.question)

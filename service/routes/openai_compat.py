@@ -16,12 +16,13 @@ from fastapi.responses import StreamingResponse
 
 from rag.chat import Turn
 from rag.cite import format_references
+from rag.pipeline import Final, Token
 from rag.scope import Filters
 from rag.types import Answer
 
 from ..deps import StateDep
 from ..errors import responses
-from ..schemas import OpenAIChatIn
+from ..schemas import ChatCompletionOut, ModelsOut, OpenAIChatIn
 from ..sse import event
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
@@ -33,23 +34,24 @@ def content_of(answer: Answer) -> str:
     return f"{answer.answer}\n\n参考来源：\n{refs}" if refs else answer.answer
 
 
-@router.get("/models")
+@router.get("/models", response_model=ModelsOut)
 def models() -> dict[str, Any]:
     return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "policy-rag"}]}
 
 
 @router.post(
     "/chat/completions",
-    response_model=None,
+    response_model=ChatCompletionOut,
     responses=responses(400, 413, 422, 503),
     openapi_extra={"responses": {"200": {"content": {"text/event-stream": {}}}}},
 )
-async def completions(body: OpenAIChatIn, state: StateDep) -> dict[str, Any] | StreamingResponse:
+async def completions(body: OpenAIChatIn, state: StateDep) -> Any:
     turns = [Turn(m.role, m.content) for m in body.messages]
     question = await state.gate.run(state.standalone, turns, lane=state.lane(*(t.content for t in turns)))
     cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+    q = await state.gate.run(state.engine.analyse, question, Filters(), lane=state.lane(question))
     if not body.stream:
-        answer = await state.gate.run(state.ask, question, Filters(), lane=state.lane(question))
+        answer = await state.gate.run(state.engine.answer, q, answer_mode="auto", lane=state.lane(question))
         return {
             "id": cid,
             "object": "chat.completion",
@@ -79,12 +81,12 @@ async def completions(body: OpenAIChatIn, state: StateDep) -> dict[str, Any] | S
     def events() -> Iterator[str]:
         yield chunk({"role": "assistant", "content": ""})
         streamed = ""
-        for kind, payload in state.stream(question, Filters()):
-            if kind == "token":
-                streamed += payload
-                yield chunk({"content": payload})
-            else:
-                final: Answer = payload
+        for e in state.engine.stream(q, answer_mode="auto"):
+            if isinstance(e, Token):
+                streamed += e.text
+                yield chunk({"content": e.text})
+            elif isinstance(e, Final):
+                final: Answer = e.answer
                 text = content_of(final)
                 # the verified answer is authoritative: send what the streamed text lacks
                 tail = text[len(streamed) :] if text.startswith(streamed) else "\n\n" + text

@@ -1,4 +1,7 @@
-"""Questions: /ask, /chat (multi-turn, optional SSE), /search, and the health probes."""
+"""Questions: /ask, /chat (multi-turn, optional SSE), /search, and the health probes.
+
+Each question goes through the engine's pipeline (``rag.engine``): analysed once (a bad question or
+filter is a 4xx before anything else runs), then retrieved and answered in the answer mode asked for."""
 
 from __future__ import annotations
 
@@ -9,23 +12,32 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from rag.chat import Turn
-from rag.engine import check_question
 from rag.errors import RagError
+from rag.pipeline import Final, Token
 
 from ..deps import StateDep
 from ..errors import error_body, responses
-from ..schemas import AskIn, ChatIn, SearchIn
+from ..schemas import (
+    AnswerOut,
+    AskIn,
+    ChatAnswerOut,
+    ChatIn,
+    HealthOut,
+    PassageOut,
+    ReadyOut,
+    SearchIn,
+)
 from ..sse import event
 
 router = APIRouter(tags=["questions"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=HealthOut)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", response_model=ReadyOut)
 def readyz(state: StateDep) -> dict[str, Any]:
     m = state.engine.data.manifest
     return {
@@ -38,22 +50,26 @@ def readyz(state: StateDep) -> dict[str, Any]:
     }
 
 
-@router.post("/ask", responses=responses(400, 413, 422, 503))
+@router.post(
+    "/ask", response_model=AnswerOut, response_model_exclude_unset=True, responses=responses(400, 413, 422, 503)
+)
 async def ask(body: AskIn, state: StateDep) -> dict[str, Any]:
     """Answer one question; the same schema as ``rag ask --json``."""
     filters, lane = body.filters.to_filters(), state.lane(body.question)
-    answer = await state.gate.run(state.ask, body.question, filters, top_k=body.top_k, mode=body.mode, lane=lane)
+    answer = await state.gate.run(
+        state.engine.ask, body.question, filters=filters, top_k=body.top_k, answer_mode=body.mode, lane=lane
+    )
     return answer.to_dict()
 
 
-@router.post("/search", responses=responses(400, 413, 422, 503))
+@router.post("/search", response_model=list[PassageOut], responses=responses(400, 413, 422, 503))
 async def search(body: SearchIn, state: StateDep) -> list[dict[str, Any]]:
     passages = await state.gate.run(
         state.engine.search,
         body.query,
         k=body.k,
         filters=body.filters.to_filters(),
-        mode=body.mode,
+        retrieval=body.mode,
         lane=state.lane(body.query),
     )
     return [p.to_dict() for p in passages]
@@ -61,33 +77,36 @@ async def search(body: SearchIn, state: StateDep) -> list[dict[str, Any]]:
 
 @router.post(
     "/chat",
-    response_model=None,
+    response_model=ChatAnswerOut,
+    response_model_exclude_unset=True,
     responses=responses(400, 413, 422, 503),
-    openapi_extra={"responses": {"200": {"content": {"text/event-stream": {}}}}},
+    openapi_extra={
+        "responses": {"200": {"content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/ChatEvent"}}}}}
+    },
 )
-async def chat(body: ChatIn, state: StateDep) -> dict[str, Any] | StreamingResponse:
+async def chat(body: ChatIn, state: StateDep) -> Any:
     """Multi-turn: the last user message is rewritten with the history into a standalone question.
-    With ``stream``, SSE events: ``question``, then ``token``… (verified text), then ``citations`` and
-    ``answer`` (authoritative, replaces the streamed text if the answer fell back), then ``done``; an error
-    found before the stream starts is a 4xx JSON error, one found later an ``error`` event instead of ``done``."""
+    With ``stream``, SSE events (``ChatEvent``): ``question``, then ``token``… (verified text), then
+    ``citations`` and ``answer`` (authoritative, replaces the streamed text if the answer fell back), then
+    ``done``; an error found before the stream starts is a 4xx JSON error, one found later an ``error``
+    event instead of ``done``."""
     turns = [Turn(m.role, m.content) for m in body.messages]
     question = await state.gate.run(state.standalone, turns, lane=state.lane(*(t.content for t in turns)))
     filters, lane = body.filters.to_filters(), state.lane(question)
+    # analysed once: what the question or the filters get wrong is answered here, before any stream (4xx)
+    q = await state.gate.run(state.engine.analyse, question, filters, lane=lane)
     if not body.stream:
-        answer = await state.gate.run(state.ask, question, filters, top_k=body.top_k, mode=body.mode, lane=lane)
+        answer = await state.gate.run(state.engine.answer, q, top_k=body.top_k, answer_mode=body.mode, lane=lane)
         return {**answer.to_dict(), "standalone_question": question}
-
-    # What the question or the filters get wrong is answered here, before the stream starts: 4xx JSON.
-    await state.gate.run(state.engine.scope, check_question(question), filters, lane=lane)
 
     def events() -> Iterator[str]:
         yield event("question", {"standalone_question": question})
         try:
-            for kind, payload in state.stream(question, filters, top_k=body.top_k, mode=body.mode):
-                if kind == "token":
-                    yield event("token", {"text": payload})
-                else:
-                    d = payload.to_dict()
+            for e in state.engine.stream(q, top_k=body.top_k, answer_mode=body.mode):
+                if isinstance(e, Token):
+                    yield event("token", {"text": e.text})
+                elif isinstance(e, Final):
+                    d = e.answer.to_dict()
                     yield event("citations", d["citations"])
                     yield event("answer", {**d, "standalone_question": question})
         except RagError as err:  # the response has started: the one error shape, as an `error` event

@@ -126,7 +126,7 @@ def test_region_given_by_filter(engine: Engine) -> None:
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "keyword"])
 def test_every_retrieval_mode_answers(engine: Engine, mode: str) -> None:
-    a = engine.ask("白鹭市接收行政复议申请多少件？", mode=mode)
+    a = engine.ask("白鹭市接收行政复议申请多少件？", retrieval=mode)
     assert a.answerable and "行政复议申请57件" in a.answer
     assert all(p.report.region == "白鹭市" for p in a.passages)
 

