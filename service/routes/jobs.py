@@ -8,11 +8,12 @@ from fastapi import APIRouter, HTTPException
 
 from ..deps import StateDep
 from ..errors import responses
+from ..schemas import JobOut
 
 router = APIRouter(prefix="/jobs", tags=["reports"])
 
 
-@router.get("/{job_id}", responses=responses(404))
+@router.get("/{job_id}", response_model=JobOut, responses=responses(404))
 def get_job(job_id: str, state: StateDep) -> dict[str, Any]:
     """An upload job: ``result`` (status, report_id, chunks, message) once it succeeded, ``error``
     (type, message, status: the HTTP status the error maps to) once it failed."""

@@ -17,12 +17,13 @@ from rag.scope import aliases
 
 from ..deps import StateDep, WriteAccess
 from ..errors import responses
+from ..schemas import JobOut, ParagraphDetailOut, RemovedOut, ReportDetailOut, ReportListItemOut
 from ..uploads import safe_name
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 
-@router.get("")
+@router.get("", response_model=list[ReportListItemOut])
 def list_reports(
     state: StateDep, region: str | None = None, year: int | None = None, department: str | None = None
 ) -> list[dict[str, Any]]:
@@ -44,7 +45,7 @@ def list_reports(
     return [{**r.meta(), "chunks": len(data.rows_of(r.report_id))} for r in reports]
 
 
-@router.get("/{report_id}")
+@router.get("/{report_id}", response_model=ReportDetailOut, responses=responses(404))
 def get_report(report_id: str, state: StateDep) -> dict[str, Any]:
     """Metadata and the report's paragraphs grouped by section."""
     report = state.engine.data.report(report_id)
@@ -56,7 +57,7 @@ def get_report(report_id: str, state: StateDep) -> dict[str, Any]:
     return {**report.meta(), "sections": sections}
 
 
-@router.get("/{report_id}/paragraphs/{paragraph_id}")
+@router.get("/{report_id}/paragraphs/{paragraph_id}", response_model=ParagraphDetailOut, responses=responses(404))
 def get_paragraph(report_id: str, paragraph_id: str, state: StateDep) -> dict[str, Any]:
     """The citation permalink: the paragraph's text, section path and neighbours."""
     report = state.engine.data.report(report_id)
@@ -88,6 +89,7 @@ UPLOAD_BODY = {
 @router.post(
     "",
     status_code=202,
+    response_model=JobOut,
     dependencies=[WriteAccess],
     openapi_extra=UPLOAD_BODY,
     responses=responses(400, 401, 403, 413, 415, 422, 429, 503),
@@ -114,7 +116,9 @@ async def upload(request: Request, state: StateDep) -> JSONResponse:
     return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/jobs/{job.id}"})
 
 
-@router.delete("/{report_id}", dependencies=[WriteAccess], responses=responses(401, 403, 404, 409, 429))
+@router.delete(
+    "/{report_id}", response_model=RemovedOut, dependencies=[WriteAccess], responses=responses(401, 403, 404, 409, 429)
+)
 async def delete(report_id: str, state: StateDep) -> dict[str, Any]:
     m = await run_in_threadpool(state.remove_report, report_id)
     return {"status": "removed", "report_id": report_id, "reports": m.reports, "chunks": m.chunks}
