@@ -188,6 +188,16 @@ class Engine:
             return None
         return self._llm_answerers[answer_mode]  # auto: never worse than the extractive answer
 
+    def _retrieve_and_answer(
+        self, q: Question, top_k: int | None, retrieval: RetrievalMode, answer_mode: AnswerMode
+    ) -> tuple[Retrieved, Answer, Answerer | None]:
+        """Retrieve, the extractive answer (the answer, or the LLM's fallback), and the LLM answerer the
+        answer mode asks for (None: the extractive answer is the answer). One generation throughout."""
+        gen = self._generation
+        llm = self._llm(answer_mode)
+        retrieved = self._retrieve(gen, q, top_k or self.top_k, retrieval)
+        return retrieved, gen.extractive.answer(retrieved), llm
+
     def answer(
         self,
         q: Question,
@@ -198,10 +208,7 @@ class Engine:
     ) -> Answer:
         """Stages 2 and 3 for an analysed question: retrieve, then answer (and cite)."""
         t0 = time.perf_counter()
-        gen = self._generation
-        llm = self._llm(answer_mode)
-        retrieved = self._retrieve(gen, q, top_k or self.top_k, retrieval)
-        extractive = gen.extractive.answer(retrieved)
+        retrieved, extractive, llm = self._retrieve_and_answer(q, top_k, retrieval, answer_mode)
         answer = extractive if llm is None else llm.answer(retrieved, fallback=extractive)
         answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return answer
@@ -233,10 +240,7 @@ class Engine:
     ) -> Iterator[StreamEvent]:
         """``answer`` as events: verified text as ``Token``s, then the ``Final`` answer."""
         t0 = time.perf_counter()
-        gen = self._generation
-        llm = self._llm(answer_mode)
-        retrieved = self._retrieve(gen, q, top_k or self.top_k, retrieval)
-        extractive = gen.extractive.answer(retrieved)
+        retrieved, extractive, llm = self._retrieve_and_answer(q, top_k, retrieval, answer_mode)
         events = stream_lines(extractive) if llm is None else llm.stream(retrieved, fallback=extractive)
         for event in events:
             if isinstance(event, Final):

@@ -141,6 +141,24 @@ def test_search_bad_mode_exits_2(sample_index: Any) -> None:
     assert "sparse" in result.output
 
 
+@pytest.mark.parametrize(("mode", "said"), [("bogus", "unknown answer mode 'bogus'"), ("llm", "no LLM is configured")])
+def test_ask_answer_mode_without_an_llm_exits_2(
+    sample_index: Any, monkeypatch: pytest.MonkeyPatch, mode: str, said: str
+) -> None:
+    monkeypatch.delenv("RAG_LLM_BASE_URL", raising=False)
+    monkeypatch.delenv("RAG_LLM_MODEL", raising=False)
+    result = _run(["ask", "青禾县接收行政复议申请多少件？", "--answer-mode", mode], index=sample_index.index)
+    assert result.exit_code == 2
+    assert _flat(said) in _flat(result.output)
+
+
+def test_invalid_settings_exit_2_naming_the_variable(sample_index: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_TOKENIZER", "spaces")
+    result = _run(["ask", "行政复议"], index=sample_index.index)
+    assert result.exit_code == 2
+    assert "RAG_TOKENIZER" in _flat(result.output)
+
+
 def test_search_unknown_region_exits_2(sample_index: Any) -> None:
     result = _run(["search", "行政复议", "--region", "海淀区"], index=sample_index.index)
     assert result.exit_code == 2

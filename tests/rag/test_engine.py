@@ -234,6 +234,55 @@ def test_timings_are_recorded(engine: Engine) -> None:
     assert d["answerable"] is True and d["citations"][0]["quote"] in d["answer"]
 
 
+# -- the pipeline ----------------------------------------------------------------------------------------
+
+
+def test_one_question_visits_each_stage_once_in_order(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """scope → analyse → rank → answer → cite, each once, in that order (the stages' functions and classes
+    are wrapped, not the engine's internals)."""
+    import rag.answer
+    import rag.engine
+    import rag.question
+    import rag.retrieve
+
+    calls: list[str] = []
+
+    def counted(name: str, fn: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            calls.append(name)
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(rag.engine, "resolve", counted("scope", rag.engine.resolve))
+    monkeypatch.setattr(rag.engine, "analyse", counted("analyse", rag.question.analyse))
+    monkeypatch.setattr(rag.retrieve.Retriever, "rank", counted("retrieve", rag.retrieve.Retriever.rank))
+    answer = rag.answer.ExtractiveAnswerer.answer
+    monkeypatch.setattr(rag.answer.ExtractiveAnswerer, "answer", counted("answer", answer))
+    monkeypatch.setattr(rag.answer, "make_citation", counted("cite", rag.answer.make_citation))
+    a = engine.ask("云溪区接收行政复议申请多少件？")
+    assert a.answerable and len(a.citations) == 1
+    assert calls == ["scope", "analyse", "retrieve", "answer", "cite"]
+
+
+def test_answer_modes_without_an_llm(engine: Engine) -> None:
+    """auto answers extractively when no LLM is configured; llm is refused, naming the settings."""
+    q = engine.analyse("青禾县接收行政复议申请多少件？")
+    assert engine.answer(q, answer_mode="auto").mode == "extractive"
+    with pytest.raises(QueryError, match="RAG_LLM_BASE_URL"):
+        engine.answer(q, answer_mode="llm")
+
+
+def test_stream_yields_the_answer_lines_then_the_answer(engine: Engine) -> None:
+    from rag.pipeline import Final, Token
+
+    q = engine.analyse("哪些地方接收了行政复议申请？")
+    events = list(engine.stream(q))
+    assert isinstance(events[-1], Final) and all(isinstance(e, Token) for e in events[:-1])
+    text = "".join(e.text for e in events if isinstance(e, Token))
+    assert text == events[-1].answer.answer == engine.answer(q).answer and len(events) >= 3
+
+
 # -- reload --------------------------------------------------------------------------------------------
 
 
