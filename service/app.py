@@ -26,7 +26,7 @@ from . import errors
 from .jobs import JobRunner
 from .limits import AnswerGate, BodyLimit, WriteRateLimit
 from .routes import briefings, jobs, openai_compat, pages, qa, reports
-from .schemas import ChatEvent
+from .schemas import STREAM_MODELS
 from .state import AppState
 
 log = logging.getLogger("uvicorn.error")
@@ -67,19 +67,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def with_event_schemas(app: FastAPI) -> None:
-    """Add the /chat stream's event model (``ChatEvent``, referenced by its text/event-stream response) to
-    the OpenAPI components: FastAPI documents only the models of JSON responses by itself."""
+    """Add the models of streamed events (``ChatEvent``, ``ChatCompletionChunkOut``, referenced by the
+    text/event-stream responses) to the OpenAPI components: FastAPI documents only JSON responses' models."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = generate()
-        event = ChatEvent.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for name, definition in event.pop("$defs", {}).items():
-            components.setdefault(name, definition)
-        components["ChatEvent"] = event
+        for model in STREAM_MODELS:
+            event = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
+            for name, definition in event.pop("$defs", {}).items():
+                components.setdefault(name, definition)
+            components[model.__name__] = event
         app.openapi_schema = schema
         return schema
 

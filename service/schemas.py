@@ -401,3 +401,32 @@ class ChatCompletionOut(Out):
     answerable: bool
     mode: AnswerSource
     prompt_version: str
+
+
+class DeltaOut(Out):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class ChunkChoiceOut(Out):
+    index: int
+    delta: DeltaOut
+    finish_reason: Literal["stop"] | None
+
+
+class ChatCompletionChunkOut(Out):
+    """One event of ``POST /v1/chat/completions`` with ``stream`` (``data: <json>``; the last is
+    ``data: [DONE]``); the chunk that finishes carries ``citations``, ``answerable`` and ``mode``."""
+
+    id: str
+    object: Literal["chat.completion.chunk"]
+    created: int
+    model: str
+    choices: list[ChunkChoiceOut]
+    citations: list[CitationOut] | None = None
+    answerable: bool | None = None
+    mode: AnswerSource | None = None
+
+
+#: models of streamed events, added to the OpenAPI components (their routes reference them)
+STREAM_MODELS: tuple[type[BaseModel], ...] = (ChatEvent, ChatCompletionChunkOut)

@@ -43,7 +43,13 @@ def models() -> dict[str, Any]:
     "/chat/completions",
     response_model=ChatCompletionOut,
     responses=responses(400, 413, 422, 503),
-    openapi_extra={"responses": {"200": {"content": {"text/event-stream": {}}}}},
+    openapi_extra={
+        "responses": {
+            "200": {
+                "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/ChatCompletionChunkOut"}}}
+            }
+        }
+    },
 )
 async def completions(body: OpenAIChatIn, state: StateDep) -> Any:
     turns = [Turn(m.role, m.content) for m in body.messages]

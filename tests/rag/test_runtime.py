@@ -55,3 +55,19 @@ def test_invalid_settings_fail_when_made(
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(error, match=match):
         Settings(**settings)  # type: ignore[arg-type]
+
+
+def test_the_core_imports_without_the_llama_extra() -> None:
+    """llama-index is an optional extra: the library, the CLI and the service import without it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['llama_index'] = None\n"  # any import of llama_index now fails
+        "import rag, rag.engine, rag.runtime, rag.cli, rag.compare, service.app\n"
+        "assert not any(m.startswith('llama_index') and sys.modules[m] for m in sys.modules)\n"
+        "try:\n    import rag.llama\nexcept ImportError:\n    print('llama adapters need the extra')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "llama adapters need the extra" in done.stdout

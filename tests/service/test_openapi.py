@@ -118,3 +118,15 @@ def test_chat_stream_events_match_their_model(url: str, client_models: ModuleTyp
         client_models.ChatEvent.model_validate(e)
     answer = next(e["data"] for e in events if e["event"] == "answer")
     assert client_models.ChatAnswerOut.model_validate(answer).standalone_question == "青禾县接收了多少件行政复议申请？"
+
+
+def test_openai_stream_chunks_match_their_model(url: str, client_models: ModuleType) -> None:
+    body = {"messages": [{"role": "user", "content": "云溪区接收了多少件行政复议申请？"}], "stream": True}
+    with httpx.stream("POST", f"{url}/v1/chat/completions", json=body, timeout=60) as r:
+        data = [line[6:] for line in r.iter_lines() if line.startswith("data: ")]
+    assert data[-1] == "[DONE]"
+    chunks = [client_models.ChatCompletionChunkOut.model_validate_json(d) for d in data[:-1]]
+    last = chunks[-1].model_dump(mode="json", exclude_unset=True)
+    assert last["choices"][0]["finish_reason"] == "stop" and last["citations"] and last["mode"] == "extractive"
+    assert [c.model_dump(mode="json", exclude_unset=True) for c in chunks] == [json.loads(d) for d in data[:-1]]
+    assert "96件" in "".join(c.choices[0].delta.content or "" for c in chunks)
