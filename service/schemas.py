@@ -319,7 +319,7 @@ class ReadyOut(Out):
     status: Literal["ready"]
     reports: int
     chunks: int
-    generation: int
+    generation: str = Field(description="the index generation served (gen-<time>-<id>)")
     embedder: str
     llm: str | None
 
