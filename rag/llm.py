@@ -16,7 +16,9 @@ wording in one passage) — small models often omit or misnumber markers; the co
 while the extractive answerer found verbatim sentences that answer, the extractive answer is returned
 instead, with ``mode="extractive-fallback"`` and the reason in ``notes``. With ``policy="auto"`` the
 same happens when the extractive answer is confident and the model's answer lacks a figure that
-answers in it: the LLM answer is never worse than the extractive one. Streaming yields verified
+answers in it, or one of its sentences (a list item); with ``policy="llm"`` the model's wording is
+kept and those extractive sentences are added after it, cited, with a note. Either way the LLM
+answer is never worse than the extractive one. Streaming yields verified
 claims as they complete, never unverified text.
 """
 
@@ -121,7 +123,8 @@ class LLMAnswerer:
 
     ``policy``: ``"auto"`` (the service's default) returns the extractive answer when it is confident
     and the model's verified answer lacks a figure that answers in it; ``"llm"`` keeps the model's
-    wording and falls back only when nothing that answers survives verification. ``replies``, when
+    wording, adds after it the extractive sentences it lacks (answering figures, list items), and falls
+back only when nothing that answers survives verification. ``replies``, when
     given, memoises the model's replies by request (an eval runs both policies on one set of calls)."""
 
     def __init__(
@@ -220,25 +223,37 @@ class LLMAnswerer:
                     timings=timings,
                 )
             return self.fallback(base, "LLM 回答没有可核验的句子，改用抽取式回答", *dropped, timings=timings)
-        if self.policy == "auto" and question is not None and base.answerable and base.mode == "extractive":
+        added: list[int] = []  # lines of the extractive answer the LLM answer lacks (by index)
+        if question is not None and base.answerable and base.mode == "extractive":
             lines = base.answer.split("\n")
             need = answering_figures(lines, question)
             missing = need - set().union(*(figure_keys(c.text) for c in kept))
             left_out = uncovered(lines, "".join(c.text for c in kept))
-            if left_out and not missing:
+            shown = "、".join(sorted(v + u.removeprefix("第") for v, u in missing))
+            if self.policy == "auto" and left_out and not missing:
                 reason = f"LLM 回答缺少抽取式答案中的 {len(left_out)} 句内容，改用抽取式回答"
                 return self.fallback(base, reason, *dropped, timings=timings)
-            if missing:
-                shown = "、".join(sorted(v + u.removeprefix("第") for v, u in missing))
+            if self.policy == "auto" and missing:
                 return self.fallback(
                     base, f"LLM 回答缺少抽取式答案中的数字（{shown}），改用抽取式回答", *dropped, timings=timings
                 )
+            # policy "llm": the model's wording stays; the extractive sentences it lacks are added after it
+            added = [
+                i for i, line in enumerate(lines) if line in left_out or answering_figures([line], question) & missing
+            ]
+            if added:
+                what = f"数字（{shown}）" if missing else f"{len(added)} 句内容"
+                dropped.append(f"LLM 回答缺少抽取式答案中的{what}，已补上抽取式原句")
+                checks["merged"] = len(added)
         order: dict[int, int] = {}
         lines = [numbered_line(c, order) for c in kept]
         citations: list[Citation] = []
         for old, new in order.items():
             p = passages[old - 1]
             citations.append(make_citation(new, p.report, p.chunk, p.chunk.start, p.chunk.end))
+        for i in added:  # extractive line i carries one marker, [i + 1], for base.citations[i]
+            citations.append(replace(base.citations[i], n=len(citations) + 1))
+            lines.append(_MARK.sub("", base.answer.split("\n")[i]) + f"[{len(citations)}]")
         return replace(
             base,
             answer="\n".join(lines),
@@ -247,6 +262,7 @@ class LLMAnswerer:
             mode="llm",
             prompt_version=self.prompt.id,
             notes=(*base.notes, *dropped),
+            checks=checks,
             timings=timings,
         )
 

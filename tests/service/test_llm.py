@@ -132,8 +132,9 @@ def test_claims_are_renumbered_in_order_of_first_citation(
 ) -> None:
     # the model cites [2] first, then [1]; a list question, so neither claim needs the figure asked for
     a = make_llm("two-claims", "llm").answer(LIST_Q, engine.scope(LIST_Q))
-    assert a.mode == "llm" and len(a.citations) == 2
-    first, second = claims_of(a)
+    # the extractive answer's list items the model left out are added after its claims
+    assert a.mode == "llm" and len(a.citations) == 2 + a.checks.get("merged", 0)
+    first, second = claims_of(a)[:2]
     assert a.answer.splitlines()[0].endswith("[1]") and a.answer.splitlines()[1].endswith("[2]")
     assert first in a.citations[0].quote and second in a.citations[1].quote
     assert a.citations[0].paragraph_id == a.passages[1].chunk.paragraph_id
@@ -273,14 +274,19 @@ def test_auto_never_answers_worse_than_the_extractive_answer_and_llm_keeps_the_m
     make_llm: Callable[..., LLMAnswerer], engine: Engine
 ) -> None:
     """The model's claim is verified but leaves out the figures of the extractive answer (41个部门,
-    1630项): ``auto`` returns the extractive sentences with the reason, ``llm`` keeps the wording."""
+    1630项): ``auto`` returns the extractive sentences with the reason; ``llm`` keeps the model's wording
+    first and adds the extractive sentence that holds them, cited, with a note."""
     extractive = engine.ask(FACT_Q)
     assert "41个" in extractive.answer and "1630项" in extractive.answer
     auto = make_llm("partial").answer(FACT_Q, engine.scope(FACT_Q))
     assert auto.mode == FALLBACK and auto.answer == extractive.answer
     assert any("缺少抽取式答案中的数字" in n and "41个" in n for n in auto.notes), auto.notes
     llm = make_llm("partial", "llm").answer(FACT_Q, engine.scope(FACT_Q))
-    assert llm.mode == "llm" and "一窗受理" in llm.answer and "41个" not in llm.answer
+    model_line, *added = llm.answer.split("\n")
+    assert llm.mode == "llm" and "一窗受理" in model_line and "41个" not in model_line
+    assert added and "41个" in "".join(added) and "1630项" in "".join(added), llm.answer
+    assert llm.checks["merged"] == len(added)
+    assert any("已补上抽取式原句" in n and "41个" in n for n in llm.notes), llm.notes
     assert_verified(llm, engine)
 
 
@@ -356,8 +362,8 @@ def test_each_claim_streams_as_soon_as_it_is_complete(make_llm: Callable[[str], 
     events = list(make_llm("two-claims", "llm").stream(LIST_Q, engine.scope(LIST_Q)))
     tokens, final = [p for k, p in events if k == "token"], events[-1][1]
     lines = final.answer.splitlines()
-    assert final.mode == "llm" and len(lines) == 2
-    assert tokens == [lines[0] + "\n", lines[1]]
+    assert final.mode == "llm" and len(lines) == 2 + final.checks.get("merged", 0)
+    assert tokens[0] == lines[0] + "\n" and tokens[1].startswith(lines[1]) and "".join(tokens) == final.answer
 
 
 def test_a_marker_on_the_next_line_belongs_to_the_claim_before(
