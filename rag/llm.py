@@ -43,6 +43,8 @@ from .verify import REPAIRABLE, answer_problem, answering_figures, figure_keys, 
 
 _MARK = re.compile(r"\[(\d+)\]")
 _CLAIM = re.compile(r"[^。！？!?\n]+[。！？!?]*(?:\s*\[\d+\])*")
+# the label a passage is given under (（region｜title｜一、（三）第3段）), echoed by small models at a claim's start
+_ECHOED_LABEL = re.compile(r"^[（(][^\n]*?｜[^\n]*?第\d+段[）)]")
 _PARTIAL_MARK = re.compile(r"\[\d*")  # "[" or "[1" at the end of a stream: the marker is still arriving
 _REFUSAL = re.compile(r"没有相关内容|无法回答|未提及|没有提及|没有找到|不能回答")
 REFUSAL_TEXT = "报告中没有相关内容。"
@@ -83,7 +85,7 @@ def check_claim(raw: str, passages: Sequence[Passage], question: Question | None
     thing) and that answers ``question``; repair a missing or wrong in-range marker when exactly that
     evidence is found in another given passage; else drop."""
     marks = tuple(dict.fromkeys(int(n) for n in _MARK.findall(raw)))
-    text = _MARK.sub("", raw).strip()
+    text = _ECHOED_LABEL.sub("", _MARK.sub("", raw).strip()).strip()
     bad = [n for n in marks if not 1 <= n <= len(passages)]
     if bad:
         return Claim(text, marks, f"引用了不存在的段落 {bad}", reason="bad-marker")

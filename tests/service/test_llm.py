@@ -167,6 +167,9 @@ def test_a_claim_without_markers_is_attributed_to_the_passage_that_holds_it(
     assert a.answer.endswith("[1]") and len(a.citations) == 1
     assert any("已更正引用（没有引用段落" in n for n in a.notes), a.notes
     assert_verified(a, engine)
+    # the passage's label （region｜title｜一、（三）第1段） echoed in place of a marker: label removed, attributed
+    b = ask(make_llm, engine, "echoed-label")
+    assert b.mode == "llm" and b.answer == a.answer, b.answer
 
 
 @pytest.mark.parametrize(
