@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .errors import RagError
+from .errors import ConfigError, RagError
 from .scope import Filters
 from .settings import Settings
 
@@ -279,6 +279,26 @@ def compare(
     out.print(f"wrote {out_file} ({len(table.rows)} rows)", highlight=False)
 
 
+def _load_replies(path: Path | None) -> dict[str, str]:
+    if path is None or not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"--replies {path}: not a JSON file of recorded replies ({e})") from e
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise ConfigError(f"--replies {path}: expected a JSON object of request → reply strings")
+    return data
+
+
+def _save_replies(path: Path | None, replies: dict[str, str]) -> None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(replies, ensure_ascii=False, indent=0), encoding="utf-8")
+        tmp.replace(path)
+
+
 @app.command("eval")
 def evaluate(
     gold: Annotated[Path, typer.Option(help="gold set (JSONL, see ../shared/gold/README.md)")],
@@ -298,6 +318,14 @@ def evaluate(
     ablate: Annotated[
         bool, typer.Option(help="also run with each answer rule switched off and print what each adds")
     ] = False,
+    replies_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--replies",
+            help="JSON file of the model's replies by request: replayed when recorded, new ones added, so a "
+            "re-run after a change to verification asks the model only what it was not asked before",
+        ),
+    ] = None,
 ) -> None:
     """Score the system on a gold set: retrieval, answers, refusals, citations."""
     from eval import ablation_table, compare_table, load_gold, print_table
@@ -321,7 +349,9 @@ def evaluate(
             raise typer.Exit(2)
         prompt = _run(lambda: load_prompt(s.prompts_dir / s.answer_prompt))
         client = s.make_llm_client()
-        replies: dict[str, str] = {}  # "both": the llm policy reuses the auto policy's model calls
+        # "both": the llm policy reuses the auto policy's model calls; --replies keeps them across runs
+        replies: dict[str, str] = _run(lambda: _load_replies(replies_file))
+        recorded = len(replies)
         for policy in ("auto", "llm") if answer_mode == "both" else (answer_mode,):
             llms[policy] = LLMAnswerer(
                 client, s.llm_model or "", prompt, engine.state[2], policy=policy, replies=replies
@@ -357,12 +387,14 @@ def evaluate(
                 "answer_mode": name,
                 "prompt_version": llms[side].prompt.id if side else EXTRACTIVE_VERSION,
                 "replies_reused": name == "llm",  # its time per question is verification only
+                "replies_replayed_from_file": recorded,
                 "index": str(s.index_dir),
                 "gold": str(gold),
             }
             sides[name] = _run(
                 partial(run_eval, items, answer_with(side), source_text, k=k, out_dir=out_dir / name, run_info=info)
             )
+            _save_replies(replies_file, replies)
         compare_table(sides, console=out, title=f"{gold.name}: extractive vs LLM (auto, llm)")
         side_by_side_table({gold.stem: sides}, console=out, title=f"{gold.name}: extractive vs LLM")
         out.print(f"wrote {out_dir}/{{extractive,auto,llm}}/predictions.jsonl and metrics.json", highlight=False)
@@ -386,6 +418,8 @@ def evaluate(
         }
         target = out_dir if mode == "hybrid" else out_dir / mode
         runs[mode] = _run(partial(run_eval, items, ask_fn, source_text, k=k, out_dir=target, run_info=info))
+        if llm is not None and llm.replies is not None:
+            _save_replies(replies_file, llm.replies)
     if ablate:
         from .question import RULES
 

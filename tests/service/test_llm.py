@@ -551,3 +551,47 @@ def test_chat_streams_verified_tokens_then_the_answer(request: pytest.FixtureReq
     assert answer["mode"] == mode and "96件" in answer["answer"]
     if mode == "llm":
         assert "".join(p["text"] for k, p in events if k == "token") == answer["answer"]
+
+
+# --- rag eval --replies: recorded model replies replayed --------------------------------------------------
+
+
+def test_eval_records_model_replies_and_a_rerun_replays_them(
+    fake: tuple[FakeLLM, str], sample_index_dir: Path, tmp_path: Path
+) -> None:
+    """A re-run after a change to verification asks the model nothing it was asked before."""
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        json.dumps(
+            {"id": "q1", "question": Q, "type": "numeric", "answerable": True, "must_include": ["96件"]}
+            | {"evidence": []},
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    llm, url = fake
+    env = {"RAG_INDEX_DIR": str(sample_index_dir), "RAG_LLM_BASE_URL": f"{url}/v1", "RAG_LLM_MODEL": "good"}
+    replies = tmp_path / "replies.json"
+    args = ["eval", "--gold", str(gold), "--answer-mode", "both", "--replies", str(replies)]
+
+    def run(out: str) -> dict[str, Any]:
+        result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / out)], env=env)
+        assert result.exit_code == 0, result.output
+        return json.loads((tmp_path / out / "llm" / "metrics.json").read_text(encoding="utf-8"))
+
+    calls = len(llm.requests)
+    first = run("first")
+    recorded = json.loads(replies.read_text(encoding="utf-8"))
+    assert len(recorded) == 1 and len(llm.requests) == calls + 1
+    second = run("second")
+    assert len(llm.requests) == calls + 1  # replayed, not asked again
+    assert second["answer_accuracy"] == first["answer_accuracy"] == 1.0
+
+    replies.write_text("not json", encoding="utf-8")
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "bad")], env=env)
+    assert result.exit_code == 2 and str(replies) in " ".join(result.output.split()), result.output
