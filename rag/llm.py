@@ -126,11 +126,11 @@ def numbered_passages(passages: Sequence[Passage]) -> str:
 class LLMAnswerer:
     """Generate with ``client``/``model`` and ``prompt``; verify; fall back to ``extractive``.
 
-    ``policy``: ``"auto"`` (the service's default) returns the extractive answer when it is confident
-    and the model's verified answer lacks a figure that answers in it; ``"llm"`` keeps the model's
-    wording, adds after it the extractive sentences it lacks (answering figures, list items), and falls
-back only when nothing that answers survives verification. ``replies``, when
-    given, memoises the model's replies by request (an eval runs both policies on one set of calls)."""
+        ``policy``: ``"auto"`` (the service's default) returns the extractive answer when it is confident
+        and the model's verified answer lacks a figure that answers in it; ``"llm"`` keeps the model's
+        wording, adds after it the extractive sentences it lacks (answering figures, list items), and falls
+    back only when nothing that answers survives verification. ``replies``, when
+        given, memoises the model's replies by request (an eval runs both policies on one set of calls)."""
 
     def __init__(
         self,
