@@ -115,6 +115,7 @@ test-llm: setup $(LLM_VENV)/.installed llm-indexes
 			layouts-dev) gold=$(gold_layouts-dev); idx=$(index_layouts-dev);; \
 			layouts-heldout) gold=$(gold_layouts-heldout); idx=$(index_layouts-heldout);; esac; \
 		RAG_LLM_BASE_URL=http://127.0.0.1:$(LLM_PORT)/v1 RAG_LLM_MODEL=qwen RAG_LLM_TIMEOUT=120 \
-			$(RAG) eval --gold $$gold --index $$idx --out $(LLM_OUT)/$$set --answer-mode both; \
+			$(RAG) eval --gold $$gold --index $$idx --out $(LLM_OUT)/$$set --answer-mode both \
+			--replies $(LLM_OUT)/$$set/replies.json; \
 	done; \
 	$(PY) -m eval.side_by_side $(addprefix $(LLM_OUT)/,$(LLM_SETS)) | tee $(LLM_OUT)/side-by-side.txt

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .errors import RagError
+from .errors import ConfigError, RagError
 from .pipeline import ANSWER_MODES, AnswerMode
 from .retrieve import MODES, RetrievalMode
 from .scope import Filters
@@ -322,6 +322,26 @@ def compare(
     out.print(f"wrote {out_file} ({len(table.rows)} rows)", highlight=False)
 
 
+def _load_replies(path: Path | None) -> dict[str, str]:
+    if path is None or not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"--replies {path}: not a JSON file of recorded replies ({e})") from e
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise ConfigError(f"--replies {path}: expected a JSON object of request → reply strings")
+    return data
+
+
+def _save_replies(path: Path | None, replies: dict[str, str]) -> None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(replies, ensure_ascii=False, indent=0), encoding="utf-8")
+        tmp.replace(path)
+
+
 @app.command("eval")
 def evaluate(
     gold: Annotated[Path, typer.Option(help="gold set (JSONL, see ../shared/gold/README.md)")],
@@ -341,6 +361,14 @@ def evaluate(
     ablate: Annotated[
         bool, typer.Option(help="also run with each answer rule switched off and print what each adds")
     ] = False,
+    replies_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--replies",
+            help="JSON file of the model's replies by request: replayed when recorded, new ones added, so a "
+            "re-run after a change to verification asks the model only what it was not asked before",
+        ),
+    ] = None,
 ) -> None:
     """Score the system on a gold set: retrieval, answers, refusals, citations."""
     from eval import ablation_table, compare_table, load_gold, print_table
@@ -355,8 +383,11 @@ def evaluate(
     s = _settings(index)
     if answer_mode != "extractive" and not s.llm_enabled:
         _fail(f"--answer-mode {answer_mode} needs RAG_LLM_BASE_URL and RAG_LLM_MODEL")
-    # "both": the llm policy reuses the auto policy's model calls (replies memoised by request)
-    engine = _engine(s, replies={} if answer_mode == "both" else None)
+    # "both": the llm policy reuses the auto policy's model calls (replies memoised by request);
+    # --replies keeps them across runs
+    replies = _run(lambda: _load_replies(replies_file)) if answer_mode != "extractive" else None
+    recorded = len(replies or {})
+    engine = _engine(s, replies=replies)
     items = _run(lambda: load_gold(gold))
     prompt_version = engine.llm.answer_prompt.id if engine.llm else EXTRACTIVE_VERSION
 
@@ -384,12 +415,14 @@ def evaluate(
                 "answer_mode": name,
                 "prompt_version": prompt_version if name != "extractive" else EXTRACTIVE_VERSION,
                 "replies_reused": name == "llm",  # its time per question is verification only
+                "replies_replayed_from_file": recorded,
                 "index": str(s.index_dir),
                 "gold": str(gold),
             }
             sides[name] = _run(
                 partial(run_eval, items, answer_with(name), source_text, k=k, out_dir=out_dir / name, run_info=info)
             )
+            _save_replies(replies_file, replies or {})
         compare_table(sides, console=out, title=f"{gold.name}: extractive vs LLM (auto, llm)")
         side_by_side_table({gold.stem: sides}, console=out, title=f"{gold.name}: extractive vs LLM")
         out.print(f"wrote {out_dir}/{{extractive,auto,llm}}/predictions.jsonl and metrics.json", highlight=False)
@@ -413,6 +446,8 @@ def evaluate(
         }
         target = out_dir if mode == "hybrid" else out_dir / mode
         runs[mode] = _run(partial(run_eval, items, ask_fn, source_text, k=k, out_dir=target, run_info=info))
+        if replies is not None:
+            _save_replies(replies_file, replies)
     if ablate:
         from .question import RULES
 

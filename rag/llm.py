@@ -16,8 +16,11 @@ wording in one passage) — small models often omit or misnumber markers; the co
 while the extractive answerer found verbatim sentences that answer, the extractive answer is returned
 instead, with ``mode="extractive-fallback"`` and the reason in ``notes``. With ``policy="auto"`` the
 same happens when the extractive answer is confident and the model's answer lacks a figure that
-answers in it: the LLM answer is never worse than the extractive one. Streaming yields verified
-claims as they complete, never unverified text.
+answers in it, or one of its sentences (a list item); with ``policy="llm"`` the model's wording is
+kept and those extractive sentences are added after it, cited, with a note. Either way the LLM
+answer is never worse than the extractive one. Streaming yields verified claims as they complete,
+never unverified text. A question about the document itself (文号, 发布机关, 发布日期 …) answered from
+the document's own lines never goes to the model: it could only reword a value read verbatim.
 
 ``LLM`` is the configured model (client, model id, the answer and rewrite prompts), built once by
 ``rag.runtime.build_runtime`` from the settings; the engine makes one ``LLMAnswerer`` per policy from it.
@@ -44,12 +47,15 @@ from .verify import REPAIRABLE, answer_problem, answering_figures, figure_keys, 
 
 _MARK = re.compile(r"\[(\d+)\]")
 _CLAIM = re.compile(r"[^。！？!?\n]+[。！？!?]*(?:\s*\[\d+\])*")
+# the label a passage is given under (（region｜title｜一、（三）第3段）), echoed by small models at a claim's start
+_ECHOED_LABEL = re.compile(r"^[（(][^\n]*?｜[^\n]*?第\d+段[）)]")
 _PARTIAL_MARK = re.compile(r"\[\d*")  # "[" or "[1" at the end of a stream: the marker is still arriving
 _REFUSAL = re.compile(r"没有相关内容|无法回答|未提及|没有提及|没有找到|不能回答")
 REFUSAL_TEXT = "报告中没有相关内容。"
 ATTRIBUTION_OVERLAP = 0.6
 LLMPolicy: TypeAlias = Literal["auto", "llm"]
 POLICIES: tuple[LLMPolicy, ...] = get_args(LLMPolicy)
+DOCUMENT_NOTE = "文件信息（文号、发布机关、日期等）直接取自报告原文，未交给 LLM 改写"
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,7 @@ def check_claim(raw: str, passages: Sequence[Passage], question: Question | None
     thing) and that answers ``question``; repair a missing or wrong in-range marker when exactly that
     evidence is found in another given passage; else drop."""
     marks = tuple(dict.fromkeys(int(n) for n in _MARK.findall(raw)))
-    text = _MARK.sub("", raw).strip()
+    text = _ECHOED_LABEL.sub("", _MARK.sub("", raw).strip()).strip()
     bad = [n for n in marks if not 1 <= n <= len(passages)]
     if bad:
         return Claim(text, marks, f"引用了不存在的段落 {bad}", reason="bad-marker")
@@ -140,8 +146,9 @@ class LLMAnswerer:
 
     ``policy``: ``"auto"`` (the service's default) returns the extractive answer when it is confident
     and the model's verified answer lacks a figure that answers in it; ``"llm"`` keeps the model's
-    wording and falls back only when nothing that answers survives verification. ``replies``, when
-    given, memoises the model's replies by request (an eval runs both policies on one set of calls)."""
+    wording, adds after it the extractive sentences it lacks (answering figures, list items), and falls
+    back only when nothing that answers survives verification. ``replies``, when given, memoises the
+    model's replies by request (an eval runs both policies on one set of calls)."""
 
     def __init__(
         self,
@@ -237,25 +244,37 @@ class LLMAnswerer:
                     timings=timings,
                 )
             return self.fallback(base, "LLM 回答没有可核验的句子，改用抽取式回答", *dropped, timings=timings)
-        if self.policy == "auto" and question is not None and base.answerable and base.mode == "extractive":
+        added: list[int] = []  # lines of the extractive answer the LLM answer lacks (by index)
+        if question is not None and base.answerable and base.mode == "extractive":
             lines = base.answer.split("\n")
             need = answering_figures(lines, question)
             missing = need - set().union(*(figure_keys(c.text) for c in kept))
             left_out = uncovered(lines, "".join(c.text for c in kept))
-            if left_out and not missing:
+            shown = "、".join(sorted(v + u.removeprefix("第") for v, u in missing))
+            if self.policy == "auto" and left_out and not missing:
                 reason = f"LLM 回答缺少抽取式答案中的 {len(left_out)} 句内容，改用抽取式回答"
                 return self.fallback(base, reason, *dropped, timings=timings)
-            if missing:
-                shown = "、".join(sorted(v + u.removeprefix("第") for v, u in missing))
+            if self.policy == "auto" and missing:
                 return self.fallback(
                     base, f"LLM 回答缺少抽取式答案中的数字（{shown}），改用抽取式回答", *dropped, timings=timings
                 )
+            # policy "llm": the model's wording stays; the extractive sentences it lacks are added after it
+            added = [
+                i for i, line in enumerate(lines) if line in left_out or answering_figures([line], question) & missing
+            ]
+            if added:
+                what = f"数字（{shown}）" if missing else f"{len(added)} 句内容"
+                dropped.append(f"LLM 回答缺少抽取式答案中的{what}，已补上抽取式原句")
+                checks["merged"] = len(added)
         order: dict[int, int] = {}
         lines = [numbered_line(c, order) for c in kept]
         citations: list[Citation] = []
         for old, new in order.items():
             p = passages[old - 1]
             citations.append(make_citation(new, p.report, p.chunk, p.chunk.start, p.chunk.end))
+        for i in added:  # extractive line i carries one marker, [i + 1], for base.citations[i]
+            citations.append(replace(base.citations[i], n=len(citations) + 1))
+            lines.append(_MARK.sub("", base.answer.split("\n")[i]) + f"[{len(citations)}]")
         return replace(
             base,
             answer="\n".join(lines),
@@ -264,6 +283,7 @@ class LLMAnswerer:
             mode="llm",
             prompt_version=self.prompt.id,
             notes=(*base.notes, *dropped),
+            checks=checks,
             timings=timings,
         )
 
@@ -274,11 +294,15 @@ class LLMAnswerer:
 
     def _prepare(self, retrieved: Retrieved, fallback: Answer | None) -> tuple[Answer, list[Passage], list[str]]:
         """The base answer (the extractive one, returned whenever the model's cannot be used), the passages
-        given to the model (none when the scope ruled retrieval out or nothing was found) and notes."""
+        given to the model (none when the scope ruled retrieval out, nothing was found, or the question is
+        about the document itself) and notes."""
         if fallback is None:
             raise ValueError("the LLM answerer needs the extractive answer as its fallback")
         if retrieved.question.scope.unknown_places or not fallback.passages:
             return fallback, [], []
+        if retrieved.question.document_field and fallback.answerable:
+            # a value read from the document's own lines (文号, 发布机关, 发布日期…): the model could only reword it
+            return replace(fallback, notes=(*fallback.notes, DOCUMENT_NOTE)), [], []
         passages, notes = self._context(fallback)
         return fallback, passages, notes
 

@@ -29,7 +29,7 @@ from functools import cache
 from .answer import Scorer, stated_figure
 from .lexicon import words
 from .question import _WHEN, CLAUSE_RE, Question, alternation, content_bigrams
-from .text import CN_NUMERAL_CHARS, cn_numeral
+from .text import CN_NUMERAL_CHARS, cn_numeral, sentence_spans
 
 #: Reasons a claim is dropped (code → the label that opens its note); the eval counts them by code.
 REASONS = {
@@ -254,14 +254,18 @@ def answering_figures(lines: Sequence[str], q: Question) -> set[tuple[str, str]]
 
 
 def uncovered(lines: Sequence[str], answer: str, share: float = 0.5) -> list[str]:
-    """Lines of an (extractive) answer less than ``share`` of whose content bigrams the ``answer``
-    holds: an item of a list the LLM answer left out."""
+    """Lines of an (extractive) answer with a sentence less than ``share`` of whose content bigrams the
+    ``answer`` holds: an item of a list the LLM answer left out. Judged per sentence, because a list
+    item is often a heading sentence (三是在落实法治工作机制上再健全。) and its elaboration, and an
+    answer that keeps the elaboration but drops the heading has lost the item's name."""
     have = content_bigrams(normalise(answer))
     out = []
     for line in lines:
-        grams = content_bigrams(normalise(line))
-        if grams and len(grams & have) / len(grams) < share:
-            out.append(line)
+        for start, end in sentence_spans(line):
+            grams = content_bigrams(normalise(line[start:end]))
+            if grams and len(grams & have) / len(grams) < share:
+                out.append(line)
+                break
     return out
 
 

@@ -111,3 +111,7 @@ def test_lines_of_an_extractive_answer_left_out_of_an_llm_answer() -> None:
     lines = ["一是持续推进政务服务标准化建设。[1]", "二是加强行政执法人员业务培训。[1]"]
     assert uncovered(lines, "一是持续推进政务服务标准化建设。") == [lines[1]]
     assert uncovered(lines, "持续推进政务服务标准化建设，加强行政执法人员业务培训。") == []
+    # an item's heading sentence left out loses the item, though its elaboration is kept
+    item = "三是在落实法治工作机制上再健全。进一步推进党政主要负责人履行法治建设第一责任人职责，推动工作上台阶。[3]"
+    assert uncovered([item], "进一步推进党政主要负责人履行法治建设第一责任人职责，推动工作上台阶。") == [item]
+    assert uncovered([item], "落实法治工作机制再健全，推进党政主要负责人履行法治建设第一责任人职责。") == []

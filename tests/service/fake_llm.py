@@ -55,6 +55,7 @@ MODELS = (
     "invented-figure",
     "only-invented",
     "no-markers",
+    "echoed-label",
     "marker-on-own-line",
     "refuse",
     "echo",
@@ -137,6 +138,9 @@ def scripted_answer(model: str, user: str) -> str:
         return f"全年共办理行政复议案件{INVENTED}件。[1]\n出庭应诉率为123.4%。[2]"
     if model == "no-markers":
         return first
+    if model == "echoed-label":  # the passage's label echoed at the claim's start instead of a marker
+        label = re.search(r"^\[1\](（.*?第\d+段）)", user, re.M)
+        return f"{label.group(1) if label else ''}{first}"
     if model == "marker-on-own-line":
         return f"{first}\n[1]"
     if model == "refuse":

