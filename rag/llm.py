@@ -43,7 +43,17 @@ from .pipeline import Final, Retrieved, StreamEvent, Token, stream_lines
 from .prompts import Prompt
 from .question import Question
 from .types import Answer, Citation, Passage
-from .verify import REPAIRABLE, answer_problem, answering_figures, figure_keys, figure_problem, injected, uncovered
+from .verify import (
+    REPAIRABLE,
+    answer_problem,
+    answering_figures,
+    answering_spans,
+    figure_keys,
+    figure_problem,
+    injected,
+    missing_spans,
+    uncovered,
+)
 
 _MARK = re.compile(r"\[(\d+)\]")
 _CLAIM = re.compile(r"[^。！？!?\n]+[。！？!?]*(?:\s*\[\d+\])*")
@@ -247,23 +257,25 @@ class LLMAnswerer:
         added: list[int] = []  # lines of the extractive answer the LLM answer lacks (by index)
         if question is not None and base.answerable and base.mode == "extractive":
             lines = base.answer.split("\n")
-            need = answering_figures(lines, question)
-            missing = need - set().union(*(figure_keys(c.text) for c in kept))
-            left_out = uncovered(lines, "".join(c.text for c in kept))
+            said = "".join(c.text for c in kept)
+            missing = answering_figures(lines, question) - set().union(*(figure_keys(c.text) for c in kept))
+            # a sentence left out (a list item), or whose answering name or phrase (罗平县, 全国…称号) is not said
+            left_out = set(uncovered(lines, said))
+            lost = {line: missing_spans(answering_spans(line, question), said) for line in lines}
             shown = "、".join(sorted(v + u.removeprefix("第") for v, u in missing))
-            if self.policy == "auto" and left_out and not missing:
-                reason = f"LLM 回答缺少抽取式答案中的 {len(left_out)} 句内容，改用抽取式回答"
-                return self.fallback(base, reason, *dropped, timings=timings)
-            if self.policy == "auto" and missing:
+            names = "、".join(dict.fromkeys(s for spans in lost.values() for s in spans))
+            what = f"数字（{shown}）" if missing else f"内容（{names}）" if names else f"{len(left_out)} 句内容"
+            added = [
+                i
+                for i, line in enumerate(lines)
+                if line in left_out or lost[line] or answering_figures([line], question) & missing
+            ]
+            if self.policy == "auto" and added:
                 return self.fallback(
-                    base, f"LLM 回答缺少抽取式答案中的数字（{shown}），改用抽取式回答", *dropped, timings=timings
+                    base, f"LLM 回答缺少抽取式答案中的{what}，改用抽取式回答", *dropped, timings=timings
                 )
             # policy "llm": the model's wording stays; the extractive sentences it lacks are added after it
-            added = [
-                i for i, line in enumerate(lines) if line in left_out or answering_figures([line], question) & missing
-            ]
             if added:
-                what = f"数字（{shown}）" if missing else f"{len(added)} 句内容"
                 dropped.append(f"LLM 回答缺少抽取式答案中的{what}，已补上抽取式原句")
                 checks["merged"] = len(added)
         order: dict[int, int] = {}

@@ -29,7 +29,7 @@ from functools import cache
 from .answer import Scorer, stated_figure
 from .lexicon import words
 from .question import _WHEN, CLAUSE_RE, Question, alternation, content_bigrams
-from .text import CN_NUMERAL_CHARS, cn_numeral, sentence_spans
+from .text import CN_NUMERAL_CHARS, HAN_OR_NUMBER_RE, bigrams, cn_numeral, sentence_spans
 
 #: Reasons a claim is dropped (code → the label that opens its note); the eval counts them by code.
 REASONS = {
@@ -54,6 +54,7 @@ _COMMA_IN_NUMBER = re.compile(r"(?<=\d),(?=\d{3})")
 _DATE_QUESTION = re.compile(rf"{_WHEN}|哪一?年|哪个月|几月|什么时间|何年")
 _ASKING_PARTS = re.compile(r"多少|(?<!哪)几(?=[个项件名天人家次场所])")
 _QUESTION_MARK = re.compile(r"[？?]\s*$")
+_MARKER = re.compile(r"\[\d+\]")
 
 
 @cache
@@ -251,6 +252,39 @@ def answering_figures(lines: Sequence[str], q: Question) -> set[tuple[str, str]]
     for line in lines:
         out |= {f.key for f in figures(arabic(line)) if f.unit and f.unit.removeprefix("第") not in DATE_UNITS}
     return out
+
+
+def answering_spans(line: str, q: Question) -> list[str]:
+    """What a sentence adds to a question answered by names or phrases (哪个县, 什么称号, 谁, 哪些): its runs of
+    two or more Han characters or digits that no bigram of the question covers — 罗平县 in
+    罗平县“三调联动”工作经验在全省推广 for 曲靖哪个县的“三调联动”经验在全省推广了？. Empty for other kinds
+    of question (figures answer those: ``answering_figures``; a document field is read verbatim)."""
+    if q.kind not in ("fact", "who", "list"):
+        return []
+    text = normalise(_MARKER.sub("", line))
+    asked = bigrams(normalise(q.text))
+    covered = [False] * len(text)
+    for i in range(len(text) - 1):
+        if text[i : i + 2] in asked:
+            covered[i] = covered[i + 1] = True
+    spans: list[str] = []
+    for m in HAN_OR_NUMBER_RE.finditer(text):
+        run = ""
+        for i in range(m.start(), m.end() + 1):
+            if i < m.end() and not covered[i]:
+                run += text[i]
+                continue
+            if len(run) >= 2:
+                spans.append(run)
+            run = ""
+    return spans
+
+
+def missing_spans(spans: Iterable[str], answer: str, share: float = 0.75) -> list[str]:
+    """Spans of which ``answer`` holds less than ``share`` of the bigrams: 全国民主法治示范村 is not
+    answered by 民主法治示范村, nor 罗平县 by 曲靖市."""
+    have = bigrams(normalise(answer))
+    return [s for s in spans if len(bigrams(s) & have) < share * len(bigrams(s))]
 
 
 def uncovered(lines: Sequence[str], answer: str, share: float = 0.5) -> list[str]:

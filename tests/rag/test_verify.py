@@ -11,10 +11,12 @@ from rag.scope import Scope
 from rag.verify import (
     answer_problem,
     answering_figures,
+    answering_spans,
     arabic,
     figure_problem,
     figures,
     injected,
+    missing_spans,
     normalise,
     uncovered,
     unsupported_figures,
@@ -115,3 +117,42 @@ def test_lines_of_an_extractive_answer_left_out_of_an_llm_answer() -> None:
     item = "三是在落实法治工作机制上再健全。进一步推进党政主要负责人履行法治建设第一责任人职责，推动工作上台阶。[3]"
     assert uncovered([item], "进一步推进党政主要负责人履行法治建设第一责任人职责，推动工作上台阶。") == [item]
     assert uncovered([item], "落实法治工作机制再健全，推进党政主要负责人履行法治建设第一责任人职责。") == []
+
+
+@pytest.mark.parametrize(
+    ("q", "line", "spans", "llm", "missing"),
+    [
+        # which place: the place is what the line adds; another place does not answer
+        (
+            "青禾哪个乡镇的“三调联动”经验在全省推广了？",
+            "石桥镇“三调联动”经验在全省推广。[1]",
+            ["石桥镇"],
+            "青禾县“三调联动”经验在全省推广。",
+            ["石桥镇"],
+        ),
+        # what title: a dropped level (全国) loses the title
+        (
+            "桃源村获得了什么荣誉称号？",
+            "桃源村被命名为全国民主法治示范村。[1]",
+            ["被命名为全国民主法治示范村"],
+            "桃源村获得了“民主法治示范村”荣誉称号。",
+            ["被命名为全国民主法治示范村"],
+        ),
+        (
+            "桃源村获得了什么荣誉称号？",
+            "桃源村被命名为全国民主法治示范村。[1]",
+            ["被命名为全国民主法治示范村"],
+            "桃源村被命名为“全国民主法治示范村”。",
+            [],
+        ),
+        # figures answer quantity questions; a list item is answered by most of its words
+        ("青禾县接收了多少件行政复议申请？", "接收行政复议申请181件。[1]", [], "", []),
+        ("青禾县存在哪些不足？", "一是基层执法力量薄弱。[1]", ["一是基层执法力量薄弱"], "基层执法力量薄弱。", []),
+    ],
+)
+def test_what_a_sentence_adds_to_a_which_or_what_question_must_be_in_the_llm_answer(
+    q: str, line: str, spans: list[str], llm: str, missing: list[str]
+) -> None:
+    found = answering_spans(line, question(q))
+    assert found == spans
+    assert missing_spans(found, llm) == missing
