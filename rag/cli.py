@@ -93,6 +93,7 @@ def ingest(
                 max_chars=s.chunk_chars,
                 progress=progress,
                 limits=s.doc_limits(),
+                store=s.store_spec(),
             )
         )
     colours = {"added": "green", "replaced": "cyan", "unchanged": "dim", "duplicate": "yellow", "failed": "red"}
@@ -149,6 +150,16 @@ def remove(report_id: str, index: IndexOpt = None) -> None:
     s = _settings(index)
     m = _run(lambda: run_remove(s.index_dir, report_id))
     out.print(f"removed {report_id}; {m.reports} reports, {m.chunks} chunks left", highlight=False)
+
+
+@app.command()
+def compact(index: IndexOpt = None) -> None:
+    """Merge the index's segments into one and purge removed reports' rows (FAISS store)."""
+    from .ingest import compact as run_compact
+
+    s = _settings(index)
+    m = _run(lambda: run_compact(s.index_dir))
+    out.print(f"compacted: {len(m.segments)} segment(s), {m.reports} reports, {m.chunks} chunks", highlight=False)
 
 
 @app.command()

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import index as ix
+from . import store
 from .answer import Answerer
 from .cite import reference
 from .embed import Embedder
@@ -51,11 +51,11 @@ class Engine:
         self._load()
 
     def _load(self) -> None:
-        data = ix.load(self.directory, embedder=self.embedder.id)
+        data = store.load(self.directory, embedder=self.embedder.id)
         tokenizer = tokenizer_for(data.manifest.tokenizer)
         retriever = Retriever(data, self.embedder, tokenizer)
         answerer = Answerer(data, retriever, top_k=self.top_k)
-        catalog = Catalog(data.reports.values())
+        catalog = Catalog(data.catalog_reports(), contains=data.text_contains)
         with self._lock:  # one assignment each: readers see the old or the new generation, never a mix
             self.state = (data, retriever, answerer, catalog)
 
@@ -66,7 +66,7 @@ class Engine:
         """Load the newest generation if another writer (another process) has committed one since; cheap
         when nothing changed (one small file read). True when a new generation was loaded."""
         try:
-            generation = ix.read_manifest(self.directory).generation
+            generation = store.generation(self.directory)
         except RagError:
             return False
         if generation == self.data.manifest.generation:
@@ -75,7 +75,7 @@ class Engine:
         return True
 
     @property
-    def data(self) -> ix.IndexData:
+    def data(self) -> store.IndexData:
         return self.state[0]
 
     def reports(self) -> list[Report]:
