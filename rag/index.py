@@ -688,7 +688,11 @@ class SegmentWriter(Writer):
             )
             segments.append(write_segment(self.directory, parts))
         drop = [rid for rid in dict.fromkeys(drop_reports) if rid in self.data.meta_by_id]
-        dropped_rows = sum(len(self.data.rows_of(rid)) for rid in drop)
+        gone = np.asarray(sorted(r for rid in drop for r in self.data.rows_of(rid)), dtype=np.int64)
+        dropped_rows = len(gone)
+        for seg in self.data.segments:  # a segment left without live rows leaves the manifest
+            if seg.live.any() and seg.live.sum() == seg.local(gone).size and seg.live[seg.local(gone)].all():
+                segments = [x for x in segments if x["name"] != seg.path.name]
         try:
             self.con.execute("BEGIN IMMEDIATE")
             for rid in drop:
@@ -740,7 +744,7 @@ class SegmentWriter(Writer):
         tiers: dict[int, list[int]] = {}
         for i, s in enumerate(self.data.segments):
             live = int(s.live.sum())
-            tiers.setdefault(int(math.log(max(live, 1), TIER_BASE)), []).append(i)
+            tiers.setdefault(int(math.log(max(live, 1), TIER_BASE) + 1e-9), []).append(i)
         for _, members in sorted(tiers.items()):
             if len(members) >= TIER_BASE:
                 return members
