@@ -94,14 +94,25 @@ class Synth:
         n = self.chunks_per_report
         for i in range(start, start + count):
             name = self.region(i)
-            figures = [str(int(rng.integers(10 ** (w - 1), 10**w))) if w > 1 else str(int(rng.integers(0, 10))) for w in self.widths]
+            figures = [
+                str(int(rng.integers(10 ** (w - 1), 10**w))) if w > 1 else str(int(rng.integers(0, 10)))
+                for w in self.widths
+            ]
             text = self.pieces[0] + "".join(f + p for f, p in zip(figures, self.pieces[1:], strict=True))
             text = text.replace("青禾县", name)
             rid = f"{name}-{2020 + i % 5}-{i:06x}"
             report = replace(
-                self.report, report_id=rid, title=text.split("\n", 1)[0], region=name, year=2020 + i % 5,
-                text=text, source=f"synthetic_{i:06d}.txt", content_hash=f"{i:064x}", region_path=(name,),
-                issuer=f"{name}司法局", provenance={},
+                self.report,
+                report_id=rid,
+                title=text.split("\n", 1)[0],
+                region=name,
+                year=2020 + i % 5,
+                text=text,
+                source=f"synthetic_{i:06d}.txt",
+                content_hash=f"{i:064x}",
+                region_path=(name,),
+                issuer=f"{name}司法局",
+                provenance={},
             )
             chunks = [
                 replace(c, chunk_id=f"{rid}:{c.paragraph_id}:{c.part}", report_id=rid, text=text[c.start : c.end])
@@ -272,9 +283,22 @@ def run_one(kind: str, chunks: int, directory: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"store": kind, "chunks": chunks}
     for phase in ("build", "measure"):
         proc = subprocess.run(
-            [sys.executable, "-m", "eval.bench_scale", "--phase", phase, "--store", kind,
-             "--chunks", str(chunks), "--dir", str(directory)],
-            capture_output=True, text=True, check=False,
+            [
+                sys.executable,
+                "-m",
+                "eval.bench_scale",
+                "--phase",
+                phase,
+                "--store",
+                kind,
+                "--chunks",
+                str(chunks),
+                "--dir",
+                str(directory),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
             raise RuntimeError(f"{kind} {chunks} {phase} failed:\n{proc.stderr[-3000:]}")
@@ -283,8 +307,21 @@ def run_one(kind: str, chunks: int, directory: Path) -> dict[str, Any]:
     return out
 
 
-FIELDS = ("store", "chunks", "reports", "build_s", "open_s", "add_one_report_s", "remove_one_report_s",
-          "search_p50_ms", "search_p95_ms", "filtered_search_p50_ms", "rss_mb", "disk_mb", "recall_at_10")
+FIELDS = (
+    "store",
+    "chunks",
+    "reports",
+    "build_s",
+    "open_s",
+    "add_one_report_s",
+    "remove_one_report_s",
+    "search_p50_ms",
+    "search_p95_ms",
+    "filtered_search_p50_ms",
+    "rss_mb",
+    "disk_mb",
+    "recall_at_10",
+)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from .errors import RagError
@@ -70,19 +71,25 @@ def ingest(
 
     s = _settings(index)
     embedder = _run(s.make_embedder)
+    chars = [0, time.perf_counter()]
     with Progress(
         TextColumn("[bold]ingest"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("files {task.fields[rate]}"),
+        TimeRemainingColumn(),
         TextColumn("{task.description}"),
-        TimeElapsedColumn(),
         console=err,
         transient=True,
     ) as bar:
-        task = bar.add_task("", total=None)
+        task = bar.add_task("", total=None, rate="")
 
         def progress(name: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=name)
+            rate = chars[0] / max(time.perf_counter() - chars[1], 1e-9)
+            bar.update(task, completed=done, total=total, description=name, rate=f"{rate:,.0f} chars/s")
+
+        def on_chars(n: int) -> None:
+            chars[0] += n
 
         result = _run(
             lambda: run_ingest(
@@ -94,6 +101,7 @@ def ingest(
                 progress=progress,
                 limits=s.doc_limits(),
                 store=s.store_spec(),
+                on_chars=on_chars,
             )
         )
     colours = {"added": "green", "replaced": "cyan", "unchanged": "dim", "duplicate": "yellow", "failed": "red"}

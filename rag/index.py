@@ -202,15 +202,16 @@ def _ann_index(vectors: np.ndarray) -> faiss.Index:
     n, dim = vectors.shape
     nlist = max(16, int(4 * math.sqrt(n)))
     quantizer = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+    index = faiss.IndexIVFScalarQuantizer(
+        quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
     rng = np.random.default_rng(0)
     sample = vectors[np.sort(rng.choice(n, size=min(n, nlist * 40), replace=False))]
     index.train(np.ascontiguousarray(sample, dtype=np.float32))
     for start in range(0, n, 100_000):
         index.add(np.ascontiguousarray(vectors[start : start + 100_000], dtype=np.float32))
-    index.quantizer_trains_alone = 0
     index.own_fields = True
-    quantizer.this.disown()
+    quantizer.this.disown()  # type: ignore[attr-defined]  # the IVF index owns (and frees) its quantizer
     return index
 
 
@@ -301,7 +302,9 @@ class Segment:
             d, ids = self.flat.search(q[None, :], min(n, live), params=params)
             keep = ids[0] >= 0
             return d[0][keep], ids[0][keep]
-        p = faiss.SearchParametersIVF(sel=sel, nprobe=NPROBE) if sel is not None else faiss.SearchParametersIVF(nprobe=NPROBE)  # type: ignore[call-arg]
+        p = faiss.SearchParametersIVF(nprobe=NPROBE)  # type: ignore[call-arg]
+        if sel is not None:
+            p.sel = sel
         _, ids = self.ann.search(q[None, :], min(n * RERANK, live), params=p)
         cand = np.sort(ids[0][ids[0] >= 0])
         scores = np.asarray(self.vectors[cand], dtype=np.float32) @ q  # exact re-rank
@@ -373,10 +376,13 @@ class SegmentSnapshot(IndexData):
         self.meta_by_id: dict[str, tuple[int, dict[str, Any]]] = {}
         if self._con is not None:
             removed = np.array(
-                [r for (r,) in self._con.execute(
-                    "SELECT row FROM chunks WHERE gen_removed IS NOT NULL AND gen_removed <= ? AND row < ?",
-                    (self.gen, manifest.next_row),
-                )],
+                [
+                    r
+                    for (r,) in self._con.execute(
+                        "SELECT row FROM chunks WHERE gen_removed IS NOT NULL AND gen_removed <= ? AND row < ?",
+                        (self.gen, manifest.next_row),
+                    )
+                ],
                 dtype=np.int64,
             )
             removed.sort()
@@ -417,7 +423,9 @@ class SegmentSnapshot(IndexData):
         if report_id not in self.meta_by_id:
             raise KeyError(report_id)
         gen_added, meta = self.meta_by_id[report_id]
-        (text,) = self._query("SELECT text FROM reports WHERE report_id = ? AND gen_added = ?", (report_id, gen_added))[0]
+        (text,) = self._query("SELECT text FROM reports WHERE report_id = ? AND gen_added = ?", (report_id, gen_added))[
+            0
+        ]
         report = Report.from_dict({**meta, "text": text})
         with self._lock:
             self._report_cache[report_id] = report
@@ -443,7 +451,9 @@ class SegmentSnapshot(IndexData):
             if hit is not None:
                 self._chunk_cache.move_to_end(row)
                 return hit
-        found = self._query("SELECT data FROM chunks WHERE row = ?", (row,)) if 0 <= row < self.manifest.next_row else []
+        found = (
+            self._query("SELECT data FROM chunks WHERE row = ?", (row,)) if 0 <= row < self.manifest.next_row else []
+        )
         if not found:
             raise IndexError(f"no chunk at row {row}")
         chunk = Chunk.from_dict(json.loads(found[0][0]))
@@ -628,6 +638,8 @@ def open_empty(directory: Path, manifest: Manifest) -> SegmentSnapshot:
 class SegmentWriter(Writer):
     """Writes of the FAISS store; construct under ``writer_lock`` (``rag.store.writer`` does)."""
 
+    data: SegmentSnapshot
+
     def __init__(self, directory: Path, manifest: Manifest) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
@@ -636,6 +648,10 @@ class SegmentWriter(Writer):
         if not (directory / MANIFEST).is_file():
             manifest = replace(manifest, format=FORMAT, store="faiss")
         self.data = SegmentSnapshot(directory, manifest)
+
+    def close(self) -> None:
+        self.data.close()
+        self.con.close()
 
     def _rollback(self, m: Manifest) -> None:
         """Undo what a crashed writer left past the manifest in force."""
@@ -662,8 +678,16 @@ class SegmentWriter(Writer):
             row = next_row
             for a, matrix, sent, per_chunk in entries:
                 meta = a.report.meta()
-                report_rows.append((a.report.report_id, g, a.report.source, a.report.content_hash,
-                                    json.dumps(meta, ensure_ascii=False), a.report.text))
+                report_rows.append(
+                    (
+                        a.report.report_id,
+                        g,
+                        a.report.source,
+                        a.report.content_hash,
+                        json.dumps(meta, ensure_ascii=False),
+                        a.report.text,
+                    )
+                )
                 vec_parts.append(matrix)
                 explicit = a.sentence_vectors is not None
                 start = 0
@@ -704,7 +728,8 @@ class SegmentWriter(Writer):
                     (g, rid, next_row),
                 )
             self.con.executemany(
-                "INSERT INTO reports (report_id, gen_added, source, content_hash, meta, text) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO reports (report_id, gen_added, source, content_hash, meta, text) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 report_rows,
             )
             self.con.executemany("INSERT INTO chunks (row, report_id, gen_added, data) VALUES (?, ?, ?, ?)", chunk_rows)
@@ -814,7 +839,7 @@ class SegmentWriter(Writer):
         that read the previous manifest just before the swap may still be opening its files)."""
         try:
             current = read_manifest(self.directory).segments
-        except Exception:  # noqa: BLE001 - nothing to keep safely: remove nothing
+        except Exception:
             return
         keep = {s["name"] for s in (*current, *keep_also)}
         for p in self.directory.iterdir():

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import store as st
 from . import limits as lim
+from . import store as st
 from .chunk import DEFAULT_MAX_CHARS, chunk_report
 from .embed import Embedder
 from .errors import IngestCancelledError, InputError, ReportNotFoundError
@@ -116,6 +116,7 @@ def ingest(
     store: StoreSpec | None = None,
     batch_files: int = DEFAULT_BATCH_FILES,
     batch_chunks: int = DEFAULT_BATCH_CHUNKS,
+    on_chars: Callable[[int], None] | None = None,
 ) -> IngestResult:
     """Ingest ``paths`` into the index at ``directory`` (created when missing, in the store ``store``
     names; an existing index stays in its own store).
@@ -123,7 +124,8 @@ def ingest(
     Each document is held to ``limits`` (see ``rag.limits``); one over a limit fails by name and the
     others go on. Changes are committed every ``batch_files`` reports (or ``batch_chunks`` chunks), each
     commit one new generation: a crash or Ctrl-C loses at most the batch in progress, and a re-run skips
-    the files already in (unchanged). When ``should_stop()`` turns true, ``IngestCancelledError`` is
+    the files already in (unchanged). ``on_chars(n)`` is told the clean characters of each file ingested
+    (for a progress bar's chars/s). When ``should_stop()`` turns true, ``IngestCancelledError`` is
     raised between embedding batches and the batch in progress is not written.
     """
     limits = limits or lim.DocLimits()
@@ -207,6 +209,8 @@ def ingest(
             by_hash[report.content_hash] = report
             by_source[report.source] = report
             result.chars += len(report.text)
+            if on_chars:
+                on_chars(len(report.text))
             result.outcomes.append(Outcome(str(path), status, msg, report.report_id, len(chunks)))
             if len(add) + len(drop) >= batch_files or sum(len(a.chunks) for a in add) >= batch_chunks:
                 if should_stop is not None and should_stop():

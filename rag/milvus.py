@@ -104,18 +104,23 @@ def _create(cl: Any, m: Manifest) -> None:
         s.add_field("year", DataType.INT64)
         s.add_field("department", DataType.VARCHAR, max_length=512)
         s.add_field("data", DataType.VARCHAR, max_length=VARCHAR)
-        s.add_field("kw", DataType.VARCHAR, max_length=VARCHAR, enable_analyzer=True,
-                    analyzer_params={"tokenizer": "standard"})
+        s.add_field(
+            "kw", DataType.VARCHAR, max_length=VARCHAR, enable_analyzer=True, analyzer_params={"tokenizer": "standard"}
+        )
         s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         s.add_field("dense", DataType.FLOAT_VECTOR, dim=m.dim)
         s.add_field("sentences", DataType.VARCHAR, max_length=VARCHAR)
-        s.add_function(Function(name="kw_bm25", function_type=FunctionType.BM25,
-                                input_field_names=["kw"], output_field_names=["sparse"]))
+        s.add_function(
+            Function(
+                name="kw_bm25", function_type=FunctionType.BM25, input_field_names=["kw"], output_field_names=["sparse"]
+            )
+        )
         ip = cl.prepare_index_params()
         # exact in Milvus Lite (its tested path); a server picks its own (AUTOINDEX: HNSW or similar)
         ip.add_index("dense", index_type="AUTOINDEX" if server else "FLAT", metric_type="IP")
-        ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                     params={"bm25_k1": 1.5, "bm25_b": 0.75})  # bm25s's defaults, as the FAISS store
+        ip.add_index(
+            "sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": 1.5, "bm25_b": 0.75}
+        )  # bm25s's defaults, as the FAISS store
         cl.create_collection(chunks, schema=s, index_params=ip, consistency_level="Strong")
     if not cl.has_collection(reports):
         s = cl.create_schema(auto_id=False)
@@ -229,8 +234,9 @@ class MilvusSnapshot(IndexData):
         self._lock = threading.Lock()
         self.meta_by_id: dict[str, tuple[int, dict[str, Any]]] = {}
         if self.gen:
-            for e in _query_all(self.cl, self.names[1], f"piece == 0 and {_visible(self.gen)}",
-                                ["report_id", "gen_added", "meta"]):
+            for e in _query_all(
+                self.cl, self.names[1], f"piece == 0 and {_visible(self.gen)}", ["report_id", "gen_added", "meta"]
+            ):
                 self.meta_by_id[e["report_id"]] = (int(e["gen_added"]), json.loads(e["meta"]))
         self.reports = _Reports(self)
         self.chunks = _Chunks(self)
@@ -267,17 +273,24 @@ class MilvusSnapshot(IndexData):
     def text_contains(self, needle: str) -> bool:
         if not self.gen:
             return False
-        pattern = json.dumps("%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",
-                             ensure_ascii=False)
+        pattern = json.dumps(
+            "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", ensure_ascii=False
+        )
         # a needle that straddles two text pieces is missed; pieces are 20,000 characters long
-        return bool(self.cl.query(self.names[1], filter=f"text like {pattern} and {_visible(self.gen)}",
-                                  output_fields=["report_id"], limit=1))
+        return bool(
+            self.cl.query(
+                self.names[1],
+                filter=f"text like {pattern} and {_visible(self.gen)}",
+                output_fields=["report_id"],
+                limit=1,
+            )
+        )
 
     def _entity(self, row: int) -> dict[str, Any]:
         hit = self._entities.get(row)
         if hit is not None:
             return hit
-        found = self.cl.query(self.names[0], filter=f"row == {int(row)}", output_fields=["data", "sentences", "dense"])
+        found = self.cl.query(self.names[0], filter=f"row == {int(row)}", output_fields=_ENTITY)
         if not found:
             raise IndexError(f"no chunk at row {row}")
         self._cache(self._entities, row, found[0])
@@ -300,12 +313,23 @@ class MilvusSnapshot(IndexData):
             return hit
         if report_id not in self.meta_by_id:
             return []
-        found = _query_all(self.cl, self.names[0],
-                           f"report_id == {json.dumps(report_id, ensure_ascii=False)} and {_visible(self.gen)}",
-                           ["row"])
+        found = _query_all(
+            self.cl,
+            self.names[0],
+            f"report_id == {json.dumps(report_id, ensure_ascii=False)} and {_visible(self.gen)}",
+            _ENTITY,
+        )
+        for e in found:  # a report's chunks are read together (the answerer reads them all)
+            self._cache(self._entities, int(e["row"]), e)
         rows = sorted(int(e["row"]) for e in found)
         self._cache(self._rows, report_id, rows)
         return rows
+
+    def _keep(self, hits: Sequence[Any]) -> None:
+        """Cache the entities a search returned (their chunks are read next)."""
+        for h in hits:
+            e = h["entity"]
+            self._cache(self._entities, int(e["row"]), {**e, "row": int(e["row"])})
 
     def _filter(self, report_ids: Sequence[str] | None, matter: bool) -> str:
         expr = _visible(self.gen)
@@ -326,10 +350,11 @@ class MilvusSnapshot(IndexData):
             anns_field="dense",
             limit=n,
             filter=self._filter(report_ids, matter),
-            output_fields=["row"],
+            output_fields=_ENTITY,
             search_params={"metric_type": "IP"},
         )
-        hits = sorted(((-float(h["distance"]), int(h["entity"]["row"])) for h in res[0]))
+        self._keep(res[0])
+        hits = sorted((-float(h["distance"]), int(h["entity"]["row"])) for h in res[0])
         return [row for _, row in hits]
 
     def keyword(
@@ -343,14 +368,17 @@ class MilvusSnapshot(IndexData):
             anns_field="sparse",
             limit=n,
             filter=self._filter(report_ids, matter),
-            output_fields=["row"],
+            output_fields=_ENTITY,
             search_params={"metric_type": "BM25"},
         )
+        self._keep(res[0])
         # best first, as Milvus ranks them (Milvus Lite reports BM25 scores negated: smaller is better)
         return [int(h["entity"]["row"]) for h in res[0]]
 
 
 class MilvusWriter(Writer):
+    data: MilvusSnapshot
+
     def __init__(self, directory: Path, manifest: Manifest) -> None:
         self.directory = directory
         self.pointer = manifest
@@ -381,10 +409,18 @@ class MilvusWriter(Writer):
             meta = json.dumps(r.meta(), ensure_ascii=False)
             pieces = [r.text[i : i + TEXT_PIECE] for i in range(0, len(r.text), TEXT_PIECE)] or [""]
             for i, piece in enumerate(pieces):
-                report_entities.append({
-                    "key": f"{r.report_id}@{g}#{i}", "report_id": r.report_id, "gen_added": g, "gen_removed": 0,
-                    "piece": i, "meta": meta if i == 0 else "", "text": piece, "v": [0.0, 0.0],
-                })
+                report_entities.append(
+                    {
+                        "key": f"{r.report_id}@{g}#{i}",
+                        "report_id": r.report_id,
+                        "gen_added": g,
+                        "gen_removed": 0,
+                        "piece": i,
+                        "meta": meta if i == 0 else "",
+                        "text": piece,
+                        "v": [0.0, 0.0],
+                    }
+                )
             start = 0
             for c, toks, vec, k in zip(a.chunks, a.tokens, matrix, per_chunk, strict=True):
                 s = ""
@@ -393,12 +429,22 @@ class MilvusWriter(Writer):
                     if len(s) >= VARCHAR:  # too many sentences for one field: the chunk's vector stands in
                         s = ""
                 start += k
-                chunk_entities.append({
-                    "row": row, "report_id": r.report_id, "gen_added": g, "gen_removed": 0,
-                    "matter": c.section_ref in MATTER, "region": r.region or "", "year": r.year or 0,
-                    "department": r.department or "", "data": json.dumps(c.to_dict(), ensure_ascii=False),
-                    "kw": _hex(toks)[: VARCHAR - 1], "dense": vec.tolist(), "sentences": s,
-                })
+                chunk_entities.append(
+                    {
+                        "row": row,
+                        "report_id": r.report_id,
+                        "gen_added": g,
+                        "gen_removed": 0,
+                        "matter": c.section_ref in MATTER,
+                        "region": r.region or "",
+                        "year": r.year or 0,
+                        "department": r.department or "",
+                        "data": json.dumps(c.to_dict(), ensure_ascii=False),
+                        "kw": _hex(toks)[: VARCHAR - 1],
+                        "dense": vec.tolist(),
+                        "sentences": s,
+                    }
+                )
                 row += 1
         for i in range(0, len(chunk_entities), 2000):
             self.cl.insert(chunks_c, chunk_entities[i : i + 2000])
@@ -412,9 +458,9 @@ class MilvusWriter(Writer):
             dropped_rows += len(live)
             if live:
                 self.cl.upsert(chunks_c, [{**e, "gen_removed": g} for e in live])
-            pieces = _query_all(self.cl, reports_c, f"report_id == {q} and {_visible(g - 1)}", _REPORT_FIELDS)
-            if pieces:
-                self.cl.upsert(reports_c, [{**e, "gen_removed": g} for e in pieces])
+            old_pieces = _query_all(self.cl, reports_c, f"report_id == {q} and {_visible(g - 1)}", _REPORT_FIELDS)
+            if old_pieces:
+                self.cl.upsert(reports_c, [{**e, "gen_removed": g} for e in old_pieces])
         st = {
             "generation": g,
             "next_row": row,
@@ -430,8 +476,21 @@ class MilvusWriter(Writer):
         return replace(self.data.manifest, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
 
-_CHUNK_FIELDS = ["row", "report_id", "gen_added", "gen_removed", "matter", "region", "year", "department",
-                 "data", "kw", "dense", "sentences"]
+_ENTITY = ["row", "data", "sentences", "dense"]
+_CHUNK_FIELDS = [
+    "row",
+    "report_id",
+    "gen_added",
+    "gen_removed",
+    "matter",
+    "region",
+    "year",
+    "department",
+    "data",
+    "kw",
+    "dense",
+    "sentences",
+]
 _REPORT_FIELDS = ["key", "report_id", "gen_added", "gen_removed", "piece", "meta", "text", "v"]
 
 

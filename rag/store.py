@@ -138,7 +138,9 @@ def checked(entry: Addition | tuple[Any, ...], dim: int) -> tuple[Addition, np.n
     else:
         sent = np.asarray(a.sentence_vectors, dtype=np.float32)
         if sent.shape != (sum(per_chunk), dim):
-            raise IndexMismatchError(f"{a.report.source}: {sent.shape[0]} sentence vectors for {sum(per_chunk)} sentences")
+            raise IndexMismatchError(
+                f"{a.report.source}: {sent.shape[0]} sentence vectors for {sum(per_chunk)} sentences"
+            )
     return a, matrix, sent, per_chunk
 
 
@@ -200,6 +202,9 @@ class Writer(abc.ABC):
     @abc.abstractmethod
     def commit(self, *, drop_reports: Sequence[str] = (), add: Sequence[Addition] = ()) -> Manifest:
         """One new generation: ``data`` minus ``drop_reports`` plus ``add``; atomic for readers."""
+
+    def close(self) -> None:
+        self.data.close()
 
     def compact(self) -> Manifest:
         """Merge and purge (what a store needs after many writes); a no-op where there is nothing to do."""
@@ -284,4 +289,4 @@ def writer(
         try:
             yield w
         finally:
-            w.data.close()
+            w.close()

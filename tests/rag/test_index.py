@@ -78,14 +78,25 @@ def test_commit_and_load_round_trip(additions: Callable[..., list[store.Addition
     adds = additions()
     m = commit(directory, add=adds)
     assert (m.store, m.format, m.embedder, m.dim, m.tokenizer, m.chunker) == (
-        "faiss", store.FORMAT, EMBEDDER_ID, 64, "bigram-v1", CHUNKER_VERSION,
+        "faiss",
+        store.FORMAT,
+        EMBEDDER_ID,
+        64,
+        "bigram-v1",
+        CHUNKER_VERSION,
     )
     assert (m.reports, m.chunks, m.next_row) == (3, 18, 18) and m.generation.startswith("gen-")
     assert json.loads((directory / store.MANIFEST).read_text(encoding="utf-8")) == m.to_dict()
     (seg,) = m.segments
     assert seg["rows"] == 18 and not seg["ann"]
     assert {p.name for p in (directory / seg["name"]).iterdir()} == {
-        "rows.npy", "vectors.npy", "matter.npy", "sentences.npy", "sentence_offsets.npy", "tokens.jsonl", "bm25",
+        "rows.npy",
+        "vectors.npy",
+        "matter.npy",
+        "sentences.npy",
+        "sentence_offsets.npy",
+        "tokens.jsonl",
+        "bm25",
     }
     data = store.load(directory, embedder=EMBEDDER_ID)
     assert data.manifest == m
@@ -244,7 +255,10 @@ def test_chunker_and_format_mismatch(
         store.load(directory, embedder=EMBEDDER_ID)
 
 
-@pytest.mark.parametrize("content", ["{not json", "", "[1, 2]", '{"embedder": "x"}', '{"embedder": "x", "dim": 64, "tokenizer": "t", "bogus": 1}'])
+@pytest.mark.parametrize(
+    "content",
+    ["{not json", "", "[1, 2]", '{"embedder": "x"}', '{"embedder": "x", "dim": 64, "tokenizer": "t", "bogus": 1}'],
+)
 def test_corrupt_manifest(additions: Callable[..., list[store.Addition]], tmp_path: Path, content: str) -> None:
     directory = tmp_path / "index"
     commit(directory, add=additions("sample_a.txt"))
@@ -350,7 +364,9 @@ def test_killed_between_metadata_and_manifest_leaves_the_previous_generation(
     (plain,) = write_samples("sample_plain.txt")
     proc = subprocess.run(
         [sys.executable, "-c", _HARD_CRASH, str(directory), str(plain), a.report.report_id],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 9, proc.stderr
     con = sqlite3.connect(directory / ix.META)
