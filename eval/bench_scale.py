@@ -121,7 +121,7 @@ class Synth:
             extra = self.tok(name) + figures[:3]
             tokens = [t + extra for t in self.tokens]
             topics = rng.integers(0, len(centers), size=n)
-            vectors = centers[topics] + rng.standard_normal((n, DIM), dtype=np.float32) * (0.5 / np.sqrt(DIM) * 4)
+            vectors = centers[topics] + rng.standard_normal((n, DIM), dtype=np.float32) * (0.5 / np.sqrt(DIM))
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             out.append(Addition(report, chunks, tokens, vectors.astype(np.float32), None))
         return out
@@ -195,7 +195,7 @@ def measure(kind: str, chunks: int, directory: Path) -> dict[str, Any]:
     for i in range(QUERIES):
         row = int(rng.integers(0, n_rows))
         v = _vector_of(data, row)
-        q = v + rng.standard_normal(DIM).astype(np.float32) * (0.5 / np.sqrt(DIM) * 4)
+        q = v + rng.standard_normal(DIM).astype(np.float32) * (0.5 / np.sqrt(DIM))
         queries.append((TEXTS[i % len(TEXTS)], (q / np.linalg.norm(q)).astype(np.float32)))
     retriever.rank(queries[0][0], vector=queries[0][1])  # warm
     search = []
@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> None:
     largest = max((n for k, n in runs if k == "faiss"), default=0)
     results = []
     t_all = time.perf_counter()
-    console = Console()
+    console = Console(width=220)
     for kind, n in runs:
         t0 = time.perf_counter()
         r = run_one(kind, n, work / f"{kind}-{n}")

@@ -35,6 +35,7 @@ terms' IDF taken over all segments (so a small new segment does not outrank the 
 from __future__ import annotations
 
 import contextlib
+import copy
 import fcntl
 import json
 import math
@@ -89,7 +90,7 @@ META = "meta.sqlite"
 #: segments of this many rows or more get an approximate (IVF) index; below it, exact search is as fast
 #: (measured in ``make bench-scale``: a flat scan of 50k 384-d vectors takes about as long as the IVF probe)
 ANN_MIN = 50_000
-NPROBE = 32
+NPROBE = 24
 RERANK = 8  # IVF candidates per wanted row, re-ranked exactly
 TIER_BASE = 4  # merge when TIER_BASE segments of one size tier (powers of TIER_BASE rows) accumulate
 CACHE = 4096  # chunks and reports kept per snapshot (LRU)
@@ -198,10 +199,10 @@ class SegmentParts:
 
 
 def _ann_index(vectors: np.ndarray) -> faiss.Index:
-    """IVF with 8-bit scalar quantisation, inner product; nlist ≈ 2·√n, trained (10 k-means rounds) on
+    """IVF with 8-bit scalar quantisation, inner product; nlist ≈ √n, trained (10 k-means rounds) on
     40 vectors a list."""
     n, dim = vectors.shape
-    nlist = max(16, int(2 * math.sqrt(n)))
+    nlist = max(16, int(math.sqrt(n)))
     quantizer = faiss.IndexFlatIP(dim)
     index = faiss.IndexIVFScalarQuantizer(
         quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
@@ -249,16 +250,38 @@ def write_segment(directory: Path, parts: SegmentParts) -> dict[str, Any]:
 class Segment:
     """One segment opened for reading; ``live``/``body`` mark its rows in force (and not matter)."""
 
-    def __init__(self, path: Path, removed: np.ndarray) -> None:
+    def __init__(self, path: Path, removed: np.ndarray, *, lazy: bool = False) -> None:
         self.path = path
         self.rows = np.load(path / "rows.npy")
-        n = len(self.rows)
-        large = (path / "ann.faiss").is_file()
-        self.vectors = np.load(path / "vectors.npy", mmap_mode="r" if large else None)
         self.matter = np.load(path / "matter.npy")
-        self.sentences = np.load(path / "sentences.npy", mmap_mode="r")
         self.sentence_offsets = np.load(path / "sentence_offsets.npy")
-        if not (len(self.vectors) == len(self.matter) == len(self.sentence_offsets) - 1 == n):
+        if not (len(self.matter) == len(self.sentence_offsets) - 1 == len(self.rows)):
+            raise IndexCorruptError(f"{path}: row counts disagree")
+        self.large = (path / "ann.faiss").is_file()
+        self._loaded = False
+        self._load_lock = threading.Lock()
+        self._removed(removed)
+        if not lazy:
+            self.ensure()
+
+    def ensure(self) -> Segment:
+        """Open the search structures (vectors, IVF or flat index, bm25s) if not yet open."""
+        if self._loaded:
+            return self
+        with self._load_lock:
+            if not self._loaded:
+                try:
+                    self._open()
+                except (OSError, ValueError, RuntimeError) as e:
+                    raise IndexCorruptError(f"{self.path}: cannot read index files ({e})") from e
+                self._loaded = True
+        return self
+
+    def _open(self) -> None:
+        path, n, large = self.path, len(self.rows), self.large
+        self.vectors = np.load(path / "vectors.npy", mmap_mode="r" if large else None)
+        self.sentences = np.load(path / "sentences.npy", mmap_mode="r")
+        if len(self.vectors) != n:
             raise IndexCorruptError(f"{path}: row counts disagree")
         self.ann: faiss.Index | None = faiss.read_index(str(path / "ann.faiss")) if large else None
         self.flat: faiss.Index | None = None
@@ -266,11 +289,19 @@ class Segment:
             self.flat = faiss.IndexFlatIP(self.vectors.shape[1])
             self.flat.add(np.ascontiguousarray(self.vectors, dtype=np.float32))
         self.bm25 = bm25s.BM25.load(str(path / "bm25"), mmap=large, show_progress=False) if n else None
-        self.live = np.ones(n, dtype=bool)
+
+    def _removed(self, removed: np.ndarray) -> None:
+        self.live = np.ones(len(self.rows), dtype=bool)
         if removed.size:
             self.live[self.local(removed)] = False
         self.body = self.live & ~self.matter
         self._selectors = {m: self._selector(self.live if m else self.body) for m in (True, False)}
+
+    def advanced(self, removed: np.ndarray) -> Segment:
+        """This segment under a later generation's deletion markers (the opened structures shared)."""
+        new = copy.copy(self)
+        new._removed(removed)
+        return new
 
     @staticmethod
     def _selector(mask: np.ndarray) -> tuple[faiss.IDSelector | None, np.ndarray | None]:
@@ -288,6 +319,7 @@ class Segment:
 
     def dense(self, q: np.ndarray, n: int, matter: bool, local: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """(scores, local ids), best first."""
+        self.ensure()
         if local is not None:  # exact over the rows in scope
             if local.size == 0:
                 return np.zeros(0, np.float32), np.zeros(0, np.int64)
@@ -368,7 +400,12 @@ class _Chunks(Sequence[Chunk]):
 class SegmentSnapshot(IndexData):
     """One generation of the FAISS store: segments opened, metadata read from SQLite on demand."""
 
-    def __init__(self, directory: Path, manifest: Manifest) -> None:
+    def __init__(
+        self, directory: Path, manifest: Manifest, *, lazy: bool = False, previous: SegmentSnapshot | None = None
+    ) -> None:
+        """``lazy``: open segments' search structures on first use (a writer rarely needs them);
+        ``previous``: an earlier generation of the same index whose segments and metadata are reused
+        (the writer's next state costs the change, not a reopening)."""
         self.directory = directory
         self.manifest = manifest
         self.gen = _gen_no(manifest.generation)
@@ -388,14 +425,31 @@ class SegmentSnapshot(IndexData):
                 dtype=np.int64,
             )
             removed.sort()
+            if previous is not None and previous.gen <= self.gen:
+                self.meta_by_id = dict(previous.meta_by_id)
+                for rid, gen_added in self._con.execute(
+                    "SELECT report_id, gen_added FROM reports WHERE gen_removed > ? AND gen_removed <= ?",
+                    (previous.gen, self.gen),
+                ):
+                    if self.meta_by_id.get(rid, (None,))[0] == gen_added:
+                        del self.meta_by_id[rid]
+                since = "gen_added > ? AND gen_added <= ? AND (gen_removed IS NULL OR gen_removed > ?)"
+                args: tuple[int, ...] = (previous.gen, self.gen, self.gen)
+            else:
+                since = "gen_added <= ? AND (gen_removed IS NULL OR gen_removed > ?)"
+                args = (self.gen, self.gen)
             for rid, gen_added, meta in self._con.execute(
-                "SELECT report_id, gen_added, meta FROM reports WHERE gen_added <= ? "
-                "AND (gen_removed IS NULL OR gen_removed > ?)",
-                (self.gen, self.gen),
+                f"SELECT report_id, gen_added, meta FROM reports WHERE {since}", args
             ):
                 self.meta_by_id[rid] = (gen_added, json.loads(meta))
+        reuse = {s.path.name: s for s in previous.segments} if previous is not None else {}
         try:
-            self.segments = [Segment(directory / s["name"], removed) for s in manifest.segments]
+            self.segments: list[Segment] = [
+                reuse[s["name"]].advanced(removed)
+                if s["name"] in reuse
+                else Segment(directory / s["name"], removed, lazy=lazy)
+                for s in manifest.segments
+            ]
         except (OSError, ValueError, KeyError, RuntimeError) as e:
             raise IndexCorruptError(f"{directory}: cannot read index files ({e})") from e
         self.reports = _Reports(self)
@@ -494,7 +548,7 @@ class SegmentSnapshot(IndexData):
         for s in self.segments:
             pos = int(np.searchsorted(s.rows, row))
             if pos < len(s.rows) and s.rows[pos] == row:
-                return s, pos
+                return s.ensure(), pos
         raise IndexError(f"no chunk at row {row}")
 
     def sentence_vectors(self, row: int) -> np.ndarray:
@@ -567,16 +621,21 @@ class SegmentSnapshot(IndexData):
         weights = self._idf_weights(tokens)
         found: list[tuple[float, int]] = []
         for i, s in enumerate(self.segments):
+            s.ensure()
             if s.bm25 is None:
                 continue
             scores = _bm25_scores(s.bm25, tokens, weights[i])
             if scope is not None:
                 local = scope[i]
-                sub = scores[local]
             else:
                 mask = s.live if matter else s.body
-                local = np.flatnonzero(mask & (scores > 0))
-                sub = scores[local]
+                if not mask.all():
+                    np.multiply(scores, mask, out=scores)
+                if scores.size > n:
+                    local = np.argpartition(scores, scores.size - n)[scores.size - n :]
+                else:
+                    local = np.arange(scores.size)
+            sub = scores[local]
             keep = sub > 0
             top_s, top_l = _top(sub[keep], local[keep], n) if keep.any() else (sub[:0], local[:0])
             found.extend(zip(top_s.tolist(), s.rows[top_l].tolist(), strict=True))
@@ -606,6 +665,7 @@ class SegmentSnapshot(IndexData):
 
 
 def _doc_freqs(s: Segment, tokens: Sequence[str]) -> dict[str, int]:
+    s.ensure()
     assert s.bm25 is not None
     vocab, indptr = s.bm25.vocab_dict, s.bm25.scores["indptr"]
     return {t: int(indptr[vocab[t] + 1] - indptr[vocab[t]]) for t in tokens if t in vocab}
@@ -655,7 +715,7 @@ class SegmentWriter(Writer):
         self._rollback(manifest)
         if not (directory / MANIFEST).is_file():
             manifest = replace(manifest, format=FORMAT, store="faiss")
-        self.data = SegmentSnapshot(directory, manifest)
+        self.data = SegmentSnapshot(directory, manifest, lazy=True)
 
     def close(self) -> None:
         self.data.close()
@@ -769,8 +829,9 @@ class SegmentWriter(Writer):
         return manifest
 
     def _reopen(self, manifest: Manifest) -> None:
-        self.data.close()
-        self.data = SegmentSnapshot(self.directory, manifest)
+        previous = self.data
+        self.data = SegmentSnapshot(self.directory, manifest, lazy=True, previous=previous)
+        previous.close()
 
     def _merge_candidates(self) -> list[int]:
         """Indexes of the segments of the first size tier holding TIER_BASE segments, if any."""
@@ -789,6 +850,7 @@ class SegmentWriter(Writer):
         chosen = [self.data.segments[i] for i in which]
         rows, vecs, matter, tokens, sents, offs = [], [], [], [], [], [0]
         for s in chosen:
+            s.ensure()
             keep = np.flatnonzero(s.live)
             with (s.path / "tokens.jsonl").open(encoding="utf-8") as f:
                 seg_tokens = [json.loads(line) for line in f]

@@ -213,6 +213,31 @@ def test_approximate_index_past_ann_min(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert hits / 300 >= 0.9
 
 
+def test_one_writer_many_commits_sees_what_a_reader_sees(
+    additions: Callable[..., list[store.Addition]], tmp_path: Path
+) -> None:
+    """The writer's state after each commit (built from the previous one, segments reused) is what a
+    fresh reader opens."""
+    directory = tmp_path / "index"
+    a, b, plain = additions()
+    with store.writer(directory, embedder=EMBEDDER_ID, dim=64, tokenizer="bigram-v1") as w:
+        for step in (
+            {"add": [a, b]},
+            {"drop_reports": [a.report.report_id]},
+            {"add": [plain, a]},
+            {"drop_reports": [b.report.report_id]},
+        ):
+            w.commit(**step)  # type: ignore[arg-type]
+            fresh = store.load(directory)
+            assert w.data.manifest == fresh.manifest
+            assert w.data.meta_by_id == fresh.meta_by_id  # type: ignore[attr-defined]
+            assert list(w.data.chunks) == list(fresh.chunks)
+            for mine, theirs in zip(w.data.segments, fresh.segments, strict=True):  # type: ignore[attr-defined]
+                assert (mine.live == theirs.live).all() and (mine.body == theirs.body).all()
+            q = TOK("出庭应诉率 规范性文件 纠错率")
+            assert w.data.keyword(q, 10) == fresh.keyword(q, 10)
+
+
 # --- errors on open ---------------------------------------------------------------------------------------
 
 
