@@ -66,6 +66,7 @@ from .store import (
     Writer,
     check_compatible,
     checked,
+    chunk_json,
     load,
     read_manifest,
     sentence_counts,
@@ -760,7 +761,7 @@ class SegmentWriter(Writer):
                 explicit = a.sentence_vectors is not None
                 start = 0
                 for c, t, k in zip(a.chunks, a.tokens, per_chunk, strict=True):
-                    chunk_rows.append((row, a.report.report_id, g, json.dumps(c.to_dict(), ensure_ascii=False)))
+                    chunk_rows.append((row, a.report.report_id, g, chunk_json(c)))
                     tokens.append(list(t))
                     matter.append(c.section_ref in MATTER)
                     if explicit:

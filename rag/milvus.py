@@ -47,7 +47,7 @@ import numpy as np
 
 from .chunk import MATTER
 from .errors import ConfigError, IndexCorruptError
-from .store import FORMAT, MANIFEST, Addition, IndexData, Manifest, Writer, checked, sentence_counts
+from .store import FORMAT, MANIFEST, Addition, IndexData, Manifest, Writer, checked, chunk_json, sentence_counts
 from .types import Chunk, Report
 
 TEXT_PIECE = 20_000  # characters of report text per entity (3 bytes each in UTF-8, under 65,535)
@@ -439,7 +439,7 @@ class MilvusWriter(Writer):
                         "region": r.region or "",
                         "year": r.year or 0,
                         "department": r.department or "",
-                        "data": json.dumps(c.to_dict(), ensure_ascii=False),
+                        "data": chunk_json(c),
                         "kw": _hex(toks)[: VARCHAR - 1],
                         "dense": vec.tolist(),
                         "sentences": s,

@@ -118,6 +118,14 @@ class Addition:
     sentence_vectors: np.ndarray | None = None
 
 
+def chunk_json(c: Chunk) -> str:
+    """``json.dumps(c.to_dict())``, without ``dataclasses.asdict``'s deep copy (a third of a 1M-chunk
+    build's time)."""
+    d = dict(c.__dict__)
+    d["section_path"] = list(c.section_path)
+    return json.dumps(d, ensure_ascii=False)
+
+
 def sentence_counts(chunks: Sequence[Chunk]) -> list[int]:
     return [sum(1 for _ in sentence_spans(c.text)) for c in chunks]
 
