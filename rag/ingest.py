@@ -138,7 +138,7 @@ def ingest(
     ) as writer:
         data = writer.data
         tok = tokenizer_for(data.manifest.tokenizer)
-        known = data.catalog_reports()
+        known: list[Report | st.ReportKey] = list(data.report_keys())
         by_source = {r.source: r for r in known}
         by_hash = {r.content_hash: r for r in known}
         drop: list[str] = []
@@ -195,9 +195,10 @@ def ingest(
             tokens = [tok(keyword_text(c)) for c in chunks]
             if previous is not None:
                 by_hash.pop(previous.content_hash, None)
-                if any(a.report is previous for a in add):  # the same file name earlier in this batch
-                    add = [a for a in add if a.report is not previous]
-                    result.chars -= len(previous.text)
+                pending = next((a for a in add if a.report is previous), None)
+                if pending is not None:  # the same file name earlier in this batch
+                    add = [a for a in add if a is not pending]
+                    result.chars -= len(pending.report.text)
                 else:
                     drop.append(previous.report_id)
                 status, msg = "replaced", f"{path}: changed; replaced {previous.report_id}"

@@ -10,7 +10,9 @@ the reports in scope there; the fusion is here, the same for every store.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +24,13 @@ from .keyword import Tokenizer
 from .types import Passage
 
 MODES = ("hybrid", "dense", "keyword")
+
+
+@functools.cache
+def _searches() -> ThreadPoolExecutor:
+    """Threads for the dense half of hybrid searches, one pool per process (a retriever is made per
+    index generation; threads per retriever would outlive it)."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="dense-search")
 
 
 @dataclass(frozen=True)
@@ -84,8 +93,15 @@ class Retriever:
         if mode not in MODES:
             raise QueryError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
         rows = None if report_ids is None else list(dict.fromkeys(report_ids))
-        dense = self.dense(query, rows, self.candidates, matter=matter, vector=vector) if mode != "keyword" else []
-        keyword = self.keyword(query, rows, self.candidates, matter=matter) if mode != "dense" else []
+        if mode == "hybrid":  # the dense search (FAISS/Milvus, GIL released) beside the keyword one
+            if vector is None:
+                vector = self.query_vector(query)
+            pending = _searches().submit(self.dense, query, rows, self.candidates, matter=matter, vector=vector)
+            keyword = self.keyword(query, rows, self.candidates, matter=matter)
+            dense = pending.result()
+        else:
+            dense = self.dense(query, rows, self.candidates, matter=matter, vector=vector) if mode == "dense" else []
+            keyword = self.keyword(query, rows, self.candidates, matter=matter) if mode == "keyword" else []
         d_rank = {row: r for r, row in enumerate(dense, 1)}
         k_rank = {row: r for r, row in enumerate(keyword, 1)}
         fused: dict[int, float] = {}

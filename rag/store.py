@@ -152,6 +152,15 @@ def checked(entry: Addition | tuple[Any, ...], dim: int) -> tuple[Addition, np.n
     return a, matrix, sent, per_chunk
 
 
+@dataclass(frozen=True)
+class ReportKey:
+    """What a write needs to know of an indexed report: its id, file name and content hash."""
+
+    report_id: str
+    source: str
+    content_hash: str
+
+
 class IndexData(abc.ABC):
     """One generation of an index, as the read path sees it (every store implements this).
 
@@ -180,6 +189,10 @@ class IndexData(abc.ABC):
     @abc.abstractmethod
     def catalog_reports(self) -> list[Report]:
         """Every live report's metadata, with an empty ``text``."""
+
+    def report_keys(self) -> list[ReportKey]:
+        """Id, source and content hash of every live report (stores override it with a cheaper read)."""
+        return [ReportKey(r.report_id, r.source, r.content_hash) for r in self.catalog_reports()]
 
     @abc.abstractmethod
     def text_contains(self, needle: str) -> bool:

@@ -448,3 +448,15 @@ def test_waiting_writer_proceeds_when_the_lock_is_released(tmp_path: Path) -> No
         released = time.monotonic()
     thread.join(timeout=10)
     assert len(got) == 1 and got[0] >= released
+
+
+def test_best_positions_is_the_exact_top_n_with_ties_by_position() -> None:
+    """The keyword side's top-n selection: positive scores only, ties broken by position, also when
+    most scores are equal (near-duplicate chunks)."""
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        size, n = int(rng.integers(1, 200_000)), int(rng.integers(1, 80))
+        scores = rng.integers(0, int(rng.integers(1, 30)), size).astype(np.float32)
+        order = np.lexsort((np.arange(size), -scores))[:n]
+        expected = np.sort(order[scores[order] > 0])
+        np.testing.assert_array_equal(ix._best_positions(scores, n), expected)

@@ -393,3 +393,47 @@ def test_ingest_a_directory(write_samples: Callable[..., list[Path]], tmp_path: 
         ("sample_b.txt", "added"),
         ("sample_plain.txt", "added"),
     ]
+
+
+# --- bulk ingest: batches ----------------------------------------------------------------------------
+
+
+def test_bulk_ingest_commits_in_batches_and_a_rerun_goes_on(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any
+) -> None:
+    """A stop in the second batch keeps the first batch; running the same ingest again skips what is in
+    and adds the rest."""
+    from rag.errors import IngestCancelledError
+
+    directory = tmp_path / "index"
+    paths = write_samples()
+    stop = {"now": False}
+
+    def progress(name: str, done: int, total: int) -> None:
+        stop["now"] = name == "sample_b.txt" or stop["now"]
+
+    with pytest.raises(IngestCancelledError, match="1 reports of earlier batches were written"):
+        ingest(paths, directory, fake_embedder, batch_files=1, progress=progress, should_stop=lambda: stop["now"])
+    data = ix.load(directory)
+    assert [r.source for r in data.reports.values()] == ["sample_a.txt"]
+    chars: list[int] = []
+    again = ingest(paths, directory, fake_embedder, batch_files=1, on_chars=chars.append)
+    assert [o.status for o in again.outcomes] == ["unchanged", "added", "added"]
+    assert len(chars) == 2 and sum(chars) == again.chars
+    data = ix.load(directory)
+    assert sorted(r.source for r in data.reports.values()) == ["sample_a.txt", "sample_b.txt", "sample_plain.txt"]
+    assert data.manifest.generation == "gen-00000003"  # one commit a batch
+
+
+def test_a_batch_holding_a_file_twice_keeps_the_last(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any
+) -> None:
+    directory = tmp_path / "index"
+    (a,) = write_samples("sample_a.txt")
+    copy = tmp_path / "other" / "sample_a.txt"
+    copy.parent.mkdir()
+    copy.write_text(a.read_text(encoding="utf-8").replace("181件", "182件"), encoding="utf-8")
+    result = ingest([a, copy], directory, fake_embedder, batch_files=1)
+    assert [o.status for o in result.outcomes] == ["added", "replaced"]
+    data = ix.load(directory)
+    assert len(data.reports) == 1 and "182件" in next(iter(data.reports.values())).text
