@@ -92,7 +92,7 @@ META = "meta.sqlite"
 #: segments of this many rows or more get an approximate (IVF) index; below it, exact search is as fast
 #: (measured in ``make bench-scale``: a flat scan of 50k 384-d vectors takes about as long as the IVF probe)
 ANN_MIN = 50_000
-NPROBE = 64
+NPROBE = 96
 RERANK = 8  # IVF candidates per wanted row, re-ranked exactly
 TIER_BASE = 4  # merge when TIER_BASE segments of one size tier (powers of TIER_BASE rows) accumulate
 CACHE = 4096  # chunks and reports kept per snapshot (LRU)
