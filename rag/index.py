@@ -484,8 +484,6 @@ class SegmentSnapshot(IndexData):
         self._chunk_cache: OrderedDict[int, Chunk] = OrderedDict()
         self._report_cache: OrderedDict[str, Report] = OrderedDict()
         self._rows_cache: OrderedDict[str, list[int]] = OrderedDict()
-        starts = [int(s.rows[0]) if len(s.rows) else 0 for s in self.segments]
-        self._seg_order = np.argsort(starts)
 
     # -- metadata
     def _query(self, sql: str, args: Sequence[Any]) -> list[Any]:
@@ -728,10 +726,6 @@ def _bm25_scores(bm25: bm25s.BM25, tokens: Sequence[str], weights: Mapping[str, 
 
 
 def load_segments(directory: Path, manifest: Manifest) -> SegmentSnapshot:
-    return SegmentSnapshot(directory, manifest)
-
-
-def open_empty(directory: Path, manifest: Manifest) -> SegmentSnapshot:
     return SegmentSnapshot(directory, manifest)
 
 

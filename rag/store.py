@@ -232,10 +232,6 @@ class Writer(abc.ABC):
         return self.data.manifest
 
 
-def _spec_of(manifest: Manifest) -> str:
-    return manifest.store
-
-
 def load(directory: str | Path, *, embedder: str | None = None) -> IndexData:
     """Open the current generation of the index at ``directory``, with the store its manifest names.
     ``embedder``, when given, must match the one the index was built with."""
