@@ -9,7 +9,7 @@ SHARED ?= ../shared
 CORPUS ?=
 INDEX ?= $(if $(CORPUS),index/corpus,index/sample)
 
-.PHONY: setup browser test lint fuzz serve bench eval sample clean test-llm llm-indexes
+.PHONY: setup browser test lint fuzz serve bench bench-scale eval sample clean test-llm llm-indexes
 
 setup: $(STAMP)
 
@@ -53,6 +53,11 @@ serve: setup $(if $(CORPUS),,index/sample-corpus)
 
 bench: setup
 	HF_HUB_OFFLINE=1 $(PY) -m eval.bench --corpus $(SHARED)/corpus
+
+# Both stores at 10k/100k/1M chunks (FAISS) and 10k/100k (Milvus Lite) on synthetic corpora made from the
+# sample report: prints a table, writes out/bench-scale.json, keeps the FAISS 1M index in out/bench-scale/.
+bench-scale: setup
+	HF_HUB_OFFLINE=1 $(PY) -m eval.bench_scale
 
 # The shared dev set on the five reports (three retrieval modes); then real-dev, the project's layout dev set
 # (with the ablation of each answer rule) and its held-out set, on one index of all twenty reports.

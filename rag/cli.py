@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from .errors import ConfigError, RagError
@@ -108,19 +109,25 @@ def ingest(
 
     s = _settings(index)
     embedder = _run(s.make_embedder)
+    chars = [0, time.perf_counter()]
     with Progress(
         TextColumn("[bold]ingest"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("files {task.fields[rate]}"),
+        TimeRemainingColumn(),
         TextColumn("{task.description}"),
-        TimeElapsedColumn(),
         console=err,
         transient=True,
     ) as bar:
-        task = bar.add_task("", total=None)
+        task = bar.add_task("", total=None, rate="")
 
         def progress(name: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=name)
+            rate = chars[0] / max(time.perf_counter() - chars[1], 1e-9)
+            bar.update(task, completed=done, total=total, description=name, rate=f"{rate:,.0f} chars/s")
+
+        def on_chars(n: int) -> None:
+            chars[0] += n
 
         result = _run(
             lambda: run_ingest(
@@ -131,6 +138,8 @@ def ingest(
                 max_chars=s.chunk_chars,
                 progress=progress,
                 limits=s.doc_limits(),
+                store=s.store_spec(),
+                on_chars=on_chars,
             )
         )
     colours = {"added": "green", "replaced": "cyan", "unchanged": "dim", "duplicate": "yellow", "failed": "red"}
@@ -187,6 +196,16 @@ def remove(report_id: str, index: IndexOpt = None) -> None:
     s = _settings(index)
     m = _run(lambda: run_remove(s.index_dir, report_id))
     out.print(f"removed {report_id}; {m.reports} reports, {m.chunks} chunks left", highlight=False)
+
+
+@app.command()
+def compact(index: IndexOpt = None) -> None:
+    """Merge the index's segments into one and purge removed reports' rows (FAISS store)."""
+    from .ingest import compact as run_compact
+
+    s = _settings(index)
+    m = _run(lambda: run_compact(s.index_dir))
+    out.print(f"compacted: {len(m.segments)} segment(s), {m.reports} reports, {m.chunks} chunks", highlight=False)
 
 
 @app.command()

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import index as ix
+from . import store
 from .answer import ExtractiveAnswerer
 from .cite import reference
 from .embed import Embedder
@@ -59,7 +59,7 @@ def _headings(parts: list[Chunk]) -> set[str]:
 class Generation:
     """One index generation with what is built over it; swapped as a whole by ``reload``."""
 
-    data: ix.IndexData
+    data: store.IndexData
     retriever: Retriever
     extractive: Answerer  # an ExtractiveAnswerer over ``data``
     catalog: Catalog
@@ -88,9 +88,10 @@ class Engine:
         self._load()
 
     def _load(self) -> None:
-        data = ix.load(self.directory, embedder=self.embedder.id)
+        data = store.load(self.directory, embedder=self.embedder.id)
         retriever = Retriever(data, self.embedder, tokenizer_for(data.manifest.tokenizer))
-        generation = Generation(data, retriever, ExtractiveAnswerer(data), Catalog(data.reports.values()))
+        catalog = Catalog(data.catalog_reports(), contains=data.text_contains)
+        generation = Generation(data, retriever, ExtractiveAnswerer(data), catalog)
         with self._lock:  # one assignment: readers see the old or the new generation, never a mix
             self._generation = generation
 
@@ -101,7 +102,7 @@ class Engine:
         """Load the newest generation if another writer (another process) has committed one since; cheap
         when nothing changed (one small file read). True when a new generation was loaded."""
         try:
-            generation = ix.read_manifest(self.directory).generation
+            generation = store.generation(self.directory)
         except RagError:
             return False
         if generation == self.data.manifest.generation:
@@ -110,7 +111,7 @@ class Engine:
         return True
 
     @property
-    def data(self) -> ix.IndexData:
+    def data(self) -> store.IndexData:
         return self._generation.data
 
     def reports(self) -> list[Report]:

@@ -1,8 +1,8 @@
-"""Write path: files → load/clean → chunk → embed → one new index generation.
+"""Write path: files → load/clean → chunk → embed → new index generations, one per batch of reports.
 
 Each file gets an outcome (added, replaced, unchanged, duplicate, failed); a file that fails is reported
-by name and the others still go in. Nothing is written when nothing changed, and the swap to the new
-generation is atomic (see ``rag.index``), so an interrupted ingest leaves the previous index intact.
+by name and the others still go in. Nothing is written when nothing changed, and each commit is atomic
+(see ``rag.store``), so an interrupted ingest leaves the index as it was after the last whole batch.
 """
 
 from __future__ import annotations
@@ -15,20 +15,20 @@ from typing import Literal, TypeAlias
 
 import numpy as np
 
-from . import index as ix
 from . import limits as lim
+from . import store as st
 from .chunk import DEFAULT_MAX_CHARS, chunk_report
 from .embed import Embedder
 from .errors import (
     DuplicateDocumentError,
     EmptyDocumentError,
-    IndexMissingError,
     IngestCancelledError,
     InputError,
     ReportNotFoundError,
 )
 from .keyword import tokenizer_for
 from .load import SUPPORTED_SUFFIXES, load_report
+from .store import StoreSpec
 from .text import sentence_spans
 from .types import Chunk, Report
 
@@ -50,7 +50,7 @@ class Outcome:
 @dataclass
 class IngestResult:
     outcomes: list[Outcome] = field(default_factory=list)
-    manifest: ix.Manifest | None = None
+    manifest: st.Manifest | None = None
     seconds: float = 0.0
     chars: int = 0  # clean characters ingested (added or replaced)
 
@@ -108,11 +108,8 @@ def keyword_text(chunk: Chunk) -> str:
     return " ".join((*chunk.section_path, chunk.text))
 
 
-def open_or_create(directory: Path, embedder: Embedder, tokenizer_kind: str) -> ix.IndexData:
-    try:
-        return ix.load(directory, embedder=embedder.id)
-    except IndexMissingError:
-        return ix.IndexData.empty(embedder=embedder.id, dim=embedder.dim, tokenizer=f"{tokenizer_kind}-v1")
+DEFAULT_BATCH_FILES = 64  # reports per commit of a bulk ingest (a crash or Ctrl-C loses at most one batch)
+DEFAULT_BATCH_CHUNKS = 20_000  # or fewer reports, when they make this many chunks
 
 
 def ingest(
@@ -125,25 +122,45 @@ def ingest(
     progress: Progress | None = None,
     limits: lim.DocLimits | None = None,
     should_stop: Callable[[], bool] | None = None,
+    store: StoreSpec | None = None,
+    batch_files: int = DEFAULT_BATCH_FILES,
+    batch_chunks: int = DEFAULT_BATCH_CHUNKS,
+    on_chars: Callable[[int], None] | None = None,
 ) -> IngestResult:
-    """Ingest ``paths`` into the index at ``directory`` (created when missing).
+    """Ingest ``paths`` into the index at ``directory`` (created when missing, in the store ``store``
+    names; an existing index stays in its own store).
 
     Each document is held to ``limits`` (see ``rag.limits``); one over a limit fails by name and the
-    others go on. When ``should_stop()`` turns true, ``IngestCancelledError`` is raised between embedding
-    batches and nothing is written.
+    others go on. Changes are committed every ``batch_files`` reports (or ``batch_chunks`` chunks), each
+    commit one new generation: a crash or Ctrl-C loses at most the batch in progress, and a re-run skips
+    the files already in (unchanged). ``on_chars(n)`` is told the clean characters of each file ingested
+    (for a progress bar's chars/s). When ``should_stop()`` turns true, ``IngestCancelledError`` is
+    raised between embedding batches and the batch in progress is not written.
     """
     limits = limits or lim.DocLimits()
     t0 = time.perf_counter()
     directory = Path(directory)
     result = IngestResult()
     files = expand_paths(paths)
-    with ix.writer_lock(directory):
-        data = open_or_create(directory, embedder, tokenizer)
+    with st.writer(
+        directory, embedder=embedder.id, dim=embedder.dim, tokenizer=f"{tokenizer}-v1", spec=store
+    ) as writer:
+        data = writer.data
         tok = tokenizer_for(data.manifest.tokenizer)
-        by_source = {r.source: r for r in data.reports.values()}
-        by_hash = {r.content_hash: r for r in data.reports.values()}
+        known: list[Report | st.ReportKey] = list(data.report_keys())
+        by_source = {r.source: r for r in known}
+        by_hash = {r.content_hash: r for r in known}
         drop: list[str] = []
-        add: list[ix.Addition] = []
+        add: list[st.Addition] = []
+        committed = 0
+
+        def flush() -> None:
+            nonlocal drop, add, committed
+            if add or drop:
+                result.manifest = writer.commit(drop_reports=drop, add=add)
+                committed += len(add) + len(drop)
+            drop, add = [], []
+
         for n, path in enumerate(files, 1):
             if progress:
                 progress(path.name, n - 1, len(files))
@@ -175,15 +192,23 @@ def ingest(
                 vectors = embed_within(embedder, [embedding_text(report, c) for c in chunks], deadline)
                 sentences = [t for c in chunks for t in sentence_texts(c)]
                 sentence_vectors = embed_within(embedder, sentences, deadline)
+            except IngestCancelledError as e:
+                if committed:
+                    raise IngestCancelledError(
+                        f"ingest stopped (shutting down); {committed} reports of earlier batches were written, "
+                        "the batch in progress was not"
+                    ) from e
+                raise
             except InputError as e:
                 result.outcomes.append(Outcome(str(path), "failed", str(e), error=e))
                 continue
             tokens = [tok(keyword_text(c)) for c in chunks]
             if previous is not None:
                 by_hash.pop(previous.content_hash, None)
-                if any(a.report is previous for a in add):  # the same file name earlier in this batch
-                    add = [a for a in add if a.report is not previous]
-                    result.chars -= len(previous.text)
+                pending = next((a for a in add if a.report is previous), None)
+                if pending is not None:  # the same file name earlier in this batch
+                    add = [a for a in add if a is not pending]
+                    result.chars -= len(pending.report.text)
                 else:
                     drop.append(previous.report_id)
                 status, msg = "replaced", f"{path}: changed; replaced {previous.report_id}"
@@ -191,29 +216,42 @@ def ingest(
                 status, msg = "added", f"{path}: added as {report.report_id}"
             for w in report.warnings:
                 msg += f"; warning: {w}"
-            add.append(ix.Addition(report, chunks, tokens, vectors, sentence_vectors))
+            add.append(st.Addition(report, chunks, tokens, vectors, sentence_vectors))
             by_hash[report.content_hash] = report
             by_source[report.source] = report
             result.chars += len(report.text)
+            if on_chars:
+                on_chars(len(report.text))
             result.outcomes.append(Outcome(str(path), status, msg, report.report_id, len(chunks)))
+            if len(add) + len(drop) >= batch_files or sum(len(a.chunks) for a in add) >= batch_chunks:
+                if should_stop is not None and should_stop():
+                    break
+                flush()
         if progress:
             progress("", len(files), len(files))
         if should_stop is not None and should_stop():
-            raise IngestCancelledError("ingest stopped (shutting down); nothing was written")
-        if add or drop:
-            result.manifest = ix.commit(directory, ix.rebuild(data, drop_reports=drop, add=add))
-        else:
-            result.manifest = data.manifest if data.manifest.generation else None
+            written = f"{committed} reports of earlier batches were written" if committed else "nothing was written"
+            raise IngestCancelledError(f"ingest stopped (shutting down); {written}")
+        flush()
+        if result.manifest is None and data.manifest.generation:
+            result.manifest = data.manifest
     result.seconds = time.perf_counter() - t0
     return result
 
 
-def remove(directory: str | Path, report_id: str) -> ix.Manifest:
+def remove(directory: str | Path, report_id: str) -> st.Manifest:
     """Remove one report (by id) from the index."""
     directory = Path(directory)
-    ix.read_manifest(directory)  # a clear error when there is no index
-    with ix.writer_lock(directory):
-        data = ix.load(directory)
-        if report_id not in data.reports:
+    st.read_manifest(directory)  # a clear error when there is no index
+    with st.writer(directory, create=False) as writer:
+        if report_id not in writer.data.reports:
             raise ReportNotFoundError(f"no report with id {report_id!r} in {directory}")
-        return ix.commit(directory, ix.rebuild(data, drop_reports=[report_id]))
+        return writer.commit(drop_reports=[report_id])
+
+
+def compact(directory: str | Path) -> st.Manifest:
+    """Merge the index's segments and purge removed rows (``rag compact``)."""
+    directory = Path(directory)
+    st.read_manifest(directory)
+    with st.writer(directory, create=False) as writer:
+        return writer.compact()

@@ -3,18 +3,19 @@
 RRF (Cormack et al., 2009) adds w/(k + rank) over the lists a chunk appears in; it needs no score
 calibration between cosine similarities and BM25 scores. The dense list weighs 0.5 against the
 keyword list's 1.0: on the gold sets exact figures and terms (出庭应诉率, 行政复议) are found better
-by BM25, and this weighted fusion ranks better than equal weights (see README). Metadata filters
-restrict both searches to the rows of the reports in scope (a FAISS ``IDSelectorBatch``; a mask over
-BM25 scores).
+by BM25, and this weighted fusion ranks better than equal weights (see README). The two searches
+run in the store (``rag.store.IndexData.dense`` / ``keyword``: FAISS + bm25s, or Milvus), restricted to
+the reports in scope there; the fusion is here, the same for every store.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, TypeAlias, get_args
 
-import faiss
 import numpy as np
 
 from .embed import Embedder
@@ -25,6 +26,13 @@ from .types import Passage
 
 RetrievalMode: TypeAlias = Literal["hybrid", "dense", "keyword"]
 MODES: tuple[RetrievalMode, ...] = get_args(RetrievalMode)
+
+
+@functools.cache
+def _searches() -> ThreadPoolExecutor:
+    """Threads for the dense half of hybrid searches, one pool per process (a retriever is made per
+    index generation; threads per retriever would outlive it)."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="dense-search")
 
 
 @dataclass(frozen=True)
@@ -53,51 +61,23 @@ class Retriever:
         self.rrf_k = rrf_k
         self.candidates = candidates
         self.weights = (dense_weight, keyword_weight)
-        # kept as attributes: FAISS selectors hold no reference to the selector they wrap
-        self._matter_selector = faiss.IDSelectorBatch(data.matter_rows)
-        self._body_only = faiss.IDSelectorNot(self._matter_selector)
 
     def query_vector(self, query: str) -> np.ndarray:
         """The query's unit vector, ``(dim,)`` float32."""
         return np.ascontiguousarray(self.embedder.embed_queries([query])[0], dtype=np.float32)
 
-    def _rows(self, report_ids: Iterable[str] | None) -> np.ndarray | None:
-        if report_ids is None:
-            return None
-        rows = [i for rid in report_ids for i in self.data.rows_of(rid)]
-        return np.asarray(sorted(rows), dtype=np.int64)
-
     def dense(
-        self, query: str, rows: np.ndarray | None, n: int, *, matter: bool = True, vector: np.ndarray | None = None
+        self, query: str, report_ids: list[str] | None, n: int, *, matter: bool = True, vector: np.ndarray | None = None
     ) -> list[int]:
-        index = self.data.vectors
-        if index.ntotal == 0 or (rows is not None and rows.size == 0):
+        if report_ids is not None and not report_ids:
             return []
-        q = (self.query_vector(query) if vector is None else vector)[None, :]
-        if rows is None and (matter or not self.data.matter_rows.size):
-            _, ids = index.search(q, min(n, index.ntotal))
-        elif rows is None:  # every row but the header and signature lines
-            params = faiss.SearchParameters(sel=self._body_only)  # type: ignore[call-arg]
-            _, ids = index.search(q, min(n, index.ntotal - self.data.matter_rows.size), params=params)
-        else:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))  # type: ignore[call-arg]
-            _, ids = index.search(q, min(n, rows.size), params=params)
-        return [int(i) for i in ids[0] if i >= 0]
+        q = self.query_vector(query) if vector is None else vector
+        return self.data.dense(q, n, report_ids=report_ids, matter=matter)
 
-    def keyword(self, query: str, rows: np.ndarray | None, n: int, *, matter: bool = True) -> list[int]:
-        scores = self.data.keyword.scores(self.tokenizer(query))
-        if scores.size == 0:
+    def keyword(self, query: str, report_ids: list[str] | None, n: int, *, matter: bool = True) -> list[int]:
+        if report_ids is not None and not report_ids:
             return []
-        if rows is not None:
-            masked = np.full_like(scores, -1.0)
-            masked[rows] = scores[rows]
-            scores = masked
-        elif not matter:
-            scores[self.data.matter_rows] = -1.0
-        n = min(n, scores.size)
-        top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [int(i) for i in top if scores[i] > 0]
+        return self.data.keyword(self.tokenizer(query), n, report_ids=report_ids, matter=matter)
 
     def rank(
         self,
@@ -114,11 +94,16 @@ class Retriever:
         the caller has it already (the answerer also scores sentences with it)."""
         if mode not in MODES:
             raise QueryError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
-        rows = self._rows(report_ids)
-        if rows is not None and not matter:
-            rows = np.setdiff1d(rows, self.data.matter_rows, assume_unique=True)
-        dense = self.dense(query, rows, self.candidates, matter=matter, vector=vector) if mode != "keyword" else []
-        keyword = self.keyword(query, rows, self.candidates, matter=matter) if mode != "dense" else []
+        rows = None if report_ids is None else list(dict.fromkeys(report_ids))
+        if mode == "hybrid":  # the dense search (FAISS/Milvus, GIL released) beside the keyword one
+            if vector is None:
+                vector = self.query_vector(query)
+            pending = _searches().submit(self.dense, query, rows, self.candidates, matter=matter, vector=vector)
+            keyword = self.keyword(query, rows, self.candidates, matter=matter)
+            dense = pending.result()
+        else:
+            dense = self.dense(query, rows, self.candidates, matter=matter, vector=vector) if mode == "dense" else []
+            keyword = self.keyword(query, rows, self.candidates, matter=matter) if mode == "keyword" else []
         d_rank = {row: r for r, row in enumerate(dense, 1)}
         k_rank = {row: r for r, row in enumerate(keyword, 1)}
         fused: dict[int, float] = {}

