@@ -254,20 +254,20 @@ class LLMAnswerer:
                     timings=timings,
                 )
             return self.fallback(base, "LLM 回答没有可核验的句子，改用抽取式回答", *dropped, timings=timings)
+        extractive = base.answer.split("\n")  # line i carries one marker, [i + 1], for base.citations[i]
         added: list[int] = []  # lines of the extractive answer the LLM answer lacks (by index)
         if question is not None and base.answerable and base.mode == "extractive":
-            lines = base.answer.split("\n")
             said = "".join(c.text for c in kept)
-            missing = answering_figures(lines, question) - set().union(*(figure_keys(c.text) for c in kept))
+            missing = answering_figures(extractive, question) - set().union(*(figure_keys(c.text) for c in kept))
             # a sentence left out (a list item), or whose answering name or phrase (罗平县, 全国…称号) is not said
-            left_out = set(uncovered(lines, said))
-            lost = {line: missing_spans(answering_spans(line, question), said) for line in lines}
+            left_out = set(uncovered(extractive, said))
+            lost = {line: missing_spans(answering_spans(line, question), said) for line in extractive}
             shown = "、".join(sorted(v + u.removeprefix("第") for v, u in missing))
             names = "、".join(dict.fromkeys(s for spans in lost.values() for s in spans))
             what = f"数字（{shown}）" if missing else f"内容（{names}）" if names else f"{len(left_out)} 句内容"
             added = [
                 i
-                for i, line in enumerate(lines)
+                for i, line in enumerate(extractive)
                 if line in left_out or lost[line] or answering_figures([line], question) & missing
             ]
             if self.policy == "auto" and added:
@@ -284,9 +284,9 @@ class LLMAnswerer:
         for old, new in order.items():
             p = passages[old - 1]
             citations.append(make_citation(new, p.report, p.chunk, p.chunk.start, p.chunk.end))
-        for i in added:  # extractive line i carries one marker, [i + 1], for base.citations[i]
+        for i in added:
             citations.append(replace(base.citations[i], n=len(citations) + 1))
-            lines.append(_MARK.sub("", base.answer.split("\n")[i]) + f"[{len(citations)}]")
+            lines.append(_MARK.sub("", extractive[i]) + f"[{len(citations)}]")
         return replace(
             base,
             answer="\n".join(lines),
