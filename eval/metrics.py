@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from eval.gold import TYPES, normalize
-from rag.verify import unsupported_figures
+from rag.answer.verify import unsupported_figures
 
 DEFAULT_KS: tuple[int, ...] = (1, 3, 5, 10)
 NDCG_AT = 10
@@ -121,7 +121,7 @@ def citation_metrics(
 
 def figure_claims(answer: str, quotes: Mapping[int, str]) -> int:
     """Lines (claims) of ``answer`` holding a figure that none of the quotes they cite ([n] → ``quotes``)
-    holds with the same unit (``rag.verify``: 22个 ≠ 1个, 36.23% ≠ 36.23)."""
+    holds with the same unit (``rag.answer.verify``: 22个 ≠ 1个, 36.23% ≠ 36.23)."""
     bad = 0
     for line in answer.splitlines():
         marks = [int(n) for n in re.findall(r"\[(\d+)\]", line)]

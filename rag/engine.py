@@ -1,13 +1,13 @@
 """The read path in one object: an opened index with its embedder, retriever and answerers.
 
-One question goes through the pipeline of ``rag.pipeline``, each stage called once, in order:
+One question goes through the pipeline of ``rag.answer.base``, each stage called once, in order:
 
-    analyse   check the question, ``rag.scope.resolve`` it (places, years, filters → the reports it may be
+    analyse   check the question, ``rag.question.scope.resolve`` it (places, years, filters → the reports it may be
               answered from), then ``rag.question.analyse`` it: the typed ``Question``, which carries its
               ``Scope`` and is what every later stage (and compare, and chat) reads;
     retrieve  ``Retriever.rank`` once (``retrieval``: hybrid | dense | keyword) → ``Retrieved``;
     answer    the ``ExtractiveAnswerer``; for ``answer_mode`` llm or auto the ``LLMAnswerer`` as well,
-              handed the extractive answer as its fallback; each cites with ``rag.cite``.
+              handed the extractive answer as its fallback; each cites with ``rag.answer.cite``.
 
 ``ask`` = ``analyse`` + ``answer``; ``stream`` takes an analysed question (so a caller can report a bad
 question before it starts a stream). Built once (by ``rag.runtime.build_runtime``) and then shared; every
@@ -23,16 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import store
-from .answer import ExtractiveAnswerer
-from .cite import reference
+from .answer.base import Answerer, AnswerMode, Final, Retrieved, StreamEvent, stream_lines
+from .answer.cite import reference
+from .answer.extractive import ExtractiveAnswerer
+from .answer.llm import LLM, POLICIES, LLMAnswerer
 from .embed import Embedder
 from .errors import QueryError, RagError, ReportNotFoundError
-from .keyword import get_tokenizer, tokenizer_for
-from .llm import LLM, POLICIES, LLMAnswerer
-from .pipeline import Answerer, AnswerMode, Final, Retrieved, StreamEvent, stream_lines
 from .question import RULES, Question, analyse
+from .question.scope import Catalog, Filters, Scope, resolve
 from .retrieve import RetrievalMode, Retriever
-from .scope import Catalog, Filters, Scope, resolve
+from .text.tokenize import get_tokenizer, tokenizer_for
 from .types import Answer, Chunk, Paragraph, Passage, Report
 
 MAX_QUESTION_CHARS = 2000

@@ -61,7 +61,7 @@ class DecodeError(InputError):
 
 
 class LimitExceededError(InputError):
-    """A document over one of the per-document limits (``rag.limits.DocLimits``); the detail names it."""
+    """A document over one of the per-document limits (``rag.ingest.limits.DocLimits``); the detail names it."""
 
     reason = "over a limit"
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .answer.llm import LLM
+from .answer.prompts import load_prompt
 from .engine import Engine
-from .llm import LLM
-from .prompts import load_prompt
 from .settings import Settings
 
 

@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .embed import Embedder, make_embedder
 from .errors import ConfigError
-from .limits import DocLimits, TruncatedQueries
+from .ingest.limits import DocLimits, TruncatedQueries
 from .store import StoreSpec
 
 MiB = 1024 * 1024
@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     upload_dir: Path | None = Field(None, description="where uploaded reports are kept [default: INDEX_DIR/uploads]")
     upload_max_bytes: int = Field(20 * MiB, ge=1024)
 
-    # --- per-document limits (rag.limits.DocLimits), for the CLI and the service alike ---
+    # --- per-document limits (rag.ingest.limits.DocLimits), for the CLI and the service alike ---
     doc_max_inflated_bytes: int = Field(32 * MiB, ge=1024, description="declared inflated size of a DOCX/zip")
     doc_max_chars: int = Field(200_000, ge=1000, description="characters read from one document")
     doc_max_chunks: int = Field(2_000, ge=1, description="chunks one report may make")

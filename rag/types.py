@@ -62,6 +62,16 @@ class Report:
         return cls(**d)
 
 
+#: The version of the chunker (``rag.ingest.chunk``) that made an index's chunks, recorded in its manifest:
+#: bump it when chunk boundaries or paragraph ids change, so that older indexes are re-ingested.
+CHUNKER_VERSION = "section-v2"
+#: The ``section_ref`` of chunks that are a document's header lines (文件头) and signature lines (落款):
+#: metadata, which searches leave out unless asked (``IndexData.dense(matter=...)``).
+FRONT_MATTER = "文件头"
+BACK_MATTER = "落款"
+MATTER = (FRONT_MATTER, BACK_MATTER)
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A piece of one paragraph of one report; ``report.text[start:end] == text``."""

@@ -9,11 +9,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rag.answer.base import AnswerMode
 from rag.engine import MAX_QUESTION_CHARS
-from rag.ingest import OutcomeStatus
-from rag.pipeline import AnswerMode
+from rag.ingest.write import OutcomeStatus
+from rag.question.scope import Filters
 from rag.retrieve import RetrievalMode
-from rag.scope import Filters
 from rag.types import AnswerSource
 
 

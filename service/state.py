@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.chat import Turn, rewrite_with_llm, standalone
+from rag.answer.llm import LLM
 from rag.embed import Embedder
 from rag.engine import Engine
 from rag.errors import DuplicateDocumentError, IndexBusyError, InputError
-from rag.index import Manifest
-from rag.ingest import ingest, remove
-from rag.llm import LLM
+from rag.ingest.write import ingest, remove
 from rag.settings import Settings
+from rag.store.faiss import Manifest
+from rag.tools.chat import Turn, rewrite_with_llm, standalone
 
 from . import uploads
 from .jobs import JobRunner

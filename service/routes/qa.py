@@ -11,9 +11,9 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from rag.chat import Turn
+from rag.answer.base import Final, Token
 from rag.errors import RagError
-from rag.pipeline import Final, Token
+from rag.tools.chat import Turn
 
 from ..deps import StateDep
 from ..errors import error_body, responses

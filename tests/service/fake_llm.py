@@ -46,7 +46,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
-from rag.sample import SAMPLES
+from rag.ingest.sample import SAMPLES
 
 MODELS = (
     "good",

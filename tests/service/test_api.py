@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from rag.sample import SAMPLE_NOTE, SAMPLES, report_text
+from rag.ingest.sample import SAMPLE_NOTE, SAMPLES, report_text
 
 TIMEOUT = 30
 KEY = "test-key"

@@ -1,5 +1,5 @@
 """POST /briefings and POST /compare over real HTTP (uvicorn on loopback, the real app factory, an
-index of rag.sample's SAMPLE reports)."""
+index of rag.ingest.sample's SAMPLE reports)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import docx
 import httpx
 import pytest
 
-from rag.sample import SAMPLES
+from rag.ingest.sample import SAMPLES
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 QUESTION = "各地接收了多少件行政复议申请？"

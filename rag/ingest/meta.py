@@ -1,0 +1,255 @@
+"""Who published a report and about which place: region (with its parents), issuer, department and
+level, each with where it was read and how sure that is.
+
+Reports come in many layouts: a full title (X县人民政府关于2023年度…的报告), a title with no place
+(2022年度法治政府建设工作报告), a joint party–government title (中共X市委X市人民政府关于…), no title at
+all (the page opens with "2023年以来，县司法局…" and names the county sentences later), department
+reports (X市市场监督管理局…), the 政府信息公开 header (发布机构 / 来源), the signature at the end. Each
+source below is tried in order of how much it can be trusted; the first that names a value wins,
+and the value's ``Found`` records the source, a confidence and the verbatim evidence.
+
+Written by hand: no library reads the 公文 conventions. Places are checked against the gazetteer
+(``rag.ingest.places``) for their parents and level; names the gazetteer does not know (new divisions,
+fictional samples) are still taken from the layout when their form is a place's (…县, …区, …市).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..text import CJK
+from ..text.lexicon import department_names
+from .places import Gazetteer, gazetteer
+
+_ORG_SUFFIXES = "人民政府办公室|人民政府办公厅|人民政府|政府办公室|政府|办公室|办公厅|委员会|局|委|办|厅|院|中心"
+_PLACE_UNIT_RE = re.compile(rf"[{CJK}]{{1,10}}?(?:自治州|自治县|自治旗|自治区|地区|省|市|县|区|旗|盟)")
+_PLACE_STOP_RE = re.compile(r"关于|人民政府|政府|党委|委员会|司法局|年度|法治|依法|[\d〇《“\"（(]")
+_JOINT_RE = re.compile(
+    rf"^中共(?P<party>[{CJK}]{{2,20}}?[省市县区旗]委)\s*[、,，]?\s*(?P<gov>[{CJK}]{{2,20}}?人民政府)"
+)
+_TITLE_ORG_RE = re.compile(
+    rf"^(?P<org>[{CJK}]{{2,30}}?(?:{_ORG_SUFFIXES}))(?=关于|\d|[〇一二]{{4}}|年度|法治|依法|推进|贯彻)"
+)
+_BODY_ORG_RE = re.compile(
+    rf"(?P<org>(?P<place>[{CJK}]{{0,12}}?(?:自治州|自治县|自治旗|自治区|省|市|县|区|旗))"
+    rf"(?P<unit>人民政府|政府|[{CJK}]{{1,14}}?(?:局|委员会|委|办公室)))"
+)
+_SELF_REFERENCE_RE = re.compile(r"(?:我|全|本)(?P<unit>县|区|市|旗|州|省)")
+_GENERIC_PLACE = set("我本全该各在委的其此这那每与和及")
+_BODY_PLACE_RE = re.compile(
+    rf"(?:^|(?<=[，,。；;：:\s“]))(?:[{CJK}]{{1,6}}?[省市])?(?P<name>[{CJK}]{{2,4}}?(?:自治县|县|区|市|旗))(?=[{CJK}‘“])"
+)
+_LED_BY_RE = re.compile(r"[、和及]?[^，,。；]{0,4}?(?:领导|指导|部署|决策|要求|党委|党组)")
+OPENING_CHARS = 800  # how much of the body is read for places and issuers
+
+
+@dataclass(frozen=True)
+class Found:
+    value: str
+    source: str  # title | field:发布机构 | field:来源 | signature | issuer-line | body | inferred
+    confidence: str  # high | medium | low
+    evidence: str  # the verbatim text it was read from (a line or a phrase of the report)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"value": self.value, "source": self.source, "confidence": self.confidence, "evidence": self.evidence}
+
+
+@dataclass(frozen=True)
+class Description:
+    region: Found | None
+    region_path: tuple[str, ...]  # (江西省, 南昌市, 南昌县) as far as known
+    issuer: Found | None
+    department: Found | None  # canonical: 市场监督管理局
+    level: str | None  # province | city | county | department
+
+    def provenance(self) -> dict[str, dict[str, str]]:
+        out = {k: f.to_dict() for k, f in (("region", self.region), ("issuer", self.issuer)) if f}
+        if self.department:
+            out["department"] = self.department.to_dict()
+        return out
+
+
+def place_units(name: str | None) -> list[str]:
+    """The administrative units a name starts with: 济南市历下区2023年度… → [济南市, 历下区];
+    新乐市人民政府关于… → [新乐市]; 冠县司法局 → [冠县]."""
+    if not name:
+        return []
+    stop = _PLACE_STOP_RE.search(name)
+    prefix = name[: stop.start()] if stop else name
+    units: list[str] = []
+    pos = 0
+    while m := _PLACE_UNIT_RE.match(prefix, pos):
+        units.append(m.group())
+        pos = m.end()
+    return units
+
+
+def extract_region(name: str | None) -> str | None:
+    """The most specific administrative unit at the start of a title or issuer name."""
+    units = place_units(name)
+    return units[-1] if units else None
+
+
+def department_of(issuer: str | None, region: str | None = None) -> str | None:
+    """The department an issuer names, canonical (X市市场监管局 → 市场监督管理局), or None for a
+    government (人民政府, its 办公室) or a party committee. An unknown department keeps its own name."""
+    if not issuer:
+        return None
+    rest = issuer.split()[-1]
+    for unit in place_units(rest):
+        rest = rest.replace(unit, "", 1)
+    if region and rest.startswith(region):
+        rest = rest[len(region) :]
+    if not rest or re.fullmatch(r"(?:人民政府|政府)(?:办公室|办公厅)?|[省市县区旗]?委|中共.*", rest):
+        return None  # the government, its general office, a party committee
+    rest = re.sub(r"^(?:人民政府|政府)(?=.)", "", rest)  # 人民政府法制办 → 法制办
+    names = department_names()
+    if rest in names:
+        return names[rest]
+    for name in sorted(names, key=len, reverse=True):
+        if rest.endswith(name):
+            return names[name]
+    return rest if re.search(r"(?:局|委员会|委|办公室|中心)$", rest) and len(rest) <= 16 else None
+
+
+def _level(region: str, place_level: str | None) -> str:
+    if place_level:
+        return place_level
+    if region.endswith(("省", "自治区")):
+        return "province"
+    if region.endswith(("自治州", "地区", "盟")):
+        return "city"
+    return "city" if region.endswith("市") else "county"
+
+
+def region_in_body(body: str, places: Gazetteer) -> tuple[str, str] | None:
+    """(place, evidence) for the place the opening paragraphs are about.
+
+    The body's self-references (我县, 全县, 县委) tell which level the report speaks for; the first
+    division of that level named there wins (a county report names its city too), else the most
+    named one; places unknown to the gazetteer are taken from the start of a clause
+    (2023年，桃源区深入推进…)."""
+    opening = body[:OPENING_CHARS]
+    mentions = [m for m in places.mentions(opening) if m.surface in places.by_name]
+    units = Counter(m.group("unit") for m in _SELF_REFERENCE_RE.finditer(opening))
+    units.update(m.group()[0] for m in re.finditer(r"[县区市旗]委|[县区市旗]政府", opening))
+    if mentions:
+        wanted = units.most_common(1)[0][0] if units else None
+        of_level = [m for m in mentions if wanted and m.surface.endswith(wanted)]
+        if of_level:
+            return of_level[0].surface, of_level[0].surface
+        counts = Counter(m.surface for m in mentions)
+        name = counts.most_common(1)[0][0]
+        return name, name
+    for paragraph in opening.split("\n")[:3]:
+        for m in _BODY_PLACE_RE.finditer(paragraph):
+            name = m.group("name")
+            if not _GENERIC_PLACE & set(name):
+                return name, name
+    return None
+
+
+def issuer_in_body(body: str, region: str | None) -> tuple[str, str] | None:
+    """(issuer, evidence) from the opening sentences: 桂林市人民政府全面贯彻… → 桂林市人民政府;
+    县司法局始终… in 蒙城县's report → 蒙城县司法局."""
+    first = body[:OPENING_CHARS].split("\n", 1)[0][:200]
+    for m in _BODY_ORG_RE.finditer(first):
+        place, unit = m.group("place"), m.group("unit")
+        if _LED_BY_RE.match(first, m.end()):  # 在县委、县政府坚强领导下: the body acting is another
+            continue
+        if len(place) == 1:  # 县司法局: the report's own county
+            body_unit = unit.endswith(("局", "委员会", "委", "办公室")) or "政府" in unit
+            if region and region.endswith(place) and body_unit:
+                return region + unit, m.group("org")
+            continue
+        if _GENERIC_PLACE & set(place[:1]):
+            continue
+        if region is None or place.endswith(region) or region.endswith(place):
+            return m.group("org"), m.group("org")
+    return None
+
+
+def describe(
+    *,
+    title: str | None,
+    body: str,
+    field_issuer: str | None = None,
+    origin: str | None = None,
+    signature_issuer: str | None = None,
+    header_issuer: str | None = None,
+    places: Gazetteer | None = None,
+) -> Description:
+    """Region, its parents, issuer, department and level of one report, each with its provenance."""
+    places = places or gazetteer()
+    issuer: Found | None = None
+    region: Found | None = None
+    joint = _JOINT_RE.match(title or "")
+    title_org = _TITLE_ORG_RE.match(title or "")
+
+    # issuer, most trusted first
+    if field_issuer:
+        issuer = Found(field_issuer, "field:发布机构", "high", field_issuer)
+    elif joint:
+        issuer = Found(f"中共{joint.group('party')} {joint.group('gov')}", "title", "high", joint.group())
+    elif header_issuer:
+        issuer = Found(header_issuer, "issuer-line", "high", header_issuer)
+    elif title_org and place_units(title_org.group("org")):
+        issuer = Found(title_org.group("org"), "title", "high", title_org.group("org"))
+    elif signature_issuer:
+        issuer = Found(signature_issuer, "signature", "high", signature_issuer)
+
+    # region, most trusted first
+    candidates: Sequence[tuple[str | None, str, str]] = (
+        (joint.group("gov") if joint else None, "title", "high"),
+        (title, "title", "high"),
+        (issuer.value if issuer else None, issuer.source if issuer else "", "high"),
+        (signature_issuer, "signature", "high"),
+        (origin, "field:来源", "medium"),
+    )
+    for text, source, confidence in candidates:
+        name = extract_region(text.split()[-1] if text and source != "title" else text)
+        if name and not (_GENERIC_PLACE & set(name[:1])):
+            region = Found(name, source, confidence, text or name)
+            break
+    if region is None:
+        found = region_in_body(body, places)
+        if found:
+            region = Found(found[0], "body", "medium", found[1])
+    if issuer is None:
+        found = issuer_in_body(body, region.value if region else None)
+        if found:
+            issuer = Found(found[0], "body", "medium", found[1])
+
+    path: tuple[str, ...] = ()
+    level: str | None = None
+    if region:
+        heading = " ".join(x for x in (title, issuer.value if issuer else None) if x)
+        context = [m.surface for m in places.mentions(f"{heading} {body[:OPENING_CHARS]}")]
+        place = places.resolve(region.value, context)
+        units = place_units(title) if region.source == "title" else []
+        if place is not None:
+            path = place.path
+        elif region.value in units:
+            path = tuple(units[: units.index(region.value) + 1])
+        else:
+            path = (region.value,)
+        level = _level(region.value, place.level if place else None)
+    # the author: the body a title names (X县人民政府关于…, X市市场监督管理局2023年…) or, for a title that
+    # names only a place (冠县关于…, published by the county's 司法局), that place's government; without
+    # either, the issuer found elsewhere
+    author = issuer
+    if joint:
+        author = None
+    elif title_org and place_units(title_org.group("org")):
+        author = Found(title_org.group("org"), "title", "high", title_org.group("org"))
+    elif region and region.source == "title":
+        author = None
+    department: Found | None = None
+    dept = department_of(author.value if author else None, region.value if region else None)
+    if dept and author:
+        department = Found(dept, author.source, author.confidence, author.evidence)
+        level = "department"
+    return Description(region, path, issuer, department, level)

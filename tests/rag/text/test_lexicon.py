@@ -1,0 +1,18 @@
+"""One loader for every word list in rag/data."""
+
+from __future__ import annotations
+
+from rag.text.lexicon import department_names, table, words
+
+
+def test_words_and_tables_are_read_from_data_files() -> None:
+    assert "多少" in words("question_words") and "#" not in "".join(words("question_words"))
+    assert "件" in words("count_units") and "天" in words("measure_units")
+    assert table("synonyms")["不足"] == ("问题", "差距", "短板", "弱点")
+
+
+def test_department_names_map_every_alias_to_its_canonical_name() -> None:
+    names = department_names()
+    assert names["市场监管局"] == names["市场监督管理局"] == "市场监督管理局"
+    assert names["卫健委"] == "卫生健康委员会"
+    assert names["司法局"] == "司法局"

@@ -1,0 +1,158 @@
+"""Keyword side: the two Chinese tokenisers and the BM25 index (bm25s), with real jieba and bm25s.
+
+Sentences here are SAMPLE text about fictional places.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import jieba
+import numpy as np
+import pytest
+
+from rag.text.tokenize import STOPWORDS, TOKENIZERS, KeywordIndex, Tokenizer
+
+SENTENCE = "示例县加强府院联动工作，行政机关负责人出庭应诉率100%，接收行政复议申请181件，和解率36.23%。"
+DOCS = [
+    SENTENCE,
+    "示例县建设应急避难场所16处，避难场所总面积达11万平方米，可容纳2.5万人。",
+    "样例市开展行政执法案卷评查2次，发现问题10个，已全部整改。",
+    "演示区推进国家工作人员旁听庭审常态化，全年组织旁听庭审12场。",
+]
+PUNCTUATION = set("，。、；：“”（）《》！？,.;:!?()% ")
+
+
+@pytest.fixture(scope="module")
+def jieba_tok() -> Tokenizer:
+    return Tokenizer("jieba")
+
+
+@pytest.fixture(scope="module")
+def bigram_tok() -> Tokenizer:
+    return Tokenizer("bigram")
+
+
+@pytest.fixture(params=TOKENIZERS)
+def tok(request: pytest.FixtureRequest, jieba_tok: Tokenizer, bigram_tok: Tokenizer) -> Tokenizer:
+    return jieba_tok if request.param == "jieba" else bigram_tok
+
+
+# --- tokenisers -------------------------------------------------------------------------------------------
+
+
+def test_numbers_are_kept_whole(tok: Tokenizer) -> None:
+    tokens = tok(SENTENCE)
+    for number in ("181", "36.23%", "100%"):
+        assert number in tokens, (tok.kind, number, tokens)
+    assert "36" not in tokens and "23" not in tokens
+
+
+def test_punctuation_and_stopwords_are_dropped(tok: Tokenizer) -> None:
+    tokens = tok("请问，示例县行政复议的申请和办理情况是什么？共有多少件（含调解）！")
+    assert tokens, tok.kind
+    assert not PUNCTUATION & set(tokens)
+    assert not STOPWORDS & set(tokens)
+    for dropped in ("的", "和", "件", "是", "请问", "情况", "多少", "什么"):
+        assert dropped not in tokens
+    assert "申请" in tokens and "办理" in tokens
+
+
+def test_only_punctuation_and_stopwords_give_no_tokens(tok: Tokenizer) -> None:
+    assert tok("，。、；：“”（）《》！？的 和 与 是否") == []
+    assert tok("") == []
+
+
+def test_bigram_tokens_exactly() -> None:
+    tok = Tokenizer("bigram")
+    assert tok("出庭应诉率100%") == ["出庭", "庭应", "应诉", "诉率", "100%"]
+    assert tok("和解率36.23%，OCR识别") == ["和解", "解率", "36.23%", "OCR", "识别"]
+    assert tok("率") == ["率"]  # a lone Han character is a token
+    assert tok.id == "bigram-v1"
+
+
+def test_jieba_with_domain_dictionary_keeps_legal_terms(jieba_tok: Tokenizer) -> None:
+    tokens = jieba_tok(SENTENCE)
+    for term in ("出庭应诉率", "行政复议", "府院联动"):
+        assert term in tokens
+    # search mode also emits the sub-words, so a query for a part still matches
+    for part in ("出庭", "应诉", "应诉率", "行政", "复议"):
+        assert part in tokens
+    assert "出庭应诉率" in jieba_tok.words("行政机关负责人出庭应诉率100%")
+    assert jieba_tok.id == "jieba-v1"
+
+
+def test_domain_dictionary_does_not_touch_global_jieba(jieba_tok: Tokenizer) -> None:
+    assert "出庭应诉率" in jieba_tok("出庭应诉率")
+    assert "出庭应诉率" not in jieba.lcut("行政机关负责人出庭应诉率100%")
+
+
+def test_bigram_words_are_runs(bigram_tok: Tokenizer) -> None:
+    assert bigram_tok.words("出庭应诉率100%，和解率36.23%。") == ["出庭应诉率", "100%", "和解率", "36.23%"]
+
+
+def test_unknown_tokenizer() -> None:
+    with pytest.raises(ValueError, match="unknown tokenizer 'spaces'"):
+        Tokenizer("spaces")
+
+
+def test_tokenizer_is_thread_safe(jieba_tok: Tokenizer) -> None:
+    expected = [jieba_tok(d) for d in DOCS]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(jieba_tok, DOCS * 25))
+    assert results == expected * 25
+
+
+# --- BM25 index ---------------------------------------------------------------------------------------------
+
+
+def test_scores_rank_the_matching_document_first(tok: Tokenizer) -> None:
+    index = KeywordIndex.build([tok(d) for d in DOCS])
+    assert index.size == 4
+    for query, best in (
+        ("行政机关负责人出庭应诉率是多少？", 0),
+        ("避难场所总面积", 1),
+        ("执法案卷评查", 2),
+        ("旁听庭审", 3),
+    ):
+        scores = index.scores(tok(query))
+        assert scores.shape == (4,) and scores.dtype == np.float32
+        assert int(np.argmax(scores)) == best, (tok.kind, query, scores)
+        assert scores[best] > 0
+    scores = index.scores(tok("出庭应诉率"))
+    assert scores[1] == 0 and scores[2] == 0 and scores[3] == 0
+
+
+def test_scores_of_numbers(tok: Tokenizer) -> None:
+    index = KeywordIndex.build([tok(d) for d in DOCS])
+    scores = index.scores(tok("181"))
+    assert int(np.argmax(scores)) == 0 and scores[0] > 0 and not scores[1:].any()
+
+
+def test_unknown_and_empty_queries_score_zero(bigram_tok: Tokenizer) -> None:
+    index = KeywordIndex.build([bigram_tok(d) for d in DOCS])
+    np.testing.assert_array_equal(index.scores(["完全无关的词"]), np.zeros(4, dtype=np.float32))
+    np.testing.assert_array_equal(index.scores([]), np.zeros(4, dtype=np.float32))
+
+
+def test_empty_index() -> None:
+    index = KeywordIndex.build([])
+    assert index.size == 0
+    assert index.scores(["行政"]).shape == (0,)
+
+
+def test_save_load_round_trip_gives_the_same_scores(tok: Tokenizer, tmp_path: Path) -> None:
+    index = KeywordIndex.build([tok(d) for d in DOCS])
+    index.save(tmp_path / "bm25")
+    assert any((tmp_path / "bm25").iterdir())
+    loaded = KeywordIndex.load(tmp_path / "bm25", 4)
+    assert loaded.size == 4
+    for query in ("出庭应诉率100%", "避难场所", "181件", "旁听庭审12场", "无关"):
+        np.testing.assert_array_equal(loaded.scores(tok(query)), index.scores(tok(query)))
+
+
+def test_save_load_of_an_empty_index(tmp_path: Path) -> None:
+    KeywordIndex.build([]).save(tmp_path / "bm25")
+    loaded = KeywordIndex.load(tmp_path / "bm25", 0)
+    assert loaded.size == 0 and loaded.scores(["行政"]).shape == (0,)
