@@ -56,6 +56,7 @@ from ..text import (
     first_year,
     iso_date,
 )
+from ..text.names import ORG_SUFFIXES
 from ..types import Report
 from . import limits
 from .chunk import has_headings
@@ -81,9 +82,8 @@ _DATE_LINE_RE = re.compile(r"(?:19|20)\d{2}\s*(?:年\s*\d{1,2}\s*月\s*\d{1,2}\s
 _DOC_NUMBER_RE = re.compile(
     rf"^[{_CJK}]{{1,15}}\s*[〔\[【(（]\s*(?:19|20)\d{{2}}\s*[〕\]】)）]\s*第?\s*\d{{1,5}}\s*号$"
 )
-_ORG_SUFFIXES = "人民政府办公室|人民政府办公厅|人民政府|政府办公室|政府|办公室|办公厅|委员会|司法局|局|委|办|厅|院|中心"
-_ORG_LINE_RE = re.compile(rf"^[{_CJK}（）()]{{2,30}}?(?:{_ORG_SUFFIXES})$")
-_TITLE_ISSUER_RE = re.compile(rf"^([{_CJK}]{{2,30}}?(?:{_ORG_SUFFIXES}))关于")
+#: A line that is only an organisation's name (an issuer line, a signature): 新乐市人民政府.
+_ORG_LINE_RE = re.compile(rf"^[{_CJK}（）()]{{2,30}}?(?:{ORG_SUFFIXES})$")
 _TITLE_TOPIC_RE = re.compile(r"法治|法制|依法行政|依法治")
 _WRAPPED_TITLE_RE = re.compile(r"^关于(?:上报|报送|呈报|提交|印发)?《(?P<inner>[^》]+)》的?(?:报告|函|请示|通知)$")
 _SALUTATION_RE = re.compile(

@@ -22,26 +22,29 @@ from dataclasses import dataclass
 
 from ..text import CJK
 from ..text.lexicon import department_names
+from ..text.names import (
+    ACTOR_PLACE,
+    ACTOR_UNIT_SUFFIXES,
+    BODY_PLACE,
+    DEPARTMENT_END_RE,
+    ORG,
+    PLACE_UNIT_RE,
+    alternatives,
+    level_by_suffix,
+)
 from .places import Gazetteer, gazetteer
 
-_ORG_SUFFIXES = "人民政府办公室|人民政府办公厅|人民政府|政府办公室|政府|办公室|办公厅|委员会|局|委|办|厅|院|中心"
-_PLACE_UNIT_RE = re.compile(rf"[{CJK}]{{1,10}}?(?:自治州|自治县|自治旗|自治区|地区|省|市|县|区|旗|盟)")
 _PLACE_STOP_RE = re.compile(r"关于|人民政府|政府|党委|委员会|司法局|年度|法治|依法|[\d〇《“\"（(]")
 _JOINT_RE = re.compile(
     rf"^中共(?P<party>[{CJK}]{{2,20}}?[省市县区旗]委)\s*[、,，]?\s*(?P<gov>[{CJK}]{{2,20}}?人民政府)"
 )
-_TITLE_ORG_RE = re.compile(
-    rf"^(?P<org>[{CJK}]{{2,30}}?(?:{_ORG_SUFFIXES}))(?=关于|\d|[〇一二]{{4}}|年度|法治|依法|推进|贯彻)"
-)
+_TITLE_ORG_RE = re.compile(rf"^{ORG}(?=关于|\d|[〇一二]{{4}}|年度|法治|依法|推进|贯彻)")
 _BODY_ORG_RE = re.compile(
-    rf"(?P<org>(?P<place>[{CJK}]{{0,12}}?(?:自治州|自治县|自治旗|自治区|省|市|县|区|旗))"
-    rf"(?P<unit>人民政府|政府|[{CJK}]{{1,14}}?(?:局|委员会|委|办公室)))"
+    rf"(?P<org>{ACTOR_PLACE}(?P<unit>人民政府|政府|[{CJK}]{{1,14}}?(?:{alternatives(ACTOR_UNIT_SUFFIXES)})))"
 )
 _SELF_REFERENCE_RE = re.compile(r"(?:我|全|本)(?P<unit>县|区|市|旗|州|省)")
 _GENERIC_PLACE = set("我本全该各在委的其此这那每与和及")
-_BODY_PLACE_RE = re.compile(
-    rf"(?:^|(?<=[，,。；;：:\s“]))(?:[{CJK}]{{1,6}}?[省市])?(?P<name>[{CJK}]{{2,4}}?(?:自治县|县|区|市|旗))(?=[{CJK}‘“])"
-)
+_BODY_PLACE_RE = re.compile(rf"(?:^|(?<=[，,。；;：:\s“])){BODY_PLACE}(?=[{CJK}‘“])")
 _LED_BY_RE = re.compile(r"[、和及]?[^，,。；]{0,4}?(?:领导|指导|部署|决策|要求|党委|党组)")
 OPENING_CHARS = 800  # how much of the body is read for places and issuers
 
@@ -81,7 +84,7 @@ def place_units(name: str | None) -> list[str]:
     prefix = name[: stop.start()] if stop else name
     units: list[str] = []
     pos = 0
-    while m := _PLACE_UNIT_RE.match(prefix, pos):
+    while m := PLACE_UNIT_RE.match(prefix, pos):
         units.append(m.group())
         pos = m.end()
     return units
@@ -112,17 +115,12 @@ def department_of(issuer: str | None, region: str | None = None) -> str | None:
     for name in sorted(names, key=len, reverse=True):
         if rest.endswith(name):
             return names[name]
-    return rest if re.search(r"(?:局|委员会|委|办公室|中心)$", rest) and len(rest) <= 16 else None
+    return rest if DEPARTMENT_END_RE.search(rest) and len(rest) <= 16 else None
 
 
 def _level(region: str, place_level: str | None) -> str:
-    if place_level:
-        return place_level
-    if region.endswith(("省", "自治区")):
-        return "province"
-    if region.endswith(("自治州", "地区", "盟")):
-        return "city"
-    return "city" if region.endswith("市") else "county"
+    """The gazetteer's level, else the one the name's form says (…省 province, …市 city, …县 county)."""
+    return place_level or level_by_suffix(region, "unit", default="county")
 
 
 def region_in_body(body: str, places: Gazetteer) -> tuple[str, str] | None:
@@ -161,7 +159,7 @@ def issuer_in_body(body: str, region: str | None) -> tuple[str, str] | None:
         if _LED_BY_RE.match(first, m.end()):  # 在县委、县政府坚强领导下: the body acting is another
             continue
         if len(place) == 1:  # 县司法局: the report's own county
-            body_unit = unit.endswith(("局", "委员会", "委", "办公室")) or "政府" in unit
+            body_unit = unit.endswith(ACTOR_UNIT_SUFFIXES) or "政府" in unit
             if region and region.endswith(place) and body_unit:
                 return region + unit, m.group("org")
             continue

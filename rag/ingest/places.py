@@ -25,10 +25,9 @@ from pathlib import Path
 import ahocorasick
 
 from ..errors import ConfigError
+from ..text.names import DIVISION_SUFFIXES
 
 LEVELS = ("province", "city", "county")
-#: Suffixes that make a division's name; the stem before them is a short form users write.
-_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "地区", "林区", "省", "市", "县", "区", "旗", "盟")
 
 
 @dataclass(frozen=True)
@@ -71,8 +70,9 @@ def _ethnic_re() -> re.Pattern[str]:
 
 
 def stem(name: str) -> str | None:
-    """The short form of a division's name, or None when it would be one character (冠县 → None)."""
-    for suffix in _SUFFIXES:
+    """The short form of a division's name, or None when it would be one character (冠县 → None); the
+    suffixes are every official one (``rag.text.names.DIVISION_SUFFIXES``)."""
+    for suffix in DIVISION_SUFFIXES:  # longest first: 自治区 before 区
         if name.endswith(suffix):
             base = name[: -len(suffix)]
             if "自治" in suffix:

@@ -33,23 +33,12 @@ from ..errors import QueryError
 from ..ingest.places import gazetteer, stem
 from ..text import YEAR_NUMBER_RE
 from ..text.lexicon import department_names
+from ..text.names import LOCAL_SUFFIXES, QUESTION_PLACES, REGION_LEVEL_END_RE, SUBPLACE_END_RE, SUBPLACE_RE
 from ..types import Report
 
-_SUFFIXES = ("自治县", "自治旗", "县", "区", "市", "旗")
 _PLAN = re.compile(r"打算|计划|安排|思路|重点|目标|部署")
-_PLACE_AT_START = re.compile(
-    r"^(?:请问)?(?:在)?(?P<place>(?:[\u4e00-\u9fff]{1,4}?(?:省|自治区|自治州|自治县|自治旗|州|盟|县|区|市|旗))+)"
-)
-#: Places inside a division that are not divisions themselves: never "no report for X".
-_ZONE = re.compile(
-    r"(?:开发区|经开区|高新区|新区|园区|片区|景区|保税区|示范区|试验区|功能区|社区|校区|城区|辖区|市区|镇|乡|街道|村)$"
-)
+_PLACE_AT_START = re.compile(rf"^(?:请问)?(?:在)?{QUESTION_PLACES}")
 _GENERIC = set("全本我各该哪每此某这那其当")
-#: A place inside a division, by the form of its name: 西塘镇, 小蓝经开区, 罗星街道, 缪家村 (at least two
-#: characters before the suffix, so 乡镇, 城乡 and 农村 are no names).
-_SUBPLACE = re.compile(
-    r"(?P<name>[\u4e00-\u9fff]{2,8}?(?:经济技术开发区|经济开发区|经开区|开发区|高新区|新区|园区|片区|街道|社区|镇|乡|村))"
-)
 
 
 @dataclass(frozen=True)
@@ -114,7 +103,7 @@ def aliases(region: str) -> set[str]:
     short = stem(region)
     if short:
         names.add(short)
-    for suffix in _SUFFIXES:  # names the gazetteer's rule does not cover keep the plain one
+    for suffix in LOCAL_SUFFIXES:  # names the gazetteer's rule does not cover keep the plain one
         if region.endswith(suffix) and len(region) - len(suffix) >= 2:
             names.add(region[: -len(suffix)])
             break
@@ -204,10 +193,10 @@ def _widest_cover(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str
 
 def _is_region_level(place: str) -> bool:
     """A division (or a name of that form that is no zone, town or village)."""
-    if _ZONE.search(place):
+    if SUBPLACE_END_RE.search(place):
         return False
     g = gazetteer()
-    return any(g.is_division(m.surface) for m in g.mentions(place)) or bool(re.search(r"[省市县区旗州盟]$", place))
+    return any(g.is_division(m.surface) for m in g.mentions(place)) or bool(REGION_LEVEL_END_RE.search(place))
 
 
 def _unknown_places(question: str, catalog: Catalog, known: list[_Hit]) -> tuple[list[str], list[str]]:
@@ -218,7 +207,7 @@ def _unknown_places(question: str, catalog: Catalog, known: list[_Hit]) -> tuple
     at_start = m and m.group("place")[0] not in _GENERIC and len(m.group("place")) >= 2
     if m and at_start and not any(s < m.end("place") and m.start("place") < e for s, e in covered):
         candidates.append(m.group("place"))
-    for m2 in _SUBPLACE.finditer(question):
+    for m2 in SUBPLACE_RE.finditer(question):
         name = m2.group("name")
         if name[0] not in _GENERIC and not any(s <= m2.start() < e for s, e in covered):
             candidates.append(name)

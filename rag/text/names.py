@@ -1,0 +1,108 @@
+"""Place and organisation names by their form: the suffixes that end them and the patterns built from them.
+
+The suffixes are data (``rag/text/data``): ``place_suffixes.tsv`` (省, 自治州, 县 …, each with its level),
+``subplace_suffixes.tsv`` (开发区, 镇, 村 …) and ``org_suffixes.tsv`` (人民政府, 局, 委员会 …). Each
+file tags its entries with the named sets a caller reads; this module turns a set into a regex
+alternation (longest suffix first, so 委员会 is tried before 委 and 人民政府办公室 before 人民政府) and
+builds the patterns of a name of that form.
+
+The sets differ because the callers read names in different places. Each set is the one its caller
+had when the gold sets' predictions and the corpus's metadata were measured, and is kept so (widening
+one changes what some pattern matches, which only a new measurement may decide):
+
+- ``division`` (``rag.ingest.places.stem``): every official suffix, since it strips the gazetteer's
+  own names (特别行政区 and 林区 included).
+- ``unit`` (``PLACE_UNIT_RE``: the units a title or an issuer name starts with, ``rag.ingest.meta``):
+  no title names a 特别行政区 or a 林区 as its unit, and both end in 区, which the set has.
+- ``question`` (``QUESTION_PLACES`` and ``REGION_LEVEL_END_RE``, ``rag.question.scope``): what a user
+  writes, which includes the short form 州 (恩施州) and leaves out 地区 (its 区 is in the set).
+- ``actor`` (``ACTOR_PLACE``: the place of a body acting in an opening sentence, 桂林市人民政府全面贯彻…,
+  ``rag.ingest.meta``): the ``unit`` set without 地区 and 盟, the levels whose governments and
+  departments write these reports.
+- ``local`` (``rag.question.scope.aliases``): regions outside the gazetteer (new or fictional: 青禾县)
+  are counties, districts and cities; provinces and prefectures are all in the gazetteer, whose
+  ``stem`` covers them.
+- ``body`` (``BODY_PLACE``: a place a clause of the opening starts with, 2023年，桃源区深入推进…,
+  ``rag.ingest.meta``): ``local`` without 自治旗; such a name with a two-character stem still ends
+  within the pattern's four characters before 旗.
+
+Organisation suffixes: all of them end a title's, an issuer line's or a signature's organisation
+(``ORG_SUFFIXES``); ``department`` ends a department's name (``rag.ingest.meta.department_of``);
+``actor`` ends a department acting in an opening sentence (县司法局始终…), where 中心 is left out.
+
+Written by hand: no library reads the form of Chinese administrative and organisation names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from . import CJK
+from .lexicon import table
+
+#: The basic CJK block only: question and sub-place patterns were tuned with it (``CJK`` adds Extension A).
+HAN = r"\u4e00-\u9fff"
+
+
+def _tagged(name: str, tag: str | None = None) -> tuple[str, ...]:
+    """The entries of ``rag/text/data/NAME.tsv`` (those tagged ``tag``), longest first, file order on ties."""
+    entries = [key for key, tags in table(name).items() if tag is None or tag in tags]
+    return tuple(sorted(entries, key=len, reverse=True))
+
+
+def alternatives(suffixes: Iterable[str]) -> str:
+    """A regex alternation of ``suffixes``, longest first."""
+    return "|".join(re.escape(s) for s in sorted(suffixes, key=len, reverse=True))
+
+
+def place_suffixes(subset: str) -> tuple[str, ...]:
+    """The place suffixes of a named set (``division``, ``unit``, ``question``, ``actor``, ``local``,
+    ``body``), longest first."""
+    return _tagged("place_suffixes", subset)
+
+
+def suffix_level(subset: str) -> dict[str, str]:
+    """Suffix → its level (province | city | county), for the suffixes of ``subset``."""
+    levels = table("place_suffixes")
+    return {s: levels[s][0] for s in place_suffixes(subset)}
+
+
+def level_by_suffix(name: str, subset: str, default: str) -> str:
+    """The level of ``name`` read from its suffix among ``subset``'s (longest first), else ``default``."""
+    for suffix, level in suffix_level(subset).items():
+        if name.endswith(suffix):
+            return level
+    return default
+
+
+# ---- places ----------------------------------------------------------------------------------------
+
+DIVISION_SUFFIXES = place_suffixes("division")
+LOCAL_SUFFIXES = place_suffixes("local")
+#: One administrative unit at the start of a title or issuer name: 济南市, 历下区, 冠县.
+PLACE_UNIT_RE = re.compile(rf"[{CJK}]{{1,10}}?(?:{alternatives(place_suffixes('unit'))})")
+#: The place of a body acting in an opening sentence (a group ``place`` inside a larger pattern).
+ACTOR_PLACE = rf"(?P<place>[{CJK}]{{0,12}}?(?:{alternatives(place_suffixes('actor'))}))"
+#: A place a clause starts with (group ``name``), after an optional province or city: 桃源区, 湖南省桃源县.
+BODY_PLACE = rf"(?:[{CJK}]{{1,6}}?[省市])?(?P<name>[{CJK}]{{2,4}}?(?:{alternatives(place_suffixes('body'))}))"
+#: One or more places a question names in a row (group ``place``): 汉中市, 济南市历下区.
+QUESTION_PLACES = rf"(?P<place>(?:[{HAN}]{{1,4}}?(?:{alternatives(place_suffixes('question'))}))+)"
+#: A name whose form is a region's (…县, …州, …盟).
+REGION_LEVEL_END_RE = re.compile(rf"(?:{alternatives(place_suffixes('question'))})$")
+
+#: Sub-places: a name ending so is a zone, town, village or area, never a division.
+SUBPLACE_END_RE = re.compile(rf"(?:{alternatives(_tagged('subplace_suffixes'))})$")
+#: A sub-place by the form of its name (group ``name``): 西塘镇, 小蓝经开区, 罗星街道, 缪家村 (at least two
+#: characters before the suffix, so 乡镇, 城乡 and 农村 are no names).
+SUBPLACE_RE = re.compile(rf"(?P<name>[{HAN}]{{2,8}}?(?:{alternatives(_tagged('subplace_suffixes', 'name'))}))")
+
+# ---- organisations ---------------------------------------------------------------------------------
+
+ORG_SUFFIXES = alternatives(_tagged("org_suffixes"))
+DEPARTMENT_SUFFIXES = _tagged("org_suffixes", "department")
+ACTOR_UNIT_SUFFIXES = _tagged("org_suffixes", "actor")
+#: A department's name ends so (X市市场监管局, 法制办公室).
+DEPARTMENT_END_RE = re.compile(rf"(?:{alternatives(DEPARTMENT_SUFFIXES)})$")
+#: An organisation's name (a group ``org`` of two to thirty characters before its suffix).
+ORG = rf"(?P<org>[{CJK}]{{2,30}}?(?:{ORG_SUFFIXES}))"
