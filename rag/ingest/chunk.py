@@ -29,13 +29,22 @@ from dataclasses import dataclass
 from ..text import HEADING_PATTERNS, ITEM_RE, SENTENCE_END_RE, cn_numeral, sentence_spans
 from ..types import BACK_MATTER, FRONT_MATTER, Chunk, Report
 
+#: Longest chunk, in characters (a single longer sentence stays whole): larger chunks give the embedder
+#: and BM25 more context each but cite less precisely and dilute a figure among other sentences.
 DEFAULT_MAX_CHARS = 300
+#: A chunk is cut where an enumerated item (一是…) starts only once it holds 1/this of ``max_chars``: a
+#: lower divisor keeps short items together, a higher one gives more items a chunk of their own.
+_ITEM_CUT_DIVISOR = 4
 
 _HEADINGS = HEADING_PATTERNS
 _ITEM = ITEM_RE  # used with .match(line, pos)
 _SENTENCE_END = SENTENCE_END_RE
+#: A paragraph that opens with a heading marker is only a heading when at most this long (and without a
+#: sentence end or a figure): higher takes more short first paragraphs for section titles.
 _MAX_HEADING_ONLY = 80
 _FIGURE = re.compile(r"\d+(?:\.\d+)?(?![\d.年])")  # a figure (not a bare year): a line with one is content
+#: A section title (in ``section_path``) is shortened to this many characters: longer titles read better in a
+#: citation's path and cost more of the embedded text.
 _MAX_TITLE = 40
 
 
@@ -93,7 +102,7 @@ def parse_heading(line: str) -> tuple[Heading, bool] | None:
 
 def _group(line: str, max_chars: int) -> Iterator[tuple[int, int, str | None]]:
     """Pack a paragraph's sentences into spans of at most ``max_chars`` (relative offsets)."""
-    min_chars = max_chars // 4
+    min_chars = max_chars // _ITEM_CUT_DIVISOR
     start = end = -1
     item: str | None = None
     current_item: str | None = None

@@ -90,6 +90,15 @@ _SALUTATION_RE = re.compile(
     rf"^[{_CJK}、]{{2,28}}(?:常委会|委员会|人大|政府|党委|市委|县委|区委|代表|同志们|领导|局|厅|部门|单位)[:：]$"
 )
 _SENTENCE_END = ("。", "！", "？", "；", "：", "!", "?", ";", ":", "…")
+#: A title is at most this long; higher takes longer lines that mention 报告 and 法治 for the title (and
+#: drops them from the body), lower misses long titles.
+_MAX_TITLE_LEN = 80
+#: A line this long starts the body even without a sentence end (a paragraph whose 。 was lost); lower
+#: ends the header sooner, at the risk of leaving long header lines (an issuer and a date) in the body.
+_MIN_PARAGRAPH_LEN = 40
+#: The value of a label that stood alone on its line (索引号 / 1137…) is at most this long; longer, the
+#: next line is a document line of its own.
+_MAX_FIELD_VALUE = 80
 
 # ---------------------------------------------------------------------------------------------------
 # Boilerplate rules (whole lines)
@@ -122,7 +131,17 @@ _PAGE_NUMBER_RE = re.compile(
 _CUT_MARKER_RE = re.compile(
     r"^(?:相关(?:阅读|链接|文章|信息|新闻|推荐|稿件)\s*[:：]?$|(?:上一篇|下一篇|上一条|下一条)\s*(?:[:：]|$))"
 )
+#: Furniture found by its first words (当前位置, 扫一扫 …) is at most this long: a longer line that opens so is
+#: body text; higher drops longer furniture lines, at the risk of a body sentence that opens like one.
 _MAX_BOILERPLATE_LEN = 40
+#: A breadcrumb without 首页 (政务公开 > 法治政府建设) has at least this many parts, each at most this long;
+#: looser limits catch more breadcrumbs and more body lines that use > as a sign.
+_BREADCRUMB_MIN_PARTS = 3
+_BREADCRUMB_MAX_PART = 15
+#: A menu bar outside the body has at least this many words, each of these lengths; looser limits catch
+#: more menus and more header lines (names of people, short titles) that are document lines.
+_NAV_MIN_WORDS = 4
+_NAV_WORD_LEN = (2, 8)
 
 
 def _is_boilerplate(line: str) -> bool:
@@ -137,7 +156,7 @@ def _is_boilerplate(line: str) -> bool:
     if len(line) <= _MAX_BOILERPLATE_LEN and not line.endswith("。") and _BOILERPLATE_PREFIX_RE.match(line):
         return True
     parts = _BREADCRUMB_SEP_RE.split(line)
-    if len(parts) >= 3 and all(len(p.strip(_STRIP_CHARS)) <= 15 for p in parts):
+    if len(parts) >= _BREADCRUMB_MIN_PARTS and all(len(p.strip(_STRIP_CHARS)) <= _BREADCRUMB_MAX_PART for p in parts):
         return True  # 首页 > 政务公开 > 法治政府建设
     return bool(_REGISTRATION_RE.search(line))
 
@@ -148,7 +167,10 @@ def _is_nav_bar(line: str) -> bool:
     Only applied outside the body: a table row in the body could look the same.
     """
     tokens = line.split()
-    return len(tokens) >= 4 and all(2 <= len(t) <= 8 and re.fullmatch(f"[{_CJK}]+", t) for t in tokens)
+    shortest, longest = _NAV_WORD_LEN
+    return len(tokens) >= _NAV_MIN_WORDS and all(
+        shortest <= len(t) <= longest and re.fullmatch(f"[{_CJK}]+", t) for t in tokens
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -202,6 +224,8 @@ _DATE_FIELDS = ("date_published", "date_issued", "date_time", "date_written")
 _LABELS = "|".join(sorted(_FIELD_KEYS, key=len, reverse=True))
 _FIELD_START_RE = re.compile(rf"^(?:[•·●▪]\s*)?[【\[]?({_LABELS})[】\]]?\s*(?:[:：]|(?=\s)|$)")
 _FIELD_NEXT_RE = re.compile(rf"({_LABELS})\s*[:：]")
+#: A header-field line (索引号：… 发布机构：…) is at most this long; longer, it is a body sentence that opens
+#: with a label word. Higher reads longer multi-field lines, at the risk of taking a sentence for fields.
 _MAX_FIELD_LINE = 120
 
 
@@ -249,7 +273,7 @@ def _is_title_like(line: str) -> bool:
     return (
         "报告" in line
         and bool(_TITLE_TOPIC_RE.search(line))
-        and len(line) <= 80
+        and len(line) <= _MAX_TITLE_LEN
         and not line.endswith((*_SENTENCE_END, "，", ","))
         and not HEADING_RE.match(line)
     )
@@ -259,7 +283,7 @@ def _is_paragraph_like(line: str) -> bool:
     """Where the body starts: a heading, a sentence, or a long line — and not a title or salutation."""
     if _is_title_like(line) or _SALUTATION_RE.match(line) or _ORG_LINE_RE.match(line):
         return False
-    return bool(HEADING_RE.match(line)) or line.endswith(_SENTENCE_END) or len(line) >= 40
+    return bool(HEADING_RE.match(line)) or line.endswith(_SENTENCE_END) or len(line) >= _MIN_PARAGRAPH_LEN
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -321,7 +345,7 @@ def _scan_header(lines: list[str], page: _Page) -> int:
 
 def _is_field_value(line: str, label: str) -> bool:
     """Whether ``line`` is the value of a label that stood alone on the line before ("索引号\\n1137…")."""
-    if _parse_fields(line) is not None or _is_boilerplate(line) or len(line) > 80:
+    if _parse_fields(line) is not None or _is_boilerplate(line) or len(line) > _MAX_FIELD_VALUE:
         return False
     return _FIELD_KEYS[label] == "title" or not (_is_title_like(line) or _is_paragraph_like(line))
 
@@ -444,6 +468,8 @@ def clean_text(raw: str) -> tuple[str, dict[str, str]]:
 
 _TEXT_CONTROLS = frozenset("\t\n\r\x0b\x0c\x1c\x1d\x1e\x85")
 _TEXT_CONTROL_BYTES = frozenset(b"\t\n\r\x0b\x0c")
+#: Share of control characters above which a file is binary, not text; higher accepts more damaged text
+#: files and more binary ones read as text.
 _MAX_CONTROL_RATIO = 0.1
 
 
@@ -514,7 +540,9 @@ _BREAK_AFTER_RE = re.compile(r"[。！？：；!?:;][”’」』）)\"']*$")
 _BREAK_BEFORE_RE = re.compile(
     rf"^(?:[{_CN_NUMERAL}]+[、是]|[（(](?:[{_CN_NUMERAL}]+|\d{{1,2}})[)）]|\d{{1,2}}[.．、](?!\d))"
 )
-_FULL_LINE = 0.85  # a line narrower than this share of the page's widest line ends its paragraph
+#: A line narrower than this share of the page's widest line ends its paragraph; higher keeps more
+#: breaks (a full line a little short stays apart), lower joins more (a short last line to the next).
+_FULL_LINE = 0.85
 
 
 def _reflow_pdf(pages: list[str], width: int | None = None) -> str:
@@ -539,19 +567,28 @@ def _reflow_pdf(pages: list[str], width: int | None = None) -> str:
     return "\n".join(paragraphs)
 
 
-_WRAPPED_SHARE = 0.3  # share of lines at one fixed width, not ending a sentence, that marks hard wrapping
+#: Hard wrapping is detected when at least this share of the lines (and ``_WRAPPED_MIN_LINES`` of them)
+#: have one width (within ``_WRAP_WIDTH_SLACK`` characters) and do not end a sentence; lower re-joins more
+#: files, at the risk of joining a file whose lines are short paragraphs.
+_WRAPPED_SHARE = 0.3
+_WRAPPED_MIN_LINES = 5
+_WRAP_WIDTH_SLACK = 1
+#: Lines shorter than this do not count when finding the wrap width (titles, the last lines of paragraphs);
+#: a file of fewer lines than ``_WRAP_MIN_FILE_LINES`` is never re-joined.
+_WRAP_MIN_LINE = 20
+_WRAP_MIN_FILE_LINES = 6
 
 
 def _unwrap_plain(text: str) -> str:
     """Re-join a plain-text file that was hard-wrapped at a fixed number of characters (lines broken
     mid-sentence), with the PDF rules; a file whose lines are paragraphs is returned unchanged."""
     lines = _lines(text)
-    lengths = [len(ln) for ln in lines if len(ln) >= 20]
-    if len(lines) < 6 or not lengths:
+    lengths = [len(ln) for ln in lines if len(ln) >= _WRAP_MIN_LINE]
+    if len(lines) < _WRAP_MIN_FILE_LINES or not lengths:
         return text
     mode = max(set(lengths), key=lengths.count)
-    at_width = [ln for ln in lines if abs(len(ln) - mode) <= 1 and not _BREAK_AFTER_RE.search(ln)]
-    if len(at_width) < max(5, _WRAPPED_SHARE * len(lines)):
+    at_width = [ln for ln in lines if abs(len(ln) - mode) <= _WRAP_WIDTH_SLACK and not _BREAK_AFTER_RE.search(ln)]
+    if len(at_width) < max(_WRAPPED_MIN_LINES, _WRAPPED_SHARE * len(lines)):
         return text
     return _reflow_pdf([text], width=max(_display_width(ln) for ln in at_width))
 

@@ -46,7 +46,16 @@ _SELF_REFERENCE_RE = re.compile(r"(?:我|全|本)(?P<unit>县|区|市|旗|州|�
 _GENERIC_PLACE = set("我本全该各在委的其此这那每与和及")
 _BODY_PLACE_RE = re.compile(rf"(?:^|(?<=[，,。；;：:\s“])){BODY_PLACE}(?=[{CJK}‘“])")
 _LED_BY_RE = re.compile(r"[、和及]?[^，,。；]{0,4}?(?:领导|指导|部署|决策|要求|党委|党组)")
-OPENING_CHARS = 800  # how much of the body is read for places and issuers
+#: How much of the body is read for places and issuers: more finds a place named late, at the risk of
+#: taking another region a report mentions for its own.
+OPENING_CHARS = 800
+#: Of the opening, how many paragraphs are read for a place at a clause start, and how many characters of
+#: the first one for the body acting (县司法局始终…); more reads further, with the same risk.
+_OPENING_PARAGRAPHS = 3
+_FIRST_SENTENCES_CHARS = 200
+#: A department name not in the department list is taken only up to this length; longer, it is a
+#: phrase that happens to end in 局 or 中心.
+_MAX_DEPARTMENT_LEN = 16
 
 
 @dataclass(frozen=True)
@@ -115,7 +124,7 @@ def department_of(issuer: str | None, region: str | None = None) -> str | None:
     for name in sorted(names, key=len, reverse=True):
         if rest.endswith(name):
             return names[name]
-    return rest if DEPARTMENT_END_RE.search(rest) and len(rest) <= 16 else None
+    return rest if DEPARTMENT_END_RE.search(rest) and len(rest) <= _MAX_DEPARTMENT_LEN else None
 
 
 def _level(region: str, place_level: str | None) -> str:
@@ -142,7 +151,7 @@ def region_in_body(body: str, places: Gazetteer) -> tuple[str, str] | None:
         counts = Counter(m.surface for m in mentions)
         name = counts.most_common(1)[0][0]
         return name, name
-    for paragraph in opening.split("\n")[:3]:
+    for paragraph in opening.split("\n")[:_OPENING_PARAGRAPHS]:
         for m in _BODY_PLACE_RE.finditer(paragraph):
             name = m.group("name")
             if not _GENERIC_PLACE & set(name):
@@ -153,7 +162,7 @@ def region_in_body(body: str, places: Gazetteer) -> tuple[str, str] | None:
 def issuer_in_body(body: str, region: str | None) -> tuple[str, str] | None:
     """(issuer, evidence) from the opening sentences: 桂林市人民政府全面贯彻… → 桂林市人民政府;
     县司法局始终… in 蒙城县's report → 蒙城县司法局."""
-    first = body[:OPENING_CHARS].split("\n", 1)[0][:200]
+    first = body[:OPENING_CHARS].split("\n", 1)[0][:_FIRST_SENTENCES_CHARS]
     for m in _BODY_ORG_RE.finditer(first):
         place, unit = m.group("place"), m.group("unit")
         if _LED_BY_RE.match(first, m.end()):  # 在县委、县政府坚强领导下: the body acting is another
