@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rag.ingest.load import load_report
-from rag.ingest.meta import department_of, describe, place_units
+from rag.ingest.meta import department_of, describe, extract_region, place_units
 
 # (family, page text, expected: region, region_path, issuer, department, level, region source)
 FAMILIES: list[tuple[str, str, dict[str, object]]] = [
@@ -229,3 +229,21 @@ def test_place_units_and_describe_prefer_the_title() -> None:
     assert place_units("济南市历下区2023年度法治政府建设情况报告") == ["济南市", "历下区"]
     d = describe(title="济南市历下区2023年度法治政府建设情况报告", body="2023年，我区推进法治建设。")
     assert d.region and d.region.value == "历下区" and d.region_path == ("山东省", "济南市", "历下区")
+
+
+@pytest.mark.parametrize(
+    ("name", "region"),
+    [
+        ("济南市历下区2023年度法治政府建设情况报告", "历下区"),
+        ("新乐市人民政府关于2024年度法治政府建设情况报告", "新乐市"),
+        ("冠县关于2024年法治政府建设情况的报告", "冠县"),
+        ("示例自治县人民政府关于2024年法治政府建设情况的报告", "示例自治县"),
+        ("示例盟示例旗2022年法治政府建设年度报告", "示例旗"),
+        ("济南市市中区2023年法治政府建设情况报告", "市中区"),
+        ("示例县司法局", "示例县"),
+        ("关于2024年法治政府建设情况的报告", None),
+        (None, None),
+    ],
+)
+def test_extract_region(name: str | None, region: str | None) -> None:
+    assert extract_region(name) == region
