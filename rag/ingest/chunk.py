@@ -29,6 +29,19 @@ from dataclasses import dataclass
 from ..text import HEADING_PATTERNS, ITEM_RE, SENTENCE_END_RE, cn_numeral, sentence_spans
 from ..types import BACK_MATTER, FRONT_MATTER, Chunk, Report
 
+__all__ = [
+    "BACK",
+    "DEFAULT_MAX_CHARS",
+    "FRONT",
+    "Heading",
+    "Span",
+    "chunk_report",
+    "has_headings",
+    "parse_heading",
+    "section_ref",
+    "split_text",
+]
+
 #: Longest chunk, in characters (a single longer sentence stays whole): larger chunks give the embedder
 #: and BM25 more context each but cite less precisely and dilute a figure among other sentences.
 DEFAULT_MAX_CHARS = 300

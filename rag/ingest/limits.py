@@ -37,6 +37,18 @@ import numpy as np
 from ..embed import Embedder
 from ..errors import IngestCancelledError, InputError, LimitExceededError
 
+__all__ = [
+    "CharBudget",
+    "Deadline",
+    "DocLimits",
+    "TruncatedQueries",
+    "applied",
+    "check_chars",
+    "check_chunks",
+    "check_zip",
+    "current",
+]
+
 MiB = 1024 * 1024
 
 

@@ -10,7 +10,8 @@ and the value's ``Found`` records the source, a confidence and the verbatim evid
 
 Written by hand: no library reads the 公文 conventions. Places are checked against the gazetteer
 (``rag.ingest.places``) for their parents and level; names the gazetteer does not know (new divisions,
-fictional samples) are still taken from the layout when their form is a place's (…县, …区, …市).
+fictional samples) are still taken from the layout when their form is a place's (…县, …区, …市:
+``rag.text.names``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,18 @@ from ..text.names import (
     level_by_suffix,
 )
 from .places import Gazetteer, gazetteer
+
+__all__ = [
+    "OPENING_CHARS",
+    "Description",
+    "Found",
+    "department_of",
+    "describe",
+    "extract_region",
+    "issuer_in_body",
+    "place_units",
+    "region_in_body",
+]
 
 _PLACE_STOP_RE = re.compile(r"关于|人民政府|政府|党委|委员会|司法局|年度|法治|依法|[\d〇《“\"（(]")
 _JOINT_RE = re.compile(

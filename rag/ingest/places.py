@@ -27,6 +27,8 @@ import ahocorasick
 from ..errors import ConfigError
 from ..text.names import DIVISION_SUFFIXES
 
+__all__ = ["LEVELS", "Gazetteer", "Mention", "Place", "gazetteer", "stem"]
+
 LEVELS = ("province", "city", "county")
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+__all__ = ["SAMPLES", "SAMPLE_NOTE", "SampleFigures", "report_text", "write_sample_corpus"]
+
 SAMPLE_NOTE = "（示例数据：本报告由本项目生成，内容虚构，不是真实的政府文件。）"
 
 

@@ -30,7 +30,8 @@ from ..text.tokenize import tokenizer_for
 from ..types import Chunk, Report
 from . import limits as lim
 from .chunk import DEFAULT_MAX_CHARS, chunk_report
-from .load import SUPPORTED_SUFFIXES, load_report
+from .load import load_report
+from .read import SUPPORTED_SUFFIXES
 
 Progress = Callable[[str, int, int], None]  # (file name, done, total)
 OutcomeStatus: TypeAlias = Literal["added", "replaced", "unchanged", "duplicate", "failed"]

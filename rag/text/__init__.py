@@ -1,10 +1,19 @@
 """Text primitives shared by the load, chunk, question and answer stages: one definition each.
 
-Chinese numerals, years, sentence spans, the heading markers of official documents and character
-bigrams. Written by hand because they are a few lines each and the libraries that cover parts of
-them (``cn2an`` for numerals) would still leave the 公文-specific pieces (heading markers, sentence
-ends with closing quotes) to us; keeping all of them in one module is what lets load, chunk and
-answer agree on what a sentence or a heading is.
+The package's modules:
+
+- ``rag.text`` (here): Chinese numerals, years, dates, sentence spans, the heading markers of official
+  documents and character bigrams;
+- ``lexicon``: the one loader of the word lists in ``rag/text/data`` (question words, units, synonyms,
+  departments, place and organisation suffixes …);
+- ``names``: place and organisation names by their form: the suffix sets and the patterns built from
+  them (ingest's places and metadata, the question's scope);
+- ``tokenize``: the keyword tokenisers (bigram, jieba) of the index's BM25 side.
+
+Written by hand because they are a few lines each and the libraries that cover parts of them
+(``cn2an`` for numerals) would still leave the 公文-specific pieces (heading markers, sentence ends
+with closing quotes) to us; keeping all of them in one module is what lets load, chunk and answer
+agree on what a sentence or a heading is.
 """
 
 from __future__ import annotations
@@ -13,8 +22,34 @@ import re
 from collections.abc import Iterator
 from datetime import date
 
+__all__ = [
+    "CJK",
+    "CJK_BASIC",
+    "CN_DATE_RE",
+    "CN_NUMERAL_CHARS",
+    "CN_YEAR_DIGITS",
+    "DATE_RE",
+    "HAN_OR_NUMBER_RE",
+    "HEADING_PATTERNS",
+    "ITEM_RE",
+    "ITEM_START_RE",
+    "MAJOR_HEADING_RE",
+    "SENTENCE_END_RE",
+    "SENTENCE_RE",
+    "STRIP_CHARS",
+    "YEAR_NUMBER_RE",
+    "YEAR_RE",
+    "bigrams",
+    "cn_numeral",
+    "first_year",
+    "iso_date",
+    "sentence_spans",
+]
+
 #: The CJK ranges used in character classes (Extension A and the basic block).
 CJK = r"\u3400-\u9fff"
+#: The basic block alone, without Extension A: the question-side place patterns were tuned with it.
+CJK_BASIC = r"\u4e00-\u9fff"
 #: Everything ``str.isspace`` accepts (incl. U+00A0 and U+3000, the highest one) plus zero-width
 #: characters and the BOM.
 STRIP_CHARS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "\u200b\u200c\u200d\u2060\ufeff"
@@ -45,9 +80,6 @@ def cn_numeral(s: str) -> int:
             section = current = 0
     return total + section + current
 
-
-#: A Chinese numeral that may stand for a count (二十二个, 两项): at least one numeral character.
-CN_NUMBER_RE = re.compile(rf"[{CN_NUMERAL_CHARS}万]+")
 
 #: A year written with digits (2024) or Chinese digits (二〇二四), followed by 年.
 YEAR_RE = re.compile(rf"((?:19|20)\d{{2}}|[{CN_YEAR_DIGITS}]{{4}})\s*年")

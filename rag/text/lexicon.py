@@ -13,6 +13,8 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
+__all__ = ["DATA", "department_names", "table", "words"]
+
 DATA = Path(__file__).parent / "data"
 
 

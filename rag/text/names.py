@@ -38,11 +38,28 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from . import CJK
+from . import CJK, CJK_BASIC
 from .lexicon import table
 
-#: The basic CJK block only: question and sub-place patterns were tuned with it (``CJK`` adds Extension A).
-HAN = r"\u4e00-\u9fff"
+__all__ = [
+    "ACTOR_PLACE",
+    "ACTOR_UNIT_SUFFIXES",
+    "BODY_PLACE",
+    "DEPARTMENT_END_RE",
+    "DEPARTMENT_SUFFIXES",
+    "DIVISION_SUFFIXES",
+    "LOCAL_SUFFIXES",
+    "ORG",
+    "ORG_SUFFIXES",
+    "PLACE_UNIT_RE",
+    "QUESTION_PLACES",
+    "REGION_LEVEL_END_RE",
+    "SUBPLACE_END_RE",
+    "SUBPLACE_RE",
+    "alternatives",
+    "level_by_suffix",
+    "place_suffixes",
+]
 
 
 def _tagged(name: str, tag: str | None = None) -> tuple[str, ...]:
@@ -62,7 +79,7 @@ def place_suffixes(subset: str) -> tuple[str, ...]:
     return _tagged("place_suffixes", subset)
 
 
-def suffix_level(subset: str) -> dict[str, str]:
+def _suffix_level(subset: str) -> dict[str, str]:
     """Suffix → its level (province | city | county), for the suffixes of ``subset``."""
     levels = table("place_suffixes")
     return {s: levels[s][0] for s in place_suffixes(subset)}
@@ -70,7 +87,7 @@ def suffix_level(subset: str) -> dict[str, str]:
 
 def level_by_suffix(name: str, subset: str, default: str) -> str:
     """The level of ``name`` read from its suffix among ``subset``'s (longest first), else ``default``."""
-    for suffix, level in suffix_level(subset).items():
+    for suffix, level in _suffix_level(subset).items():
         if name.endswith(suffix):
             return level
     return default
@@ -87,7 +104,7 @@ ACTOR_PLACE = rf"(?P<place>[{CJK}]{{0,12}}?(?:{alternatives(place_suffixes('acto
 #: A place a clause starts with (group ``name``), after an optional province or city: 桃源区, 湖南省桃源县.
 BODY_PLACE = rf"(?:[{CJK}]{{1,6}}?[省市])?(?P<name>[{CJK}]{{2,4}}?(?:{alternatives(place_suffixes('body'))}))"
 #: One or more places a question names in a row (group ``place``): 汉中市, 济南市历下区.
-QUESTION_PLACES = rf"(?P<place>(?:[{HAN}]{{1,4}}?(?:{alternatives(place_suffixes('question'))}))+)"
+QUESTION_PLACES = rf"(?P<place>(?:[{CJK_BASIC}]{{1,4}}?(?:{alternatives(place_suffixes('question'))}))+)"
 #: A name whose form is a region's (…县, …州, …盟).
 REGION_LEVEL_END_RE = re.compile(rf"(?:{alternatives(place_suffixes('question'))})$")
 
@@ -95,7 +112,7 @@ REGION_LEVEL_END_RE = re.compile(rf"(?:{alternatives(place_suffixes('question'))
 SUBPLACE_END_RE = re.compile(rf"(?:{alternatives(_tagged('subplace_suffixes'))})$")
 #: A sub-place by the form of its name (group ``name``): 西塘镇, 小蓝经开区, 罗星街道, 缪家村 (at least two
 #: characters before the suffix, so 乡镇, 城乡 and 农村 are no names).
-SUBPLACE_RE = re.compile(rf"(?P<name>[{HAN}]{{2,8}}?(?:{alternatives(_tagged('subplace_suffixes', 'name'))}))")
+SUBPLACE_RE = re.compile(rf"(?P<name>[{CJK_BASIC}]{{2,8}}?(?:{alternatives(_tagged('subplace_suffixes', 'name'))}))")
 
 # ---- organisations ---------------------------------------------------------------------------------
 

@@ -20,6 +20,8 @@ import jieba
 from . import CJK
 from .lexicon import DATA, words
 
+__all__ = ["STOPWORDS", "TOKENIZERS", "Tokenizer", "get_tokenizer", "tokenizer_for"]
+
 jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not for our users
 
 TOKENIZERS = ("jieba", "bigram")

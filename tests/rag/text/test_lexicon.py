@@ -1,4 +1,4 @@
-"""One loader for every word list in rag/data."""
+"""One loader for every word list in rag/text/data."""
 
 from __future__ import annotations
 
