@@ -28,6 +28,7 @@ from ..text.names import (
     ACTOR_UNIT_SUFFIXES,
     BODY_PLACE,
     DEPARTMENT_END_RE,
+    GENERIC_IN_REPORT,
     ORG,
     PLACE_UNIT_RE,
     alternatives,
@@ -56,7 +57,6 @@ _BODY_ORG_RE = re.compile(
     rf"(?P<org>{ACTOR_PLACE}(?P<unit>人民政府|政府|[{CJK}]{{1,14}}?(?:{alternatives(ACTOR_UNIT_SUFFIXES)})))"
 )
 _SELF_REFERENCE_RE = re.compile(r"(?:我|全|本)(?P<unit>县|区|市|旗|州|省)")
-_GENERIC_PLACE = set("我本全该各在委的其此这那每与和及")
 _BODY_PLACE_RE = re.compile(rf"(?:^|(?<=[，,。；;：:\s“])){BODY_PLACE}(?=[{CJK}‘“])")
 _LED_BY_RE = re.compile(r"[、和及]?[^，,。；]{0,4}?(?:领导|指导|部署|决策|要求|党委|党组)")
 #: How much of the body is read for places and issuers: more finds a place named late, at the risk of
@@ -167,7 +167,7 @@ def region_in_body(body: str, places: Gazetteer) -> tuple[str, str] | None:
     for paragraph in opening.split("\n")[:_OPENING_PARAGRAPHS]:
         for m in _BODY_PLACE_RE.finditer(paragraph):
             name = m.group("name")
-            if not _GENERIC_PLACE & set(name):
+            if not GENERIC_IN_REPORT & set(name):
                 return name, name
     return None
 
@@ -185,7 +185,7 @@ def issuer_in_body(body: str, region: str | None) -> tuple[str, str] | None:
             if region and region.endswith(place) and body_unit:
                 return region + unit, m.group("org")
             continue
-        if _GENERIC_PLACE & set(place[:1]):
+        if GENERIC_IN_REPORT & set(place[:1]):
             continue
         if region is None or place.endswith(region) or region.endswith(place):
             return m.group("org"), m.group("org")
@@ -231,7 +231,7 @@ def describe(
     )
     for text, source, confidence in candidates:
         name = extract_region(text.split()[-1] if text and source != "title" else text)
-        if name and not (_GENERIC_PLACE & set(name[:1])):
+        if name and not (GENERIC_IN_REPORT & set(name[:1])):
             region = Found(name, source, confidence, text or name)
             break
     if region is None:

@@ -33,12 +33,18 @@ from ..errors import QueryError
 from ..ingest.places import gazetteer, stem
 from ..text import YEAR_NUMBER_RE
 from ..text.lexicon import department_names
-from ..text.names import LOCAL_SUFFIXES, QUESTION_PLACES, REGION_LEVEL_END_RE, SUBPLACE_END_RE, SUBPLACE_RE
+from ..text.names import (
+    GENERIC_IN_QUESTION,
+    LOCAL_SUFFIXES,
+    QUESTION_PLACES,
+    REGION_LEVEL_END_RE,
+    SUBPLACE_END_RE,
+    SUBPLACE_RE,
+)
 from ..types import Report
 
 _PLAN = re.compile(r"打算|计划|安排|思路|重点|目标|部署")
 _PLACE_AT_START = re.compile(rf"^(?:请问)?(?:在)?{QUESTION_PLACES}")
-_GENERIC = set("全本我各该哪每此某这那其当")
 
 
 @dataclass(frozen=True)
@@ -204,12 +210,12 @@ def _unknown_places(question: str, catalog: Catalog, known: list[_Hit]) -> tuple
     covered = [(h.start, h.end) for h in known]
     candidates: list[str] = []
     m = _PLACE_AT_START.match(question)
-    at_start = m and m.group("place")[0] not in _GENERIC and len(m.group("place")) >= 2
+    at_start = m and m.group("place")[0] not in GENERIC_IN_QUESTION and len(m.group("place")) >= 2
     if m and at_start and not any(s < m.end("place") and m.start("place") < e for s, e in covered):
         candidates.append(m.group("place"))
     for m2 in SUBPLACE_RE.finditer(question):
         name = m2.group("name")
-        if name[0] not in _GENERIC and not any(s <= m2.start() < e for s, e in covered):
+        if name[0] not in GENERIC_IN_QUESTION and not any(s <= m2.start() < e for s, e in covered):
             candidates.append(name)
     for mention in gazetteer().mentions(question):
         inside = any(s <= mention.start < e for s, e in covered) or any(mention.surface in c for c in candidates)

@@ -1,7 +1,8 @@
 """Place and organisation names by their form: the suffixes that end them and the patterns built from them.
 
 The suffixes are data (``rag/text/data``): ``place_suffixes.tsv`` (省, 自治州, 县 …, each with its level),
-``subplace_suffixes.tsv`` (开发区, 镇, 村 …) and ``org_suffixes.tsv`` (人民政府, 局, 委员会 …). Each
+``subplace_suffixes.tsv`` (开发区, 镇, 村 …) and ``org_suffixes.tsv`` (人民政府, 局, 委员会 …); with them
+``generic_place_chars.tsv``, the characters that make a would-be name a generic word (我县, 全市, 该镇). Each
 file tags its entries with the named sets a caller reads; this module turns a set into a regex
 alternation (longest suffix first, so 委员会 is tried before 委 and 人民政府办公室 before 人民政府) and
 builds the patterns of a name of that form.
@@ -48,6 +49,8 @@ __all__ = [
     "DEPARTMENT_END_RE",
     "DEPARTMENT_SUFFIXES",
     "DIVISION_SUFFIXES",
+    "GENERIC_IN_QUESTION",
+    "GENERIC_IN_REPORT",
     "LOCAL_SUFFIXES",
     "ORG",
     "ORG_SUFFIXES",
@@ -113,6 +116,11 @@ SUBPLACE_END_RE = re.compile(rf"(?:{alternatives(_tagged('subplace_suffixes'))})
 #: A sub-place by the form of its name (group ``name``): 西塘镇, 小蓝经开区, 罗星街道, 缪家村 (at least two
 #: characters before the suffix, so 乡镇, 城乡 and 农村 are no names).
 SUBPLACE_RE = re.compile(rf"(?P<name>[{CJK_BASIC}]{{2,8}}?(?:{alternatives(_tagged('subplace_suffixes', 'name'))}))")
+
+#: Characters that make a would-be place name generic (我县, 全市, 该镇) or a phrase (在县委): in a report's
+#: text (``rag.ingest.meta``) and at the start of a place a question names (``rag.question.scope``).
+GENERIC_IN_REPORT = frozenset(_tagged("generic_place_chars", "report"))
+GENERIC_IN_QUESTION = frozenset(_tagged("generic_place_chars", "question"))
 
 # ---- organisations ---------------------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ from rag.text.names import (
     BODY_PLACE,
     DEPARTMENT_END_RE,
     DIVISION_SUFFIXES,
+    GENERIC_IN_QUESTION,
+    GENERIC_IN_REPORT,
     LOCAL_SUFFIXES,
     ORG,
     ORG_SUFFIXES,
@@ -112,3 +114,11 @@ def test_organisation_patterns() -> None:
     body = re.compile(BODY_PLACE)
     m = body.match("湖南省桃源县")
     assert m is not None and m.group("name") == "桃源县"
+
+
+def test_generic_characters_of_place_names() -> None:
+    shared = set("我本全该各每此这那其")
+    assert shared <= GENERIC_IN_REPORT and shared <= GENERIC_IN_QUESTION
+    assert set("在委的与和及") <= GENERIC_IN_REPORT - GENERIC_IN_QUESTION  # particles beside a unit in text
+    assert set("哪某当") <= GENERIC_IN_QUESTION - GENERIC_IN_REPORT  # 哪个县, 某区, 当地 in questions
+    assert "青" not in GENERIC_IN_REPORT | GENERIC_IN_QUESTION
