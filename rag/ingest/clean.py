@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..text import CJK, CN_DATE_RE, MAJOR_HEADING_RE, STRIP_CHARS, iso_date
+from ..text.lexicon import table, words
 from ..text.names import ORG_SUFFIXES
 
 __all__ = ["Cleaned", "clean", "clean_text", "is_title_like", "nonempty_lines", "strip_line"]
@@ -60,14 +61,7 @@ _MAX_FIELD_VALUE = 80
 
 #: Lines made only of these page-action words (after removing brackets/colons) are page furniture:
 #: "【打印】【关闭】", "字号：大 中 小", "分享：", "打印本页 关闭窗口", "收藏".
-_ACTION_WORDS = frozenset(
-    {
-        *("打印", "打印本页", "打印此页", "打印文章", "打印正文", "关闭", "关闭窗口", "关闭本页"),
-        *("收藏", "加入收藏", "收藏本页", "返回", "返回顶部", "返回首页", "返回列表", "保存", "下载"),
-        *("字号", "字体", "大", "中", "小", "默认", "T", "A", "A+", "A-", "朗读", "视力保护色"),
-        *("分享", "分享到", "纠错", "我要纠错"),
-    }
-)
+_ACTION_WORDS = words("page_action_words")
 _ACTION_SPLIT_RE = re.compile(r"[\s:：【】\[\]|｜/•·●▪]+")
 _BOILERPLATE_PREFIX_RE = re.compile(
     r"^(?:当前位置|您的位置|你的位置|您现在的位置|当前所在位置|所在位置|扫一扫|扫码|扫描二维码|用手机扫|微信扫|"
@@ -128,49 +122,8 @@ def _is_nav_bar(line: str) -> bool:
 # Header fields of the 政府信息公开 block: 索引号 / 发布机构 / 发文日期 / 名称 …
 # ---------------------------------------------------------------------------------------------------
 
-_FIELD_KEYS = {
-    "名称": "title",
-    "标题": "title",
-    "发布机构": "issuer",
-    "发布单位": "issuer",
-    "发文机关": "issuer",
-    "发文单位": "issuer",
-    "文号": "doc_number",
-    "发文字号": "doc_number",
-    "文件编号": "doc_number",
-    "索引号": "index_number",
-    "主题分类": "subject",
-    "来源": "origin",
-    "信息来源": "origin",
-    "文章来源": "origin",
-    # Dates, most specific about publication first (see ``_DATE_FIELDS``).
-    "发布时间": "date_published",
-    "发布日期": "date_published",
-    "发文日期": "date_issued",
-    "生成日期": "date_issued",
-    "时间": "date_time",
-    "日期": "date_time",
-    "成文日期": "date_written",
-    "印发日期": "date_written",
-    # Recognised so that the line is dropped; the value is not kept.
-    "生效日期": "",
-    "主题词": "",
-    "公文种类": "",
-    "体裁分类": "",
-    "信息类别": "",
-    "有效性": "",
-    "公开范围": "",
-    "公开方式": "",
-    "浏览量": "",
-    "阅读量": "",
-    "作者": "",
-    "编辑": "",
-    "责任编辑": "",
-    "浏览次数": "",
-    "阅读次数": "",
-    "点击数": "",
-    "访问次数": "",
-}
+#: Header label → the metadata key it fills ("" for a label whose line is dropped and value not kept).
+_FIELD_KEYS = {label: (keys[0] if keys else "") for label, keys in table("field_labels").items()}
 _DATE_FIELDS = ("date_published", "date_issued", "date_time", "date_written")
 _LABELS = "|".join(sorted(_FIELD_KEYS, key=len, reverse=True))
 _FIELD_START_RE = re.compile(rf"^(?:[•·●▪]\s*)?[【\[]?({_LABELS})[】\]]?\s*(?:[:：]|(?=\s)|$)")

@@ -32,7 +32,7 @@ import ahocorasick
 from ..errors import QueryError
 from ..ingest.places import gazetteer, stem
 from ..text import YEAR_NUMBER_RE
-from ..text.lexicon import department_names
+from ..text.lexicon import department_names, words
 from ..text.names import (
     GENERIC_IN_QUESTION,
     LOCAL_SUFFIXES,
@@ -40,10 +40,11 @@ from ..text.names import (
     REGION_LEVEL_END_RE,
     SUBPLACE_END_RE,
     SUBPLACE_RE,
+    alternatives,
 )
 from ..types import Report
 
-_PLAN = re.compile(r"打算|计划|安排|思路|重点|目标|部署")
+_PLAN = re.compile(alternatives(words("plan_words")))  # a question about plans: 2025年…打算
 _PLACE_AT_START = re.compile(rf"^(?:请问)?(?:在)?{QUESTION_PLACES}")
 
 

@@ -16,3 +16,11 @@ def test_department_names_map_every_alias_to_its_canonical_name() -> None:
     assert names["市场监管局"] == names["市场监督管理局"] == "市场监督管理局"
     assert names["卫健委"] == "卫生健康委员会"
     assert names["司法局"] == "司法局"
+
+
+def test_page_lists_read_as_the_cleaner_uses_them() -> None:
+    labels = table("field_labels")
+    assert labels["发布机构"] == ("issuer",) and labels["发文日期"] == ("date_issued",)
+    assert labels["浏览次数"] == ()  # recognised, its line dropped, no key
+    assert {"打印", "关闭窗口", "A+"} <= words("page_action_words")
+    assert "打算" in words("plan_words")
