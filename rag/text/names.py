@@ -39,6 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ..errors import ConfigError
 from . import CJK, CJK_BASIC
 from .lexicon import table
 
@@ -68,6 +69,8 @@ __all__ = [
 def _tagged(name: str, tag: str | None = None) -> tuple[str, ...]:
     """The entries of ``rag/text/data/NAME.tsv`` (those tagged ``tag``), longest first, file order on ties."""
     entries = [key for key, tags in table(name).items() if tag is None or tag in tags]
+    if not entries:  # an empty set would make an alternation that matches everywhere
+        raise ConfigError(f"lexicon {name}.tsv has no entry{f' tagged {tag!r}' if tag else ''}")
     return tuple(sorted(entries, key=len, reverse=True))
 
 

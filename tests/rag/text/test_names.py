@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from rag.errors import ConfigError
 from rag.text.lexicon import table
 from rag.text.names import (
     ACTOR_PLACE,
@@ -122,3 +123,8 @@ def test_generic_characters_of_place_names() -> None:
     assert set("在委的与和及") <= GENERIC_IN_REPORT - GENERIC_IN_QUESTION  # particles beside a unit in text
     assert set("哪某当") <= GENERIC_IN_QUESTION - GENERIC_IN_REPORT  # 哪个县, 某区, 当地 in questions
     assert "青" not in GENERIC_IN_REPORT | GENERIC_IN_QUESTION
+
+
+def test_a_set_without_entries_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"place_suffixes\.tsv has no entry tagged 'regoin'"):
+        place_suffixes("regoin")  # a typo would otherwise give an alternation that matches everywhere
