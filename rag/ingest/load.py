@@ -19,14 +19,16 @@ from ..errors import EmptyDocumentError
 from ..text import first_year, iso_date
 from ..types import Report
 from .chunk import has_headings
-from .clean import clean
+from .clean import clean, clean_text
 from .meta import describe
 from .read import SUPPORTED_SUFFIXES, read_file, read_text
 
-# SUPPORTED_SUFFIXES and read_text are the read module's, named here too for the CLI and the service.
+# SUPPORTED_SUFFIXES, read_text and clean_text are read's and clean's, named here too for the callers that
+# import them from the load stage (the CLI, the service, the llama-index adapter's tests).
 __all__ = [
     "SUPPORTED_SUFFIXES",
     "UNTITLED",
+    "clean_text",
     "extract_year",
     "inferred_title",
     "load_report",
