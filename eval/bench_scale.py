@@ -240,12 +240,11 @@ def measure(kind: str, chunks: int, directory: Path) -> dict[str, Any]:
 
 
 def _vector_of(data: Any, row: int) -> np.ndarray:
-    if hasattr(data, "vector"):
-        try:
-            return np.asarray(data.vector(row), dtype=np.float32)
-        except IndexError:
-            return np.asarray(data.vector(int(data.live_rows()[0])), dtype=np.float32)
-    return np.asarray(data._entity(row)["dense"], dtype=np.float32)
+    """The vector of chunk ``row`` (both stores' snapshots have ``vector``); a removed row: the first live one."""
+    try:
+        return np.asarray(data.vector(row), dtype=np.float32)
+    except IndexError:
+        return np.asarray(data.vector(int(next(iter(data.live_rows())))), dtype=np.float32)
 
 
 def _recall(data: Any, queries: list[np.ndarray], kind: str, directory: Path) -> float:

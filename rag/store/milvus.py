@@ -289,6 +289,10 @@ class MilvusSnapshot(IndexData):
     def chunk(self, row: int) -> Chunk:
         return Chunk.from_dict(json.loads(self._entity(row)["data"]))
 
+    def vector(self, row: int) -> np.ndarray:
+        """The chunk vector at ``row`` (for inspection and benchmarks)."""
+        return np.asarray(self._entity(row)["dense"], dtype=np.float32)
+
     def sentence_vectors(self, row: int) -> np.ndarray:
         e = self._entity(row)
         if e["sentences"]:
