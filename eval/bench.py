@@ -206,10 +206,10 @@ def sigterm_during_ingest(index_dir: Path, paragraphs: int) -> tuple[float, bool
     whether the index was left as before (the ingest stopped without writing)."""
     import httpx
 
-    from rag.store import faiss as ix
+    from rag.store import read_manifest
 
     key, port = "bench-key", free_port()
-    before = ix.read_manifest(index_dir).generation
+    before = read_manifest(index_dir).generation
     env = {**os.environ, "RAG_API_KEY": key, "RAG_PORT": str(port)}
     server = subprocess.Popen(
         [sys.executable, "-m", "rag.cli", "serve", "--index", str(index_dir)],
@@ -230,7 +230,7 @@ def sigterm_during_ingest(index_dir: Path, paragraphs: int) -> tuple[float, bool
         t0 = time.perf_counter()
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=120)
-        return time.perf_counter() - t0, ix.read_manifest(index_dir).generation == before
+        return time.perf_counter() - t0, read_manifest(index_dir).generation == before
     finally:
         if server.poll() is None:
             server.kill()

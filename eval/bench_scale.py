@@ -180,8 +180,10 @@ def measure(kind: str, chunks: int, directory: Path) -> dict[str, Any]:
     from rag import store
     from rag.engine import Engine  # noqa: F401 - the read path is imported as the service would
     from rag.retrieve import Retriever
+    from rag.store.registry import store_module
     from rag.text.tokenize import get_tokenizer
 
+    store_module(kind)  # the store's module (FAISS, pymilvus) imported: open_s times the opening alone
     t0 = time.perf_counter()
     data = store.load(directory, embedder=EMBEDDER)
     open_s = time.perf_counter() - t0
@@ -240,12 +242,11 @@ def measure(kind: str, chunks: int, directory: Path) -> dict[str, Any]:
 
 
 def _vector_of(data: Any, row: int) -> np.ndarray:
-    if hasattr(data, "vector"):
-        try:
-            return np.asarray(data.vector(row), dtype=np.float32)
-        except IndexError:
-            return np.asarray(data.vector(int(data.live_rows()[0])), dtype=np.float32)
-    return np.asarray(data._entity(row)["dense"], dtype=np.float32)
+    """The vector of chunk ``row`` (both stores' snapshots have ``vector``); a removed row: the first live one."""
+    try:
+        return np.asarray(data.vector(row), dtype=np.float32)
+    except IndexError:
+        return np.asarray(data.vector(int(next(iter(data.live_rows())))), dtype=np.float32)
 
 
 def _recall(data: Any, queries: list[np.ndarray], kind: str, directory: Path) -> float:

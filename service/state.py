@@ -18,7 +18,7 @@ from rag.engine import Engine
 from rag.errors import DuplicateDocumentError, IndexBusyError, InputError
 from rag.ingest.write import ingest, remove
 from rag.settings import Settings
-from rag.store.faiss import Manifest
+from rag.store import Manifest
 from rag.tools.chat import Turn, rewrite_with_llm, standalone
 
 from . import uploads

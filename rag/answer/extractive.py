@@ -46,7 +46,7 @@ from ..question import (
     question_terms,
 )
 from ..retrieve import Ranked
-from ..store.faiss import IndexData
+from ..store import IndexData
 from ..text import ITEM_START_RE, iso_date, sentence_spans
 from ..types import MATTER, Answer, Chunk, Citation, Report
 from .base import Retrieved, StreamEvent, stream_lines

@@ -161,10 +161,10 @@ def ingest(
 @app.command()
 def reports(index: IndexOpt = None, json_: JsonOpt = False) -> None:
     """List the indexed reports."""
-    from ..store import faiss as ix
+    from .. import store
 
     s = _settings(index)
-    data = _run(lambda: ix.load(s.index_dir))
+    data = _run(lambda: store.load(s.index_dir))
     rows = sorted(data.reports.values(), key=lambda r: (r.region or "", r.year or 0))
     if json_:
         _dump([{**r.meta(), "chunks": len(data.rows_of(r.report_id))} for r in rows])

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..embed import Embedder
 from ..errors import QueryError
-from ..store.faiss import IndexData
+from ..store import IndexData
 from ..text.tokenize import Tokenizer
 from ..types import Passage
 

@@ -35,10 +35,8 @@ import base64
 import functools
 import json
 import logging
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -47,12 +45,14 @@ import numpy as np
 
 from ..errors import ConfigError, IndexCorruptError
 from ..types import MATTER, Chunk, Report
-from . import FORMAT, MANIFEST, Addition, IndexData, Manifest, Writer, checked, chunk_json, sentence_counts
+from .base import Addition, Chunks, IndexData, LruCache, Reports, Writer, checked, chunk_json, sentence_counts
+from .manifest import FORMAT, MANIFEST, Manifest, StoreSpec, generation_name, write_manifest
+from .tuning import MilvusTuning, StoreTuning
+
+__all__ = ["MilvusSnapshot", "MilvusWriter", "generation", "new_manifest", "snapshot", "writer"]
 
 TEXT_PIECE = 20_000  # characters of report text per entity (3 bytes each in UTF-8, under 65,535)
-VARCHAR = 65_535
-CACHE = 4096
-PAGE = 16_384  # Milvus returns at most this many entities per query
+VARCHAR = 65_535  # the longest VARCHAR field Milvus holds, in bytes
 
 
 @functools.cache
@@ -161,8 +161,8 @@ def _state(cl: Any, m: Manifest) -> dict[str, int]:
     return dict(json.loads(found[0]["state"]))
 
 
-def _query_all(cl: Any, name: str, expr: str, fields: list[str]) -> list[dict[str, Any]]:
-    it = cl.query_iterator(name, batch_size=PAGE // 2, filter=expr, output_fields=fields)
+def _query_all(cl: Any, name: str, expr: str, fields: list[str], batch: int) -> list[dict[str, Any]]:
+    it = cl.query_iterator(name, batch_size=batch, filter=expr, output_fields=fields)
     out: list[dict[str, Any]] = []
     try:
         while True:
@@ -175,79 +175,70 @@ def _query_all(cl: Any, name: str, expr: str, fields: list[str]) -> list[dict[st
     return out
 
 
+# --- what rag.store.registry calls (the same four functions in every store module) ---------------------
+
+
+def snapshot(directory: Path, manifest: Manifest, tuning: StoreTuning) -> MilvusSnapshot:
+    """The generation in force (read from the state collection), opened."""
+    return MilvusSnapshot(directory, manifest, tuning.milvus)
+
+
 def generation(directory: Path, manifest: Manifest) -> str:
-    return f"gen-{_state(_open(manifest), manifest)['generation']:08d}"
+    """The generation in force: one query to the state collection."""
+    return generation_name(_state(_open(manifest), manifest)["generation"])
 
 
-def load(directory: Path, manifest: Manifest) -> MilvusSnapshot:
-    return MilvusSnapshot(directory, manifest)
+def new_manifest(directory: Path, manifest: Manifest, spec: StoreSpec) -> Manifest:
+    """The pointer manifest of a new index: which Milvus (a file path made absolute, or a server URI;
+    none given: ``DIR/milvus.db``) and which collection."""
+    uri = spec.milvus_uri or str(directory.resolve() / "milvus.db")
+    if "://" not in uri:
+        uri = str(Path(uri).resolve())
+    return replace(manifest, store="milvus", milvus_uri=uri, collection=spec.collection)
 
 
-class _Reports(Mapping[str, Report]):
-    def __init__(self, snap: MilvusSnapshot) -> None:
-        self._snap = snap
-
-    def __getitem__(self, report_id: str) -> Report:
-        return self._snap.full_report(report_id)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self._snap.meta_by_id))
-
-    def __len__(self) -> int:
-        return len(self._snap.meta_by_id)
-
-    def __contains__(self, report_id: object) -> bool:
-        return isinstance(report_id, str) and report_id in self._snap.meta_by_id
-
-
-class _Chunks(Sequence[Chunk]):
-    def __init__(self, snap: MilvusSnapshot) -> None:
-        self._snap = snap
-
-    def __getitem__(self, row: int) -> Chunk:  # type: ignore[override]
-        return self._snap.chunk(int(row))
-
-    def __len__(self) -> int:
-        return self._snap.manifest.chunks
-
-    def __iter__(self) -> Iterator[Chunk]:
-        for rid in self._snap.meta_by_id:
-            for row in self._snap.rows_of(rid):
-                yield self._snap.chunk(row)
+def writer(directory: Path, manifest: Manifest, tuning: StoreTuning) -> MilvusWriter:
+    """The writer of the index; the caller holds the writer lock."""
+    return MilvusWriter(directory, manifest, tuning.milvus)
 
 
 class MilvusSnapshot(IndexData):
-    def __init__(self, directory: Path, manifest: Manifest) -> None:
+    def __init__(self, directory: Path, manifest: Manifest, tuning: MilvusTuning | None = None) -> None:
         self.directory = directory
+        self.tuning = tuning = tuning or MilvusTuning()
         self.cl = _open(manifest)
         self.names = _names(manifest)
         st = _state(self.cl, manifest)
         self.gen = int(st["generation"])
         self.manifest = replace(
             manifest,
-            generation=f"gen-{self.gen:08d}" if self.gen else "",
+            generation=generation_name(self.gen) if self.gen else "",
             reports=int(st["reports"]),
             chunks=int(st["chunks"]),
             next_row=int(st["next_row"]),
         )
-        self._lock = threading.Lock()
         self.meta_by_id: dict[str, tuple[int, dict[str, Any]]] = {}
         if self.gen:
             for e in _query_all(
-                self.cl, self.names[1], f"piece == 0 and {_visible(self.gen)}", ["report_id", "gen_added", "meta"]
+                self.cl,
+                self.names[1],
+                f"piece == 0 and {_visible(self.gen)}",
+                ["report_id", "gen_added", "meta"],
+                tuning.page,
             ):
                 self.meta_by_id[e["report_id"]] = (int(e["gen_added"]), json.loads(e["meta"]))
-        self.reports = _Reports(self)
-        self.chunks = _Chunks(self)
-        self._entities: OrderedDict[int, dict[str, Any]] = OrderedDict()
-        self._texts: OrderedDict[str, Report] = OrderedDict()
-        self._rows: OrderedDict[str, list[int]] = OrderedDict()
+        self.reports = Reports(self)
+        self.chunks = Chunks(self)
+        self._entities: LruCache[int, dict[str, Any]] = LruCache(tuning.cache)
+        self._texts: LruCache[str, Report] = LruCache(tuning.report_cache)
+        self._rows: LruCache[str, list[int]] = LruCache(tuning.cache)
 
-    def _cache(self, cache: OrderedDict[Any, Any], key: Any, value: Any, size: int = CACHE) -> None:
-        with self._lock:
-            cache[key] = value
-            if len(cache) > size:
-                cache.popitem(last=False)
+    def report_ids(self) -> Collection[str]:
+        return self.meta_by_id.keys()
+
+    def live_rows(self) -> Iterator[int]:
+        for rid in list(self.meta_by_id):
+            yield from self.rows_of(rid)
 
     def full_report(self, report_id: str) -> Report:
         hit = self._texts.get(report_id)
@@ -263,7 +254,7 @@ class MilvusSnapshot(IndexData):
         )
         text = "".join(p["text"] for p in sorted(pieces, key=lambda p: p["piece"]))
         report = Report.from_dict({**meta, "text": text})
-        self._cache(self._texts, report_id, report, CACHE // 16)
+        self._texts.put(report_id, report)
         return report
 
     def catalog_reports(self) -> list[Report]:
@@ -292,11 +283,15 @@ class MilvusSnapshot(IndexData):
         found = self.cl.query(self.names[0], filter=f"row == {int(row)}", output_fields=_ENTITY)
         if not found:
             raise IndexError(f"no chunk at row {row}")
-        self._cache(self._entities, row, found[0])
+        self._entities.put(row, found[0])
         return dict(found[0])
 
     def chunk(self, row: int) -> Chunk:
         return Chunk.from_dict(json.loads(self._entity(row)["data"]))
+
+    def vector(self, row: int) -> np.ndarray:
+        """The chunk vector at ``row`` (for inspection and benchmarks)."""
+        return np.asarray(self._entity(row)["dense"], dtype=np.float32)
 
     def sentence_vectors(self, row: int) -> np.ndarray:
         e = self._entity(row)
@@ -317,18 +312,19 @@ class MilvusSnapshot(IndexData):
             self.names[0],
             f"report_id == {json.dumps(report_id, ensure_ascii=False)} and {_visible(self.gen)}",
             _ENTITY,
+            self.tuning.page,
         )
         for e in found:  # a report's chunks are read together (the answerer reads them all)
-            self._cache(self._entities, int(e["row"]), e)
+            self._entities.put(int(e["row"]), e)
         rows = sorted(int(e["row"]) for e in found)
-        self._cache(self._rows, report_id, rows)
+        self._rows.put(report_id, rows)
         return rows
 
     def _keep(self, hits: Sequence[Any]) -> None:
         """Cache the entities a search returned (their chunks are read next)."""
         for h in hits:
             e = h["entity"]
-            self._cache(self._entities, int(e["row"]), {**e, "row": int(e["row"])})
+            self._entities.put(int(e["row"]), {**e, "row": int(e["row"])})
 
     def _filter(self, report_ids: Sequence[str] | None, matter: bool) -> str:
         expr = _visible(self.gen)
@@ -378,13 +374,14 @@ class MilvusSnapshot(IndexData):
 class MilvusWriter(Writer):
     data: MilvusSnapshot
 
-    def __init__(self, directory: Path, manifest: Manifest) -> None:
+    def __init__(self, directory: Path, manifest: Manifest, tuning: MilvusTuning | None = None) -> None:
         self.directory = directory
+        self.tuning = tuning or MilvusTuning()
         self.pointer = manifest
         self.cl = _open(manifest)
         self.names = _names(manifest)
         self._rollback()
-        self.data = MilvusSnapshot(directory, manifest)
+        self.data = MilvusSnapshot(directory, manifest, self.tuning)
 
     def _rollback(self) -> None:
         g = _state(self.cl, self.pointer)["generation"]
@@ -392,7 +389,7 @@ class MilvusWriter(Writer):
         self.cl.delete(chunks, filter=f"gen_added > {g}")
         self.cl.delete(reports, filter=f"gen_added > {g}")
         for name, fields in ((chunks, _CHUNK_FIELDS), (reports, _REPORT_FIELDS)):
-            stale = _query_all(self.cl, name, f"gen_removed > {g}", fields)
+            stale = _query_all(self.cl, name, f"gen_removed > {g}", fields, self.tuning.page)
             if stale:
                 self.cl.upsert(name, [{**e, "gen_removed": 0} for e in stale])
 
@@ -445,19 +442,25 @@ class MilvusWriter(Writer):
                     }
                 )
                 row += 1
-        for i in range(0, len(chunk_entities), 2000):
-            self.cl.insert(chunks_c, chunk_entities[i : i + 2000])
-        for i in range(0, len(report_entities), 200):
-            self.cl.insert(reports_c, report_entities[i : i + 200])
+        batch = self.tuning.insert_chunks
+        for i in range(0, len(chunk_entities), batch):
+            self.cl.insert(chunks_c, chunk_entities[i : i + batch])
+        batch = self.tuning.insert_reports
+        for i in range(0, len(report_entities), batch):
+            self.cl.insert(reports_c, report_entities[i : i + batch])
         drop = [rid for rid in dict.fromkeys(drop_reports) if rid in self.data.meta_by_id]
         dropped_rows = 0
         for rid in drop:
             q = json.dumps(rid, ensure_ascii=False)
-            live = _query_all(self.cl, chunks_c, f"report_id == {q} and {_visible(g - 1)}", _CHUNK_FIELDS)
+            live = _query_all(
+                self.cl, chunks_c, f"report_id == {q} and {_visible(g - 1)}", _CHUNK_FIELDS, self.tuning.page
+            )
             dropped_rows += len(live)
             if live:
                 self.cl.upsert(chunks_c, [{**e, "gen_removed": g} for e in live])
-            old_pieces = _query_all(self.cl, reports_c, f"report_id == {q} and {_visible(g - 1)}", _REPORT_FIELDS)
+            old_pieces = _query_all(
+                self.cl, reports_c, f"report_id == {q} and {_visible(g - 1)}", _REPORT_FIELDS, self.tuning.page
+            )
             if old_pieces:
                 self.cl.upsert(reports_c, [{**e, "gen_removed": g} for e in old_pieces])
         st = {
@@ -471,7 +474,7 @@ class MilvusWriter(Writer):
         self.cl.delete(chunks_c, filter=f"gen_removed != 0 and gen_removed < {g - 1}")
         self.cl.delete(reports_c, filter=f"gen_removed != 0 and gen_removed < {g - 1}")
         _write_pointer(self.directory, self.pointer)
-        self.data = MilvusSnapshot(self.directory, self.pointer)
+        self.data = MilvusSnapshot(self.directory, self.pointer, self.tuning)
         return replace(self.data.manifest, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
 
@@ -495,8 +498,6 @@ _REPORT_FIELDS = ["key", "report_id", "gen_added", "gen_removed", "piece", "meta
 
 def _write_pointer(directory: Path, manifest: Manifest) -> None:
     """The index directory's manifest: which Milvus, which collection (written once)."""
-    from .faiss import write_manifest
-
     if (directory / MANIFEST).is_file():
         return
     write_manifest(directory, replace(manifest, format=FORMAT, store="milvus", generation="", segments=[]))

@@ -42,7 +42,7 @@ from docx.shared import Pt
 
 from ..answer.cite import make_citation
 from ..errors import QueryError
-from ..store.faiss import IndexData
+from ..store import IndexData
 from ..types import Answer, Citation
 
 DEFAULT_TITLE = "简报"

@@ -20,8 +20,8 @@ import docx
 import httpx
 import pytest
 
+from rag import store
 from rag.settings import Settings
-from rag.store import faiss as ix
 from service import errors
 from service.app import create_app
 from tests.service.conftest import free_port
@@ -186,7 +186,7 @@ def test_the_server_follows_a_cli_ingest_into_its_index(
         timeout=300,
     )
     assert run.returncode == 0, run.stderr
-    generation = ix.read_manifest(index).generation
+    generation = store.read_manifest(index).generation
     for _ in range(300):
         ready = httpx.get(f"{url}/readyz").json()
         if ready["generation"] == generation:
@@ -201,7 +201,7 @@ def test_sigterm_during_an_ingest_stops_the_server_and_leaves_the_index_whole(
     sample_index_dir: Path, tmp_path: Path
 ) -> None:
     index = copy(sample_index_dir, tmp_path)
-    before = ix.read_manifest(index)
+    before = store.read_manifest(index)
     port = free_port()
     env = {**os.environ, "RAG_API_KEY": KEY, "RAG_PORT": str(port)}
     server = subprocess.Popen(
@@ -229,8 +229,8 @@ def test_sigterm_during_an_ingest_stops_the_server_and_leaves_the_index_whole(
         if server.poll() is None:
             server.kill()
             server.wait()
-    after = ix.read_manifest(index)
-    data = ix.load(index)
+    after = store.read_manifest(index)
+    data = store.load(index)
     assert after == before or "long.txt" in {r.source for r in data.reports.values()}
     referenced = {r.source_path for r in data.reports.values()}
     assert all(str(p.resolve()) in referenced for p in stored(index))  # nothing left behind

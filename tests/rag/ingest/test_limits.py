@@ -12,12 +12,12 @@ from pathlib import Path
 import docx
 import pytest
 
+from rag import store
 from rag.errors import IngestCancelledError, LimitExceededError
 from rag.ingest.limits import DocLimits, TruncatedQueries, applied, check_zip
 from rag.ingest.load import load_report
 from rag.ingest.sample import SAMPLES, report_text
 from rag.ingest.write import ingest
-from rag.store import faiss as ix
 from tests.conftest import HashEmbedder
 
 TITLE = "示例县关于2024年法治政府建设情况的报告（示例）"
@@ -121,28 +121,28 @@ def test_chunk_limit_fails_the_file_by_name_and_the_others_go_in(tmp_path: Path,
         "big.txt" in failed.message and "the limit is 50" in failed.message and "RAG_DOC_MAX_CHUNKS" in failed.message
     )
     assert added.status == "added"
-    assert {r.source for r in ix.load(directory).reports.values()} == {"青禾县.txt", "云溪区.txt"}
+    assert {r.source for r in store.load(directory).reports.values()} == {"青禾县.txt", "云溪区.txt"}
 
 
 def test_ingest_time_limit(tmp_path: Path, fake_embedder: HashEmbedder) -> None:
     directory = _index(tmp_path, fake_embedder)
-    before = ix.read_manifest(directory)
+    before = store.read_manifest(directory)
     doc = tmp_path / "slow.txt"
     doc.write_text(long_report(40), encoding="utf-8")
     result = ingest([doc], directory, fake_embedder, limits=DocLimits(timeout=1e-9))
     [o] = result.outcomes
     assert o.status == "failed" and "slow.txt" in o.message and "RAG_INGEST_TIMEOUT" in o.message
-    assert ix.read_manifest(directory) == before
+    assert store.read_manifest(directory) == before
 
 
 def test_a_stop_request_writes_nothing(tmp_path: Path, fake_embedder: HashEmbedder) -> None:
     directory = _index(tmp_path, fake_embedder)
-    before = ix.read_manifest(directory)
+    before = store.read_manifest(directory)
     doc = tmp_path / "云溪区.txt"
     doc.write_text(report_text(SAMPLES[1]), encoding="utf-8")
     with pytest.raises(IngestCancelledError):
         ingest([doc], directory, fake_embedder, should_stop=lambda: True)
-    assert ix.read_manifest(directory) == before
+    assert store.read_manifest(directory) == before
     segments = sorted(p.name for p in directory.iterdir() if p.name.startswith(("seg-", ".tmp")))
     assert segments == sorted(s["name"] for s in before.segments)  # no new or half-written segment
 

