@@ -3,6 +3,10 @@
 from eval import load_gold, evaluate, print_table
 metrics = evaluate(load_gold(path), ask, source_text, out_dir=Path("out/run1"))
 print_table(metrics)
+
+``eval.suite`` makes those runs from an ``Engine`` (retrieval modes, answer modes side by side, each answer
+rule switched off); ``eval.cli`` is ``rag eval``, added to the ``rag`` CLI as a plugin (the library never
+imports the evaluation).
 """
 
 from eval.gold import TYPES, Evidence, GoldItem, load_gold, normalize

@@ -242,73 +242,7 @@ def test_remove_on_a_missing_index_exits_2(tmp_path: Path) -> None:
     assert "absent" in result.output
 
 
-# -- eval ----------------------------------------------------------------------------------------------------
-
-GOLD = [
-    {
-        "id": "s-1",
-        "question": "青禾县接收行政复议申请多少件？",
-        "type": "numeric",
-        "answerable": True,
-        "must_include": ["181件"],
-        "evidence": [{"source": "sample_青禾县_2024.txt", "quote": "接收行政复议申请181件"}],
-    },
-    {
-        "id": "s-2",
-        "question": "云溪区行政机关负责人出庭应诉率是多少？",
-        "type": "numeric",
-        "answerable": True,
-        "must_include": ["98.5%"],
-        "evidence": [{"source": "sample_云溪区_2024.txt", "quote": "出庭应诉率98.5%"}],
-    },
-    {
-        "id": "s-3",
-        "question": "白鹭市的地区生产总值是多少？",
-        "type": "unanswerable",
-        "answerable": False,
-        "must_include": [],
-        "evidence": [],
-    },
-]
-
-
-def test_eval_writes_predictions_and_metrics(sample_index: Any, tmp_path: Path) -> None:
-    gold = tmp_path / "gold.jsonl"
-    gold.write_text("".join(json.dumps(g, ensure_ascii=False) + "\n" for g in GOLD), encoding="utf-8")
-    out = tmp_path / "out"
-    result = _run(["eval", "--gold", str(gold), "--out", str(out)], index=sample_index.index)
-    assert result.exit_code == 0, result.output
-
-    predictions = [json.loads(line) for line in (out / "predictions.jsonl").read_text("utf-8").splitlines()]
-    assert len(predictions) == len(GOLD)
-    metrics = json.loads((out / "metrics.json").read_text("utf-8"))
-    assert metrics["answer_accuracy"] == 1.0
-    assert metrics["refusal_accuracy"] == 1.0
-    assert metrics["citation_validity"] == 1.0
-    assert metrics["run_info"]["mode"] == "hybrid"
-    assert "predictions.jsonl" in result.output
-
-
-def test_eval_ablate_runs_each_rule_switched_off(sample_index: Any, tmp_path: Path) -> None:
-    from rag.question import RULES
-
-    gold = tmp_path / "gold.jsonl"
-    gold.write_text("".join(json.dumps(g, ensure_ascii=False) + "\n" for g in GOLD), encoding="utf-8")
-    out = tmp_path / "out"
-    result = _run(["eval", "--gold", str(gold), "--out", str(out), "--ablate"], index=sample_index.index)
-    assert result.exit_code == 0, result.output
-    for rule in RULES:
-        metrics = json.loads((out / "ablate" / rule / "metrics.json").read_text("utf-8"))
-        assert metrics["run_info"]["ablate"] == rule
-    assert "what each rule adds" in result.output
-
-
-def test_eval_with_a_malformed_gold_file_exits_2(sample_index: Any, tmp_path: Path) -> None:
-    gold = tmp_path / "bad_gold.jsonl"
-    gold.write_text('{"id": "x"}\n', encoding="utf-8")
-    result = _run(["eval", "--gold", str(gold), "--out", str(tmp_path / "o")], index=sample_index.index)
-    assert result.exit_code == 2
-    assert "bad_gold.jsonl" in _flat(result.output)
+# -- errors shared by the read commands ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("command", [["reports"], ["ask", "行政复议"]])
