@@ -27,7 +27,6 @@ the question once), not their wording:
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -36,15 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ingest.chunk import parse_heading
-from ..question import (
-    CLAUSE_RE,
-    FIGURE_WITH_UNIT_RE,
-    RATE_RE,
-    Question,
-    content_bigrams,
-    counted_things,
-    question_terms,
-)
+from ..question import Question, coverage, term_weights
+from ..question.figures import has_figure, written_with
 from ..retrieve import Ranked
 from ..store.faiss import IndexData
 from ..text import ITEM_START_RE, iso_date, sentence_spans
@@ -52,24 +44,10 @@ from ..types import MATTER, Answer, Chunk, Citation, Report
 from .base import Retrieved, StreamEvent, stream_lines
 from .cite import make_citation
 
-__all__ = [
-    "EXTRACTIVE_VERSION",
-    "ExtractiveAnswerer",
-    "Scorer",
-    "Sentence",
-    "bigrams",
-    "counted_things",
-    "figure_about",
-    "question_terms",
-    "sentences_of",
-    "stated_figure",
-]
+__all__ = ["EXTRACTIVE_VERSION", "ExtractiveAnswerer", "Scorer", "Sentence", "sentences_of"]
 
 EXTRACTIVE_VERSION = "extractive-v2"
 
-bigrams = content_bigrams
-_FIGURE = re.compile(r"\d+(?:\.\d+)?(?![\d.年])")  # a figure that is not a bare year
-_PERCENT = re.compile(r"\d\s*[%‰％]|百分之")
 _PERSON = re.compile(r"[厅局处科部]长|书记|[县市区州省]长|主任|同志")
 
 THRESHOLD = 0.5  # share of the question's weighted content a sentence must cover to answer it
@@ -82,7 +60,6 @@ SECTION_THRESHOLD = 0.4  # coverage of the question by a top-level heading to li
 MAX_REPORTS = 10  # reports quoted in one answer across reports
 ITEM_SENTENCES = 3  # sentences quoted per enumerated item
 TOPIC_REPORTS = 3  # reports whose sections are looked through for a list question's topic
-COUNTED_SHARE = 0.5  # share of what is counted that must stand next to a count for it to answer
 # Meaning: a sentence's cosine similarity to the question, above SEMANTIC_FLOOR, adds up to
 # SEMANTIC_WEIGHT (at SEMANTIC_CEILING) to its coverage; chosen on the dev sets (README).
 SEMANTIC_WEIGHT = 0.35
@@ -112,74 +89,6 @@ def sentences_of(chunk: Chunk, report: Report, rank: int, row: int = -1) -> list
     ]
 
 
-def figure_about(text: str, things: Sequence[set[str] | frozenset[str]], min_share: float = COUNTED_SHARE) -> bool:
-    """Whether some counted figure in ``text`` stands next to (within its clause) what the question
-    counts: at least ``min_share`` of one counted thing's bigrams, so 行政处罚案件236件 does not answer
-    多少件行政复议申请."""
-    for m in FIGURE_WITH_UNIT_RE.finditer(text):
-        left = CLAUSE_RE.split(text[max(0, m.start() - 16) : m.start()])[-1]
-        right = CLAUSE_RE.split(text[m.end() : m.end() + 16])[0]
-        window = bigrams(left + " " + right)
-        for t in things:
-            grams = {g for g in t if not _FUNCTION_CHARS.search(g)} or set(t)
-            if grams and len(grams & window) / len(grams) >= min_share:
-                return True
-    return False
-
-
-_STATED_FIGURE = re.compile(
-    r"(?<![\d.])(?P<num>\d+(?:\.\d+)?)(?:余|多)?(?P<mag>万|亿)?(?:余|多)?"
-    r"(?P<unit>[%％‰]|个百分点|人次|场次|架次|平方米|元|个|件|项|名|人|份|次|家|条|起|场|期|所|卷|天|岁|处|户|宗)"
-)
-_FUNCTION_CHARS = re.compile(r"[了的是有在和与及]")
-STATED_SHARE = 2 / 3  # share of what is counted that must stand next to a figure for it to be "the" figure
-
-
-def stated_figure(
-    text: str,
-    things: Sequence[set[str] | frozenset[str]] = (),
-    *,
-    unit: str | None = None,
-    rates: Sequence[str] = (),
-    min_share: float = STATED_SHARE,
-) -> str | None:
-    """The figure ``text`` states for what a question asks, as written (``181件``, ``36.23%``,
-    ``52.1万元``), or None.
-
-    ``things`` are bigram sets of what is counted (``counted_things``); a figure qualifies when its
-    clause holds at least ``min_share`` of one set's bigrams (so 行政复议案件2件 does not state the
-    number of 行政复议申请). ``rates`` are the rate words asked for without their 率 (和解, 行政复议和解):
-    a percentage qualifies when the rate word just before it ends with the same two characters
-    (和解率36.23%), so 纠错率 never answers 和解率. ``unit`` (件, %, 万元…), when given, must match.
-    Among qualifying figures the best-covered, then the first, wins."""
-    best: tuple[float, int, str] | None = None
-    for m in _STATED_FIGURE.finditer(text):
-        written = (m.group("mag") or "") + m.group("unit")
-        percent = m.group("unit") in "%％‰"
-        if unit is not None:
-            if unit == "%":
-                if not percent:
-                    continue
-            elif not (written == unit or written.endswith(unit) or unit.endswith(written)):
-                continue
-        left = CLAUSE_RE.split(text[max(0, m.start() - 16) : m.start()])[-1]
-        right = CLAUSE_RE.split(text[m.end() : m.end() + 16])[0]
-        share = 0.0
-        if rates:
-            if not percent:
-                continue
-            stated = RATE_RE.findall(left)
-            if stated and any(len(r) >= 2 and stated[-1][:-1].endswith(r[-2:]) for r in rates):
-                share = 1.0
-        window = bigrams(left + " " + right)
-        for t in things:
-            grams = {g for g in t if not _FUNCTION_CHARS.search(g)} or set(t)
-            share = max(share, len(grams & window) / len(grams))
-        if share >= min_share and (best is None or share > best[0]):
-            best = (share, m.start(), m.group())
-    return best[2] if best else None
-
-
 class Scorer:
     """Weighted coverage of the question's terms by a sentence (plus its headings), and its meaning."""
 
@@ -187,33 +96,13 @@ class Scorer:
         self, q: Question, background: Sequence[str], data: IndexData | None = None, vector: np.ndarray | None = None
     ) -> None:
         self.q = q
-        n = max(len(background), 1)
-        self.weights = {
-            t: (math.log((n + 1) / (sum(q.covers(t, b) for b in background) + 0.5)) + 0.5) * q.focus.get(t, 1.0)
-            for t in q.terms
-        }
+        self.weights = term_weights(q, background)
         self.total = sum(self.weights.values()) or 1.0
         self.data = data
         self.vector = vector if q.uses("semantic") else None
 
-    # figures ---------------------------------------------------------------------------------------
     def has_figure(self, text: str) -> bool:
-        """Whether ``text`` can answer a quantity question: a percentage for 率 questions (of the same
-        rate when one is named), an age for 年龄, a count next to what is counted, else a number that is
-        not just a year."""
-        q = self.q
-        if q.unit == "%":
-            if not _PERCENT.search(text):
-                return False
-            if q.rates:
-                stated = [r[:-1] for r in RATE_RE.findall(text)]
-                return any(bigrams(a) & bigrams(b) for a in q.rates for b in stated)
-            return True
-        if q.unit == "岁":
-            return bool(re.search(r"\d+岁", text))
-        if q.things:
-            return figure_about(text, q.things)
-        return bool(_FIGURE.search(text))
+        return has_figure(self.q, text)
 
     def admits(self, text: str, context: str = "") -> bool:
         """Hard conditions: years the question names, and the places it names that are no indexed region
@@ -229,21 +118,8 @@ class Scorer:
         terms: set[str] | None = None,
         context_weight: float = 0.5,
     ) -> float:
-        """Weighted share of the terms in ``text``; terms only in the headings (``context``) count
-        ``context_weight``; terms in the report's ``title`` (法治政府建设) say nothing about where the
-        answer is and are left out."""
-        weights = self.weights if terms is None else {t: self.weights[t] for t in terms}
-        total = got = 0.0
-        covers = self.q.covers
-        for t, w in weights.items():
-            if title and covers(t, title):
-                continue
-            total += w
-            if covers(t, text):
-                got += w
-            elif covers(t, context):
-                got += context_weight * w
-        return got / total if total else 0.0
+        """``rag.question.coverage`` with this scorer's term weights."""
+        return coverage(self.q, self.weights, text, context, title=title, terms=terms, context_weight=context_weight)
 
     def meaning(self, s: Sentence) -> float:
         """The share of ``SEMANTIC_WEIGHT`` the sentence's similarity to the question earns (0 to 1)."""
@@ -266,7 +142,7 @@ class Scorer:
         if self.q.quantity:
             if not self.has_figure(text):
                 cov *= 0.6
-            elif self.q.unit and re.search(rf"\d{re.escape(self.q.unit)}", text):
+            elif self.q.unit and written_with(text, self.q.unit):
                 cov += 0.05
         return cov + 0.02 / s.rank
 

@@ -37,11 +37,10 @@ from typing import Any, Literal, TypeAlias, get_args
 
 import openai
 
-from ..question import Question
+from ..question import Question, content_bigrams
 from ..types import Answer, Citation, Passage
 from .base import Final, Retrieved, StreamEvent, Token, stream_lines
-from .cite import make_citation
-from .extractive import bigrams
+from .cite import CITATION_MARKER, make_citation
 from .prompts import Prompt
 from .verify import (
     REPAIRABLE,
@@ -55,8 +54,7 @@ from .verify import (
     uncovered,
 )
 
-_MARK = re.compile(r"\[(\d+)\]")
-_CLAIM = re.compile(r"[^。！？!?\n]+[。！？!?]*(?:\s*\[\d+\])*")
+_CLAIM = re.compile(rf"[^。！？!?\n]+[。！？!?]*(?:\s*{CITATION_MARKER.pattern})*")  # a sentence with its markers
 # the label a passage is given under (（region｜title｜一、（三）第3段）), echoed by small models at a claim's start
 _ECHOED_LABEL = re.compile(r"^[（(][^\n]*?｜[^\n]*?第\d+段[）)]")
 _PARTIAL_MARK = re.compile(r"\[\d*")  # "[" or "[1" at the end of a stream: the marker is still arriving
@@ -85,12 +83,12 @@ def attribute(text: str, passages: Sequence[Passage]) -> int | None:
     """The one passage that evidently supports a claim: it holds all the claim's figures with their
     units and counted things, and at least ``ATTRIBUTION_OVERLAP`` of its character bigrams. Small
     models often omit or misnumber markers; a figure no given passage holds is never rescued."""
-    grams = bigrams(text)
+    grams = content_bigrams(text)
     if not grams:
         return None
     best, best_overlap = None, 0.0
     for n, p in enumerate(passages, 1):
-        overlap = len(grams & bigrams(p.text)) / len(grams)
+        overlap = len(grams & content_bigrams(p.text)) / len(grams)
         if overlap > best_overlap and figure_problem(text, [p.text]) is None:
             best, best_overlap = n, overlap
     return best if best_overlap >= ATTRIBUTION_OVERLAP else None
@@ -100,8 +98,8 @@ def check_claim(raw: str, passages: Sequence[Passage], question: Question | None
     """Keep a claim whose markers name given passages that hold its figures (with units, about the same
     thing) and that answers ``question``; repair a missing or wrong in-range marker when exactly that
     evidence is found in another given passage; else drop."""
-    marks = tuple(dict.fromkeys(int(n) for n in _MARK.findall(raw)))
-    text = _ECHOED_LABEL.sub("", _MARK.sub("", raw).strip()).strip()
+    marks = tuple(dict.fromkeys(int(n) for n in CITATION_MARKER.findall(raw)))
+    text = _ECHOED_LABEL.sub("", CITATION_MARKER.sub("", raw).strip()).strip()
     bad = [n for n in marks if not 1 <= n <= len(passages)]
     if bad:
         return Claim(text, marks, f"引用了不存在的段落 {bad}", reason="bad-marker")
@@ -286,7 +284,7 @@ class LLMAnswerer:
             citations.append(make_citation(new, p.report, p.chunk, p.chunk.start, p.chunk.end))
         for i in added:
             citations.append(replace(base.citations[i], n=len(citations) + 1))
-            lines.append(_MARK.sub("", extractive[i]) + f"[{len(citations)}]")
+            lines.append(CITATION_MARKER.sub("", extractive[i]) + f"[{len(citations)}]")
         return replace(
             base,
             answer="\n".join(lines),

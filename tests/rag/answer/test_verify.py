@@ -156,3 +156,15 @@ def test_what_a_sentence_adds_to_a_which_or_what_question_must_be_in_the_llm_ans
     found = answering_spans(line, question(q))
     assert found == spans
     assert missing_spans(found, llm) == missing
+
+
+def test_unsupported_figures_with_their_units() -> None:
+    quote = "行政机关负责人出庭应诉率100%，接收行政复议申请96件"
+    assert unsupported_figures("出庭应诉率100%[1]", [quote]) == []
+    assert unsupported_figures("接收行政复议申请181件[1]", [quote]) == ["181件"]
+    assert unsupported_figures("出庭应诉率１００％[2]", [quote]) == []  # full-width in the answer
+    assert unsupported_figures("申请96件", ["申请９６件"]) == []  # full-width in the quote
+    assert unsupported_figures("申请96件", []) == ["96件"]
+    assert unsupported_figures("申请96件[3]", [quote]) == []  # the marker [3] is no figure
+    assert unsupported_figures("18件", ["181件"]) == ["18件"]  # 181 does not hold 18
+    assert unsupported_figures("96项", [quote]) == ["96项"]  # nor 96件 96项
