@@ -44,27 +44,47 @@ from ..types import MATTER, Answer, Chunk, Citation, Report
 from .base import Retrieved, StreamEvent, stream_lines
 from .cite import make_citation
 
-__all__ = ["EXTRACTIVE_VERSION", "ExtractiveAnswerer", "Scorer", "Sentence", "sentences_of"]
+__all__ = ["EXTRACTIVE_VERSION", "ExtractiveAnswerer", "ExtractiveParams", "Scorer", "Sentence", "sentences_of"]
 
 EXTRACTIVE_VERSION = "extractive-v2"
 
 _PERSON = re.compile(r"[厅局处科部]长|书记|[县市区州省]长|主任|同志")
 
-THRESHOLD = 0.5  # share of the question's weighted content a sentence must cover to answer it
-CROSS_THRESHOLD = 0.4
-CROSS_FIGURE_THRESHOLD = 0.25  # across reports, when the sentence also carries the figure the question names
-SECOND_THRESHOLD = 0.5  # coverage of the still-uncovered part a further sentence must reach
-SECOND_MEANING_COVERAGE = 0.3  # … or this much, when its meaning is close to the question's
-LIST_CONTEXT_WEIGHT = 0.9  # for list questions a heading match counts nearly as much as the text
-SECTION_THRESHOLD = 0.4  # coverage of the question by a top-level heading to list its subsections
-MAX_REPORTS = 10  # reports quoted in one answer across reports
-ITEM_SENTENCES = 3  # sentences quoted per enumerated item
-TOPIC_REPORTS = 3  # reports whose sections are looked through for a list question's topic
-# Meaning: a sentence's cosine similarity to the question, above SEMANTIC_FLOOR, adds up to
-# SEMANTIC_WEIGHT (at SEMANTIC_CEILING) to its coverage; chosen on the dev sets (README).
-SEMANTIC_WEIGHT = 0.35
-SEMANTIC_FLOOR = 0.84
-SEMANTIC_CEILING = 0.92
+
+@dataclass(frozen=True)
+class ExtractiveParams:
+    """The extractive answerer's tuning, chosen on the dev sets (README); each field says what it trades."""
+
+    # which passages and texts are read
+    read_k: int = 8  # passages whose sentences are scored: more finds answers ranked lower, and more wrong ones
+    scope_passages: int = 30  # ranked passages whose reports are "in scope" when no filter names them (term weights)
+    background_reports: int = 20  # reports whose lines weigh the terms (rarer weighs more): more is steadier, slower
+    document_reports: int = 3  # reports quoted for a question about the document itself
+    max_reports: int = 10  # reports quoted in one answer across reports
+    passages_per_report: int = 4  # passages read per report quoted across reports: more finds more, reads more
+    topic_reports: int = 3  # reports whose sections are looked through for a list question's topic
+    # when a sentence answers
+    threshold: float = 0.5  # share of the question's weighted content a sentence must cover: higher refuses more
+    cross_threshold: float = 0.4  # … across reports (哪些地方…), where each report's wording differs
+    cross_figure_threshold: float = 0.25  # … across reports, when the sentence also carries the figure asked about
+    heading_weight: float = 0.5  # a term only in the headings above a sentence counts this much of one in it
+    list_context_weight: float = 0.9  # for list questions a heading match counts nearly as much as the text
+    section_threshold: float = 0.4  # coverage of the question by a heading to list its subsections or parts
+    item_sentences: int = 3  # sentences quoted per enumerated item (and parts of a named section)
+    # the sentence score's bonuses and penalties
+    semantic_weight: float = 0.35  # most the sentence's meaning (cosine to the question) adds to its coverage
+    semantic_floor: float = 0.84  # cosine below which meaning adds nothing
+    semantic_ceiling: float = 0.92  # cosine at which meaning adds all of ``semantic_weight``
+    who_bonus: float = 0.1  # added for a 谁 question when the sentence names an office (局长, 书记)
+    missing_figure_factor: float = 0.6  # a quantity question's sentence without the figure asked keeps this share
+    unit_bonus: float = 0.05  # added when it writes a number in the unit asked (181件 for 多少件)
+    rank_bonus: float = 0.02  # divided by the passage's rank: breaks near-ties in retrieval's favour
+    # further sentences for a multi-part question
+    max_sentences: int = 3  # sentences quoted for one question at most
+    remaining_share: float = 0.25  # weight of the still-uncovered terms below which no sentence is added
+    second_threshold: float = 0.5  # coverage of the still-uncovered part a further sentence must reach
+    second_meaning_coverage: float = 0.3  # … or this much, when its meaning is close to the question's
+    second_meaning: float = 0.5  # share of ``semantic_weight`` that counts as close
 
 
 @dataclass(frozen=True)
@@ -93,9 +113,15 @@ class Scorer:
     """Weighted coverage of the question's terms by a sentence (plus its headings), and its meaning."""
 
     def __init__(
-        self, q: Question, background: Sequence[str], data: IndexData | None = None, vector: np.ndarray | None = None
+        self,
+        q: Question,
+        background: Sequence[str],
+        data: IndexData | None = None,
+        vector: np.ndarray | None = None,
+        params: ExtractiveParams = ExtractiveParams(),
     ) -> None:
         self.q = q
+        self.params = params
         self.weights = term_weights(q, background)
         self.total = sum(self.weights.values()) or 1.0
         self.data = data
@@ -116,35 +142,39 @@ class Scorer:
         *,
         title: str = "",
         terms: set[str] | None = None,
-        context_weight: float = 0.5,
+        context_weight: float | None = None,
     ) -> float:
-        """``rag.question.coverage`` with this scorer's term weights."""
-        return coverage(self.q, self.weights, text, context, title=title, terms=terms, context_weight=context_weight)
+        """``rag.question.coverage`` with this scorer's term weights (headings count ``heading_weight``
+        unless ``context_weight`` says otherwise)."""
+        weight = self.params.heading_weight if context_weight is None else context_weight
+        return coverage(self.q, self.weights, text, context, title=title, terms=terms, context_weight=weight)
 
     def meaning(self, s: Sentence) -> float:
-        """The share of ``SEMANTIC_WEIGHT`` the sentence's similarity to the question earns (0 to 1)."""
+        """The share of ``semantic_weight`` the sentence's similarity to the question earns (0 to 1)."""
         if self.vector is None or self.data is None or s.row < 0:
             return 0.0
         vectors = self.data.sentence_vectors(s.row)
         if s.index >= len(vectors):
             return 0.0
         sim = float(np.dot(vectors[s.index].astype(np.float32), self.vector))
-        return min(max((sim - SEMANTIC_FLOOR) / (SEMANTIC_CEILING - SEMANTIC_FLOOR), 0.0), 1.0)
+        floor, ceiling = self.params.semantic_floor, self.params.semantic_ceiling
+        return min(max((sim - floor) / (ceiling - floor), 0.0), 1.0)
 
     def score(self, s: Sentence) -> float:
         text = s.text
         context = " ".join(s.chunk.section_path)
         if not self.admits(text, f"{context} {s.chunk.text}"):
             return 0.0
-        cov = self.coverage(text, context, title=s.report.title) + SEMANTIC_WEIGHT * self.meaning(s)
+        p = self.params
+        cov = self.coverage(text, context, title=s.report.title) + p.semantic_weight * self.meaning(s)
         if self.q.who and _PERSON.search(text):
-            cov += 0.1
+            cov += p.who_bonus
         if self.q.quantity:
             if not self.has_figure(text):
-                cov *= 0.6
+                cov *= p.missing_figure_factor
             elif self.q.unit and written_with(text, self.q.unit):
-                cov += 0.05
-        return cov + 0.02 / s.rank
+                cov += p.unit_bonus
+        return cov + p.rank_bonus / s.rank
 
 
 def label(report: Report) -> str:
@@ -168,14 +198,15 @@ class ExtractiveAnswerer:
     """The offline answer stage (``rag.answer.base.Answerer``): verbatim sentences of what was retrieved,
     each cited, or a plain statement that the reports do not say. Built per index generation."""
 
-    def __init__(self, data: IndexData, *, read_k: int = 8) -> None:
+    def __init__(self, data: IndexData, params: ExtractiveParams = ExtractiveParams()) -> None:
         self.data = data
-        self.read_k = read_k
+        self.params = params
+        self.read_k = params.read_k
 
     # -- helpers ---------------------------------------------------------------------------------
     def _background(self, report_ids: Sequence[str]) -> list[str]:
         texts: list[str] = []
-        for rid in report_ids[:20]:
+        for rid in report_ids[: self.params.background_reports]:
             texts.extend(self.data.reports[rid].text.split("\n"))
         return texts
 
@@ -218,13 +249,12 @@ class ExtractiveAnswerer:
                 heads[c.section_ref] = sentences_of(c, para.report, para.rank, row)[0]
         return list(heads.values())
 
-    @staticmethod
-    def _item(para: Sequence[Sentence], i: int, starts: Sequence[int]) -> Sentence:
+    def _item(self, para: Sequence[Sentence], i: int, starts: Sequence[int]) -> Sentence:
         """The enumerated item starting at sentence ``i``: its sentences up to the next item, at most
-        ``ITEM_SENTENCES`` and within one chunk (so one citation covers it)."""
+        ``item_sentences`` and within one chunk (so one citation covers it)."""
         first = para[i]
         end = first
-        for s in para[i + 1 : i + ITEM_SENTENCES]:
+        for s in para[i + 1 : i + self.params.item_sentences]:
             if (para.index(s) in starts) or s.chunk is not first.chunk:
                 break
             end = s
@@ -232,16 +262,16 @@ class ExtractiveAnswerer:
 
     def _topic_sections(self, ranked: Sequence[Ranked], scorer: Scorer) -> list[Sentence]:
         """First sentences of the paragraphs whose section heading names the question's topic (存在的不足,
-        下一步工作打算), in the reports retrieval ranked first (at most ``TOPIC_REPORTS``): a list question's
+        下一步工作打算), in the reports retrieval ranked first (at most ``topic_reports``): a list question's
         answer is a section, which retrieval may rank low when its items share no word with the question."""
         out: list[Sentence] = []
         reports = list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[: self.read_k]))
-        for rid in reports[:TOPIC_REPORTS]:
+        for rid in reports[: self.params.topic_reports]:
             report = self.data.reports[rid]
             for row in self.data.rows_of(rid):
                 c = self.data.chunks[row]
                 heads = c.section_path[:2]
-                topical = heads and max(scorer.coverage(h, title=report.title) for h in heads) >= THRESHOLD
+                topical = heads and max(scorer.coverage(h, title=report.title) for h in heads) >= self.params.threshold
                 if c.part == 0 and c.section_ref not in MATTER and topical:
                     out.extend(sentences_of(c, report, self.read_k + 1, row)[:1])
         return out
@@ -250,6 +280,7 @@ class ExtractiveAnswerer:
         """Items of the best-matching paragraph (一是…二是…), else the subsections of its section when the
         question names that section, else the paragraph itself when the question names its heading
         (数字政府建设方面做了哪些工作 → （八）加快推进数字政府建设。…)."""
+        p = self.params
         seen: set[tuple[str, str]] = set()
         best: tuple[float, list[Sentence]] | None = None
         for s in [*self._sentences(ranked, self.read_k), *self._topic_sections(ranked, scorer)]:
@@ -262,12 +293,12 @@ class ExtractiveAnswerer:
             context = " ".join(s.chunk.section_path)
             if not scorer.admits(text, context):
                 continue
-            score = scorer.coverage(text, context, title=s.report.title, context_weight=LIST_CONTEXT_WEIGHT)
-            score += SEMANTIC_WEIGHT * max((scorer.meaning(x) for x in para), default=0.0)
-            score += 0.02 / s.rank
+            score = scorer.coverage(text, context, title=s.report.title, context_weight=p.list_context_weight)
+            score += p.semantic_weight * max((scorer.meaning(x) for x in para), default=0.0)
+            score += p.rank_bonus / s.rank
             if best is None or score > best[0]:
                 best = (score, para)
-        if best is None or best[0] < THRESHOLD:
+        if best is None or best[0] < p.threshold:
             return []
         para = best[1]
         starts = [i for i, s in enumerate(para) if ITEM_START_RE.search(s.text)]
@@ -275,17 +306,17 @@ class ExtractiveAnswerer:
             return [self._item(para, i, starts) for i in starts]
         # a question about a whole section (下步工作重点) is answered by its subsections' headings
         top = para[0].chunk.section_path[:1]
-        if top and scorer.coverage(top[0], title=para[0].report.title) >= SECTION_THRESHOLD:
+        if top and scorer.coverage(top[0], title=para[0].report.title) >= p.section_threshold:
             heads = self._subsection_heads(para[0])
             if len(heads) >= 2:
                 return heads
         own = para[0].chunk.section_path[-1:] if parse_heading(para[0].text) else []
-        if own and scorer.coverage(own[0], title=para[0].report.title) >= SECTION_THRESHOLD:
+        if own and scorer.coverage(own[0], title=para[0].report.title) >= p.section_threshold:
             parts: dict[str, Sentence] = {}
             for x in para:
                 whole = Sentence(x.chunk, x.report, x.chunk.start, x.chunk.end, x.rank, x.row, x.index)
                 parts.setdefault(x.chunk.chunk_id, whole)
-            return list(parts.values())[:ITEM_SENTENCES]
+            return list(parts.values())[: p.item_sentences]
         return []
 
     # -- main ------------------------------------------------------------------------------------
@@ -301,9 +332,11 @@ class ExtractiveAnswerer:
             return self._refusal(retrieved, "没有符合筛选条件的报告。", t0)
         ranked = retrieved.ranked
         in_scope = (
-            ids if ids is not None else list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[:30]))
+            ids
+            if ids is not None
+            else list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[: self.params.scope_passages]))
         )
-        scorer = Scorer(q, self._background(in_scope), self.data, retrieved.vector)
+        scorer = Scorer(q, self._background(in_scope), self.data, retrieved.vector, self.params)
         labelled = q.cross or q.several
         picked: list[Sentence] = []
         if q.document_field:
@@ -341,12 +374,13 @@ class ExtractiveAnswerer:
         yield from stream_lines(self.answer(retrieved))
 
     def _document(self, q: Question, report_ids: Sequence[str]) -> list[Sentence]:
-        """For a question about the document itself: the line of each report in scope (at most three)
+        """For a question about the document itself: the line of each report in scope (at most
+        ``document_reports``)
         that holds the metadata value asked for — a header or signature line, else the title or the
         body's opening, wherever the value was read."""
         field = q.document_field
         out: list[Sentence] = []
-        for rid in list(report_ids)[:3]:
+        for rid in list(report_ids)[: self.params.document_reports]:
             report = self.data.reports[rid]
             value = getattr(report, field or "", None)
             if not value:
@@ -383,22 +417,24 @@ class ExtractiveAnswerer:
             return []
         scores = {id(s): scorer.score(s) for s in cands}
         scored = sorted(cands, key=lambda s: -scores[id(s)])
+        p = self.params
         best = scored[0]
-        if scores[id(best)] < THRESHOLD or (scorer.q.quantity and not scorer.has_figure(best.text)):
+        if scores[id(best)] < p.threshold or (scorer.q.quantity and not scorer.has_figure(best.text)):
             return []
         picked = [best]
         covers = scorer.q.covers
         remaining = {t for t in scorer.weights if not covers(t, best.text)}
-        while remaining and len(picked) < 3:
+        while remaining and len(picked) < p.max_sentences:
             share = sum(scorer.weights[t] for t in remaining) / scorer.total
-            if share < 0.25:
+            if share < p.remaining_share:
                 break
             same_report = [s for s in scored if s.report.report_id == best.report.report_id and s not in picked]
             nxt = max(same_report, key=lambda s: scorer.coverage(s.text, terms=remaining), default=None)
             if nxt is None:
                 break
             part = scorer.coverage(nxt.text, terms=remaining)
-            if part < SECOND_THRESHOLD and not (part >= SECOND_MEANING_COVERAGE and scorer.meaning(nxt) >= 0.5):
+            close = part >= p.second_meaning_coverage and scorer.meaning(nxt) >= p.second_meaning
+            if part < p.second_threshold and not close:
                 break
             picked.append(nxt)
             remaining = {t for t in remaining if not covers(t, nxt.text)}
@@ -407,12 +443,13 @@ class ExtractiveAnswerer:
     def _cross(self, ranked: Sequence[Ranked], scorer: Scorer, *, explicit: bool) -> list[Sentence]:
         """The best sentence of each report that answers; ``explicit`` for 哪些地方… questions, which
         accept a looser match when the sentence carries the figure the question names."""
-        floor = THRESHOLD
+        p = self.params
+        floor = p.threshold
         if explicit:
-            floor = CROSS_FIGURE_THRESHOLD if scorer.q.numbers else CROSS_THRESHOLD
+            floor = p.cross_figure_threshold if scorer.q.numbers else p.cross_threshold
         by_report: dict[str, Sentence] = {}
         best_score: dict[str, float] = {}
-        for s in self._sentences(ranked, MAX_REPORTS * 4):
+        for s in self._sentences(ranked, p.max_reports * p.passages_per_report):
             if scorer.q.numbers and not all(n in s.text for n in scorer.q.numbers):
                 continue
             if scorer.q.quantity and not explicit and not scorer.has_figure(s.text):
@@ -421,7 +458,7 @@ class ExtractiveAnswerer:
             rid = s.report.report_id
             if sc >= floor and sc > best_score.get(rid, -1.0):
                 by_report[rid], best_score[rid] = s, sc
-        return sorted(by_report.values(), key=lambda s: -best_score[s.report.report_id])[:MAX_REPORTS]
+        return sorted(by_report.values(), key=lambda s: -best_score[s.report.report_id])[: p.max_reports]
 
     def _refusal(self, retrieved: Retrieved, message: str, t0: float) -> Answer:
         scope = retrieved.question.scope

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import cache
 
 from ..question import _WHEN, Question, content_bigrams, coverage, term_weights
@@ -39,6 +40,19 @@ from ..text import HAN_OR_NUMBER_RE, bigrams, sentence_spans
 from ..text.lexicon import words
 from .cite import CITATION_MARKER
 
+
+@dataclass(frozen=True)
+class ClaimChecks:
+    """How strict the claim checks are; each field says what it trades (stricter drops more good claims)."""
+
+    thing_share: float = 0.4  # share of a claim's counted thing that must stand next to the figure in the quote
+    echo_new_bigrams: int = 1  # a claim adding at most this many content bigrams to the question's restates it
+    off_topic_coverage: float = 0.2  # a claim covering less of the question's terms than this shares nothing with it
+    heading_weight: float = 0.5  # a question term only in the cited passage's headings counts this much
+    span_share: float = 0.75  # share of an answering name's bigrams an answer must hold to have said it
+    sentence_share: float = 0.5  # share of a sentence's content bigrams an answer must hold to have said it
+
+
 #: Reasons a claim is dropped (code → the label that opens its note); the eval counts them by code.
 REASONS = {
     "bad-marker": "引用了不存在的段落",
@@ -53,9 +67,6 @@ REASONS = {
 #: Problems a corrected citation can fix: the evidence may stand in another given passage.
 REPAIRABLE = frozenset({"no-marker", "figure", "counted-thing"})
 
-THING_SHARE = 0.4  # share of the claim's counted-thing bigrams that must stand next to the figure in the quote
-ECHO_NEW_BIGRAMS = 1  # a claim adding at most this many content bigrams to the question's (and no figure) restates it
-OFF_TOPIC_COVERAGE = 0.2  # a claim covering less of the question's terms than this shares nothing with it
 _COMMA_IN_NUMBER = re.compile(r"(?<=\d),(?=\d{3})")
 _DATE_QUESTION = re.compile(rf"{_WHEN}|哪一?年|哪个月|几月|什么时间|何年")
 _ASKING_PARTS = re.compile(r"多少|(?<!哪)几(?=[个项件名天人家次场所])")
@@ -68,11 +79,11 @@ def normalise(text: str) -> str:
     return CITATION_MARKER.sub(lambda m: " " * len(m.group()), _COMMA_IN_NUMBER.sub("", text))
 
 
-def _near(quote: str, fig: Figure, thing: set[str]) -> bool:
-    return near(quote, fig.start, fig.end, thing) >= THING_SHARE
+def _near(quote: str, fig: Figure, thing: set[str], checks: ClaimChecks) -> bool:
+    return near(quote, fig.start, fig.end, thing) >= checks.thing_share
 
 
-def figure_problem(claim: str, quotes: Sequence[str]) -> tuple[str, str] | None:
+def figure_problem(claim: str, quotes: Sequence[str], checks: ClaimChecks = ClaimChecks()) -> tuple[str, str] | None:
     """(reason code, detail) when a figure of ``claim`` is held by none of ``quotes`` with its unit and
     about the same thing, or a vague quantity stands where a quote gives an exact count; else None."""
     claim = normalise(claim)
@@ -82,7 +93,7 @@ def figure_problem(claim: str, quotes: Sequence[str]) -> tuple[str, str] | None:
         if not same:
             return "figure", f"数字 {fig} 不在所引段落中"
         thing = counted_thing(claim, fig) if fig.counts else set()
-        if thing and not any(_near(q, g, thing) for q, g in same):
+        if thing and not any(_near(q, g, thing, checks) for q, g in same):
             return "counted-thing", f"数字 {fig} 在所引段落中说的是别的"
     for w in vague_words():
         at = claim.find(w)
@@ -90,7 +101,7 @@ def figure_problem(claim: str, quotes: Sequence[str]) -> tuple[str, str] | None:
             continue
         after = content_bigrams(claim[at + len(w) : at + len(w) + 8])
         exact = [(q, g) for q, gs in held for g in gs if g.kind in ("count", "rate")]
-        if any(not after or _near(q, g, after) for q, g in exact):
+        if any(not after or _near(q, g, after, checks) for q, g in exact):
             return "vague", f"用“{w}”代替了段落中的确切数字"
     return None
 
@@ -141,24 +152,29 @@ def answers_quantity(claim: str, q: Question) -> bool:
     return True
 
 
-def restates(claim: str, q: Question) -> bool:
+def restates(claim: str, q: Question, checks: ClaimChecks = ClaimChecks()) -> bool:
     """A question form (ends with ？), or nothing beyond the question's own words and figures."""
     if _QUESTION_MARK.search(claim):
         return True
     new_figures = figure_keys(claim) - figure_keys(q.text)
     new = content_bigrams(normalise(claim)) - content_bigrams(normalise(q.text))
-    return not new_figures and len(new) <= ECHO_NEW_BIGRAMS
+    return not new_figures and len(new) <= checks.echo_new_bigrams
 
 
-def answer_problem(claim: str, q: Question, context: str = "", title: str = "") -> tuple[str, str] | None:
+def answer_problem(
+    claim: str, q: Question, context: str = "", title: str = "", checks: ClaimChecks = ClaimChecks()
+) -> tuple[str, str] | None:
     """(reason code, detail) when ``claim`` does not answer ``q``; ``context`` is the cited passage's
     headings, ``title`` its report's title (whose words say nothing about where an answer is)."""
-    if restates(claim, q):
+    if restates(claim, q, checks):
         return "echo", "句子复述了问题"
     if _asks_quantity(q) and not answers_quantity(claim, q):
         return "no-figure", "句子没有问题所问的数字"
     specific = q.kind in ("quantity", "rate", "fact", "who") and not q.is_list and q.terms
-    if specific and coverage(q, term_weights(q), claim, context, title=title) < OFF_TOPIC_COVERAGE:
+    weights = term_weights(q)
+    if specific and coverage(q, weights, claim, context, title=title, context_weight=checks.heading_weight) < (
+        checks.off_topic_coverage
+    ):
         return "off-topic", "句子与问题无关"
     return None
 
@@ -199,14 +215,14 @@ def answering_spans(line: str, q: Question) -> list[str]:
     return spans
 
 
-def missing_spans(spans: Iterable[str], answer: str, share: float = 0.75) -> list[str]:
+def missing_spans(spans: Iterable[str], answer: str, share: float = ClaimChecks.span_share) -> list[str]:
     """Spans of which ``answer`` holds less than ``share`` of the bigrams: 全国民主法治示范村 is not
     answered by 民主法治示范村, nor 罗平县 by 曲靖市."""
     have = bigrams(normalise(answer))
     return [s for s in spans if len(bigrams(s) & have) < share * len(bigrams(s))]
 
 
-def uncovered(lines: Sequence[str], answer: str, share: float = 0.5) -> list[str]:
+def uncovered(lines: Sequence[str], answer: str, share: float = ClaimChecks.sentence_share) -> list[str]:
     """Lines of an (extractive) answer with a sentence less than ``share`` of whose content bigrams the
     ``answer`` holds: an item of a list the LLM answer left out. Judged per sentence, because a list
     item is often a heading sentence (三是在落实法治工作机制上再健全。) and its elaboration, and an

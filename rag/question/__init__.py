@@ -22,17 +22,17 @@ from dataclasses import dataclass, field
 from ..text import HAN_OR_NUMBER_RE
 from ..text.lexicon import words
 from .figures import ASKED_UNIT_RE, COUNT_WORD_RE, RATE_RE, counted_things
-from .scope import Scope, aliases
 from .lexical import CLAUSE_RE, alternation, content_bigrams, stop_bigrams, synonyms
+from .scope import Scope, aliases
 
 __all__ = [
-    "BACKGROUND_CLAUSE_WEIGHT",
     "CLAUSE_RE",
     "CROSS_RE",
     "RATE_RE",
     "RULES",
     "UNIT_RE",
     "YEAR_WORD_RE",
+    "AnalysisParams",
     "Question",
     "alternation",
     "analyse",
@@ -66,7 +66,16 @@ YEAR_WORD_RE = re.compile(r"(?:19|20)\d{2}(?:年度|年)?")  # 2024, 2024年, 20
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,20})[”\"」』]")
 _ASKING = re.compile(r"^几|[哪什吗呢]")
 _ASKS = re.compile(r"哪|多少|几|什么|谁|是否|吗|如何|怎么|怎样|有没有")
-BACKGROUND_CLAUSE_WEIGHT = 0.3
+
+
+@dataclass(frozen=True)
+class AnalysisParams:
+    """The question analysis's tuning; each field says what it trades."""
+
+    # weight of a term found only in clauses that ask nothing (我是省司法厅的，…): lower follows the asking
+    # clause more closely, and loses more when the background clause names what is asked about
+    background_clause_weight: float = 0.3
+
 
 CROSS_RE = re.compile(
     r"哪(?:些|几个|几|个)(?:地方|地区|县市|区县|县区|城市|县|区|市|部门|单位)|各地|各份报告|哪里|哪些报告|哪几份|哪份报告|哪些政府"
@@ -158,7 +167,7 @@ def coverage(
     *,
     title: str = "",
     terms: Collection[str] | None = None,
-    context_weight: float = 0.5,
+    context_weight: float,
 ) -> float:
     """Weighted share of ``q``'s terms (``weights``: ``term_weights``) in ``text``; terms only in the
     headings (``context``) count ``context_weight``; terms in the report's ``title`` (法治政府建设) say
@@ -201,13 +210,13 @@ def question_terms(question: str, scope: Scope, words_of: Words) -> set[str]:
     return terms - stop_bigrams()
 
 
-def focus_weights(question: str, terms: Collection[str]) -> dict[str, float]:
-    """Terms only in clauses that ask nothing (我是省司法厅的，想比较各地…，哪些县市…？) weigh less."""
+def focus_weights(question: str, terms: Collection[str], weight: float) -> dict[str, float]:
+    """Terms only in clauses that ask nothing (我是省司法厅的，想比较各地…，哪些县市…？) weigh ``weight``."""
     clauses = [c for c in CLAUSE_RE.split(question) if c.strip()]
     asking = [c for c in clauses if _ASKS.search(c)]
     if len(clauses) < 2 or not asking:
         return {}
-    return {t: BACKGROUND_CLAUSE_WEIGHT for t in terms if not any(t in c for c in asking)}
+    return {t: weight for t in terms if not any(t in c for c in asking)}
 
 
 def unit_of(question: str) -> str | None:
@@ -241,7 +250,14 @@ def document_field(question: str) -> str | None:
     return None
 
 
-def analyse(question: str, scope: Scope, words_of: Words, *, rules: Sequence[str] = RULES) -> Question:
+def analyse(
+    question: str,
+    scope: Scope,
+    words_of: Words,
+    *,
+    rules: Sequence[str] = RULES,
+    params: AnalysisParams = AnalysisParams(),
+) -> Question:
     """The typed question: computed once, after scope, and read by every later stage."""
     terms = question_terms(question, scope, words_of)
     active = frozenset(rules)
@@ -280,7 +296,7 @@ def analyse(question: str, scope: Scope, words_of: Words, *, rules: Sequence[str
         query=q_text,
         kind=kind,
         terms=frozenset(terms),
-        focus=focus_weights(question, terms) if "focus" in active else {},
+        focus=focus_weights(question, terms, params.background_clause_weight) if "focus" in active else {},
         unit=unit,
         things=tuple(frozenset(t) for t in counted_things(q_text)) if "counted-thing" in active else (),
         rates=rates if "rate-match" in active else (),

