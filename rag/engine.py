@@ -25,11 +25,11 @@ from pathlib import Path
 from . import store
 from .answer.base import Answerer, AnswerMode, Final, Retrieved, StreamEvent, stream_lines
 from .answer.cite import reference
-from .answer.extractive import ExtractiveAnswerer
-from .answer.llm import LLM, POLICIES, LLMAnswerer
+from .answer.extractive import ExtractiveAnswerer, ExtractiveParams
+from .answer.llm import LLM, POLICIES, LLMAnswerer, LLMParams
 from .embed import Embedder
 from .errors import QueryError, RagError, ReportNotFoundError
-from .question import RULES, Question, analyse
+from .question import RULES, AnalysisParams, Question, analyse
 from .question.scope import Catalog, Filters, Scope, resolve
 from .retrieve import RetrievalMode, Retriever
 from .text.tokenize import get_tokenizer, tokenizer_for
@@ -67,7 +67,8 @@ class Generation:
 
 class Engine:
     """``llm``: the configured model, or None (answer modes llm and auto then answer extractively; llm
-    is refused). ``replies``: memoise the model's replies by request (an eval runs several policies)."""
+    is refused). ``replies``: memoise the model's replies by request (an eval runs several policies).
+    ``analysis``, ``extractive`` and ``llm_params``: each stage's tuning (defaults: today's values)."""
 
     def __init__(
         self,
@@ -77,12 +78,19 @@ class Engine:
         top_k: int = 5,
         llm: LLM | None = None,
         replies: dict[str, str] | None = None,
+        analysis: AnalysisParams = AnalysisParams(),
+        extractive: ExtractiveParams = ExtractiveParams(),
+        llm_params: LLMParams = LLMParams(),
     ) -> None:
         self.directory = Path(directory)
+        self.analysis = analysis
+        self.extractive_params = extractive
         self.embedder = embedder
         self.top_k = top_k
         self.llm = llm
-        self._llm_answerers: dict[str, LLMAnswerer] = {p: llm.answerer(p, replies) for p in POLICIES} if llm else {}
+        self._llm_answerers: dict[str, LLMAnswerer] = (
+            {p: llm.answerer(p, replies, llm_params) for p in POLICIES} if llm else {}
+        )
         self.words = get_tokenizer("jieba")  # the question's words (``rag.question.question_terms``)
         self._lock = threading.Lock()
         self._load()
@@ -91,7 +99,7 @@ class Engine:
         data = store.load(self.directory, embedder=self.embedder.id)
         retriever = Retriever(data, self.embedder, tokenizer_for(data.manifest.tokenizer))
         catalog = Catalog(data.catalog_reports(), contains=data.text_contains)
-        generation = Generation(data, retriever, ExtractiveAnswerer(data), catalog)
+        generation = Generation(data, retriever, ExtractiveAnswerer(data, self.extractive_params), catalog)
         with self._lock:  # one assignment: readers see the old or the new generation, never a mix
             self._generation = generation
 
@@ -160,7 +168,7 @@ class Engine:
         """Stage 1: the checked question, scoped and analysed. ``rules`` switches rules of the analysis
         and the answer (``rag.question.RULES``; all by default), for ablations."""
         question = check_question(question)
-        return analyse(question, self.scope(question, filters), self.words, rules=rules)
+        return analyse(question, self.scope(question, filters), self.words, rules=rules, params=self.analysis)
 
     def retrieve(self, q: Question, *, top_k: int | None = None, retrieval: RetrievalMode = "hybrid") -> Retrieved:
         """Stage 2: every candidate ranked once, the top ``top_k`` as passages. Nothing is searched when

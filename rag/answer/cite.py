@@ -1,16 +1,15 @@
-"""Cite stage: citations for verbatim spans of a report, their briefing references, and the checks
-that every quote stands in its report and every figure in an answer stands in a cited quote."""
+"""Cite stage: citations for verbatim spans of a report, the marker an answer cites them by, and their
+briefing references. (Whether an answer's figures stand in its cited quotes is ``rag.answer.verify``.)"""
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from ..types import Chunk, Citation, Report
 
-_MARKER = re.compile(r"\[\d+\]")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+#: A citation marker in an answer's text: ``[3]`` cites citation (or given passage) 3.
+CITATION_MARKER = re.compile(r"\[(\d+)\]")
 
 
 def reference(report: Report, chunk: Chunk) -> str:
@@ -36,23 +35,6 @@ def make_citation(n: int, report: Report, chunk: Chunk, start: int, end: int) ->
         end=end,
         reference=reference(report, chunk),
     )
-
-
-def quote_is_verbatim(citation: Citation, report: Report) -> bool:
-    return report.text[citation.start : citation.end] == citation.quote and bool(citation.quote)
-
-
-def numbers(text: str) -> list[str]:
-    """Figures in ``text`` (NFKC-normalised, thousands separators dropped), citation markers ignored."""
-    text = _MARKER.sub(" ", unicodedata.normalize("NFKC", text))
-    return [m.group().replace(",", "") for m in _NUMBER.finditer(text)]
-
-
-def unsupported_numbers(answer: str, quotes: Iterable[str]) -> list[str]:
-    """Figures of ``answer`` that occur in none of ``quotes``."""
-    pool = " ".join(unicodedata.normalize("NFKC", q).replace(",", "") for q in quotes)
-    supported = set(numbers(pool))
-    return [n for n in numbers(answer) if n not in supported]
 
 
 def format_references(citations: Sequence[Citation]) -> str:

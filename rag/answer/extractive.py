@@ -27,7 +27,6 @@ the question once), not their wording:
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -36,15 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ingest.chunk import parse_heading
-from ..question import (
-    CLAUSE_RE,
-    FIGURE_WITH_UNIT_RE,
-    RATE_RE,
-    Question,
-    content_bigrams,
-    counted_things,
-    question_terms,
-)
+from ..question import Question, coverage, term_weights
+from ..question.figures import has_figure, written_with
 from ..retrieve import Ranked
 from ..store import IndexData
 from ..text import ITEM_START_RE, iso_date, sentence_spans
@@ -52,42 +44,47 @@ from ..types import MATTER, Answer, Chunk, Citation, Report
 from .base import Retrieved, StreamEvent, stream_lines
 from .cite import make_citation
 
-__all__ = [
-    "EXTRACTIVE_VERSION",
-    "ExtractiveAnswerer",
-    "Scorer",
-    "Sentence",
-    "bigrams",
-    "counted_things",
-    "figure_about",
-    "question_terms",
-    "sentences_of",
-    "stated_figure",
-]
+__all__ = ["EXTRACTIVE_VERSION", "ExtractiveAnswerer", "ExtractiveParams", "Scorer", "Sentence", "sentences_of"]
 
 EXTRACTIVE_VERSION = "extractive-v2"
 
-bigrams = content_bigrams
-_FIGURE = re.compile(r"\d+(?:\.\d+)?(?![\d.年])")  # a figure that is not a bare year
-_PERCENT = re.compile(r"\d\s*[%‰％]|百分之")
 _PERSON = re.compile(r"[厅局处科部]长|书记|[县市区州省]长|主任|同志")
 
-THRESHOLD = 0.5  # share of the question's weighted content a sentence must cover to answer it
-CROSS_THRESHOLD = 0.4
-CROSS_FIGURE_THRESHOLD = 0.25  # across reports, when the sentence also carries the figure the question names
-SECOND_THRESHOLD = 0.5  # coverage of the still-uncovered part a further sentence must reach
-SECOND_MEANING_COVERAGE = 0.3  # … or this much, when its meaning is close to the question's
-LIST_CONTEXT_WEIGHT = 0.9  # for list questions a heading match counts nearly as much as the text
-SECTION_THRESHOLD = 0.4  # coverage of the question by a top-level heading to list its subsections
-MAX_REPORTS = 10  # reports quoted in one answer across reports
-ITEM_SENTENCES = 3  # sentences quoted per enumerated item
-TOPIC_REPORTS = 3  # reports whose sections are looked through for a list question's topic
-COUNTED_SHARE = 0.5  # share of what is counted that must stand next to a count for it to answer
-# Meaning: a sentence's cosine similarity to the question, above SEMANTIC_FLOOR, adds up to
-# SEMANTIC_WEIGHT (at SEMANTIC_CEILING) to its coverage; chosen on the dev sets (README).
-SEMANTIC_WEIGHT = 0.35
-SEMANTIC_FLOOR = 0.84
-SEMANTIC_CEILING = 0.92
+
+@dataclass(frozen=True)
+class ExtractiveParams:
+    """The extractive answerer's tuning, chosen on the dev sets (README); each field says what it trades."""
+
+    # which passages and texts are read
+    read_k: int = 8  # passages whose sentences are scored: more finds answers ranked lower, and more wrong ones
+    scope_passages: int = 30  # ranked passages whose reports are "in scope" when no filter names them (term weights)
+    background_reports: int = 20  # reports whose lines weigh the terms (rarer weighs more): more is steadier, slower
+    document_reports: int = 3  # reports quoted for a question about the document itself
+    max_reports: int = 10  # reports quoted in one answer across reports
+    passages_per_report: int = 4  # passages read per report quoted across reports: more finds more, reads more
+    topic_reports: int = 3  # reports whose sections are looked through for a list question's topic
+    # when a sentence answers
+    threshold: float = 0.5  # share of the question's weighted content a sentence must cover: higher refuses more
+    cross_threshold: float = 0.4  # … across reports (哪些地方…), where each report's wording differs
+    cross_figure_threshold: float = 0.25  # … across reports, when the sentence also carries the figure asked about
+    heading_weight: float = 0.5  # a term only in the headings above a sentence counts this much of one in it
+    list_context_weight: float = 0.9  # for list questions a heading match counts nearly as much as the text
+    section_threshold: float = 0.4  # coverage of the question by a heading to list its subsections or parts
+    item_sentences: int = 3  # sentences quoted per enumerated item (and parts of a named section)
+    # the sentence score's bonuses and penalties
+    semantic_weight: float = 0.35  # most the sentence's meaning (cosine to the question) adds to its coverage
+    semantic_floor: float = 0.84  # cosine below which meaning adds nothing
+    semantic_ceiling: float = 0.92  # cosine at which meaning adds all of ``semantic_weight``
+    who_bonus: float = 0.1  # added for a 谁 question when the sentence names an office (局长, 书记)
+    missing_figure_factor: float = 0.6  # a quantity question's sentence without the figure asked keeps this share
+    unit_bonus: float = 0.05  # added when it writes a number in the unit asked (181件 for 多少件)
+    rank_bonus: float = 0.02  # divided by the passage's rank: breaks near-ties in retrieval's favour
+    # further sentences for a multi-part question
+    max_sentences: int = 3  # sentences quoted for one question at most
+    remaining_share: float = 0.25  # weight of the still-uncovered terms below which no sentence is added
+    second_threshold: float = 0.5  # coverage of the still-uncovered part a further sentence must reach
+    second_meaning_coverage: float = 0.3  # … or this much, when its meaning is close to the question's
+    second_meaning: float = 0.5  # share of ``semantic_weight`` that counts as close
 
 
 @dataclass(frozen=True)
@@ -112,108 +109,26 @@ def sentences_of(chunk: Chunk, report: Report, rank: int, row: int = -1) -> list
     ]
 
 
-def figure_about(text: str, things: Sequence[set[str] | frozenset[str]], min_share: float = COUNTED_SHARE) -> bool:
-    """Whether some counted figure in ``text`` stands next to (within its clause) what the question
-    counts: at least ``min_share`` of one counted thing's bigrams, so 行政处罚案件236件 does not answer
-    多少件行政复议申请."""
-    for m in FIGURE_WITH_UNIT_RE.finditer(text):
-        left = CLAUSE_RE.split(text[max(0, m.start() - 16) : m.start()])[-1]
-        right = CLAUSE_RE.split(text[m.end() : m.end() + 16])[0]
-        window = bigrams(left + " " + right)
-        for t in things:
-            grams = {g for g in t if not _FUNCTION_CHARS.search(g)} or set(t)
-            if grams and len(grams & window) / len(grams) >= min_share:
-                return True
-    return False
-
-
-_STATED_FIGURE = re.compile(
-    r"(?<![\d.])(?P<num>\d+(?:\.\d+)?)(?:余|多)?(?P<mag>万|亿)?(?:余|多)?"
-    r"(?P<unit>[%％‰]|个百分点|人次|场次|架次|平方米|元|个|件|项|名|人|份|次|家|条|起|场|期|所|卷|天|岁|处|户|宗)"
-)
-_FUNCTION_CHARS = re.compile(r"[了的是有在和与及]")
-STATED_SHARE = 2 / 3  # share of what is counted that must stand next to a figure for it to be "the" figure
-
-
-def stated_figure(
-    text: str,
-    things: Sequence[set[str] | frozenset[str]] = (),
-    *,
-    unit: str | None = None,
-    rates: Sequence[str] = (),
-    min_share: float = STATED_SHARE,
-) -> str | None:
-    """The figure ``text`` states for what a question asks, as written (``181件``, ``36.23%``,
-    ``52.1万元``), or None.
-
-    ``things`` are bigram sets of what is counted (``counted_things``); a figure qualifies when its
-    clause holds at least ``min_share`` of one set's bigrams (so 行政复议案件2件 does not state the
-    number of 行政复议申请). ``rates`` are the rate words asked for without their 率 (和解, 行政复议和解):
-    a percentage qualifies when the rate word just before it ends with the same two characters
-    (和解率36.23%), so 纠错率 never answers 和解率. ``unit`` (件, %, 万元…), when given, must match.
-    Among qualifying figures the best-covered, then the first, wins."""
-    best: tuple[float, int, str] | None = None
-    for m in _STATED_FIGURE.finditer(text):
-        written = (m.group("mag") or "") + m.group("unit")
-        percent = m.group("unit") in "%％‰"
-        if unit is not None:
-            if unit == "%":
-                if not percent:
-                    continue
-            elif not (written == unit or written.endswith(unit) or unit.endswith(written)):
-                continue
-        left = CLAUSE_RE.split(text[max(0, m.start() - 16) : m.start()])[-1]
-        right = CLAUSE_RE.split(text[m.end() : m.end() + 16])[0]
-        share = 0.0
-        if rates:
-            if not percent:
-                continue
-            stated = RATE_RE.findall(left)
-            if stated and any(len(r) >= 2 and stated[-1][:-1].endswith(r[-2:]) for r in rates):
-                share = 1.0
-        window = bigrams(left + " " + right)
-        for t in things:
-            grams = {g for g in t if not _FUNCTION_CHARS.search(g)} or set(t)
-            share = max(share, len(grams & window) / len(grams))
-        if share >= min_share and (best is None or share > best[0]):
-            best = (share, m.start(), m.group())
-    return best[2] if best else None
-
-
 class Scorer:
     """Weighted coverage of the question's terms by a sentence (plus its headings), and its meaning."""
 
     def __init__(
-        self, q: Question, background: Sequence[str], data: IndexData | None = None, vector: np.ndarray | None = None
+        self,
+        q: Question,
+        background: Sequence[str],
+        data: IndexData | None = None,
+        vector: np.ndarray | None = None,
+        params: ExtractiveParams = ExtractiveParams(),
     ) -> None:
         self.q = q
-        n = max(len(background), 1)
-        self.weights = {
-            t: (math.log((n + 1) / (sum(q.covers(t, b) for b in background) + 0.5)) + 0.5) * q.focus.get(t, 1.0)
-            for t in q.terms
-        }
+        self.params = params
+        self.weights = term_weights(q, background)
         self.total = sum(self.weights.values()) or 1.0
         self.data = data
         self.vector = vector if q.uses("semantic") else None
 
-    # figures ---------------------------------------------------------------------------------------
     def has_figure(self, text: str) -> bool:
-        """Whether ``text`` can answer a quantity question: a percentage for 率 questions (of the same
-        rate when one is named), an age for 年龄, a count next to what is counted, else a number that is
-        not just a year."""
-        q = self.q
-        if q.unit == "%":
-            if not _PERCENT.search(text):
-                return False
-            if q.rates:
-                stated = [r[:-1] for r in RATE_RE.findall(text)]
-                return any(bigrams(a) & bigrams(b) for a in q.rates for b in stated)
-            return True
-        if q.unit == "岁":
-            return bool(re.search(r"\d+岁", text))
-        if q.things:
-            return figure_about(text, q.things)
-        return bool(_FIGURE.search(text))
+        return has_figure(self.q, text)
 
     def admits(self, text: str, context: str = "") -> bool:
         """Hard conditions: years the question names, and the places it names that are no indexed region
@@ -227,48 +142,39 @@ class Scorer:
         *,
         title: str = "",
         terms: set[str] | None = None,
-        context_weight: float = 0.5,
+        context_weight: float | None = None,
     ) -> float:
-        """Weighted share of the terms in ``text``; terms only in the headings (``context``) count
-        ``context_weight``; terms in the report's ``title`` (法治政府建设) say nothing about where the
-        answer is and are left out."""
-        weights = self.weights if terms is None else {t: self.weights[t] for t in terms}
-        total = got = 0.0
-        covers = self.q.covers
-        for t, w in weights.items():
-            if title and covers(t, title):
-                continue
-            total += w
-            if covers(t, text):
-                got += w
-            elif covers(t, context):
-                got += context_weight * w
-        return got / total if total else 0.0
+        """``rag.question.coverage`` with this scorer's term weights (headings count ``heading_weight``
+        unless ``context_weight`` says otherwise)."""
+        weight = self.params.heading_weight if context_weight is None else context_weight
+        return coverage(self.q, self.weights, text, context, title=title, terms=terms, context_weight=weight)
 
     def meaning(self, s: Sentence) -> float:
-        """The share of ``SEMANTIC_WEIGHT`` the sentence's similarity to the question earns (0 to 1)."""
+        """The share of ``semantic_weight`` the sentence's similarity to the question earns (0 to 1)."""
         if self.vector is None or self.data is None or s.row < 0:
             return 0.0
         vectors = self.data.sentence_vectors(s.row)
         if s.index >= len(vectors):
             return 0.0
         sim = float(np.dot(vectors[s.index].astype(np.float32), self.vector))
-        return min(max((sim - SEMANTIC_FLOOR) / (SEMANTIC_CEILING - SEMANTIC_FLOOR), 0.0), 1.0)
+        floor, ceiling = self.params.semantic_floor, self.params.semantic_ceiling
+        return min(max((sim - floor) / (ceiling - floor), 0.0), 1.0)
 
     def score(self, s: Sentence) -> float:
         text = s.text
         context = " ".join(s.chunk.section_path)
         if not self.admits(text, f"{context} {s.chunk.text}"):
             return 0.0
-        cov = self.coverage(text, context, title=s.report.title) + SEMANTIC_WEIGHT * self.meaning(s)
+        p = self.params
+        cov = self.coverage(text, context, title=s.report.title) + p.semantic_weight * self.meaning(s)
         if self.q.who and _PERSON.search(text):
-            cov += 0.1
+            cov += p.who_bonus
         if self.q.quantity:
             if not self.has_figure(text):
-                cov *= 0.6
-            elif self.q.unit and re.search(rf"\d{re.escape(self.q.unit)}", text):
-                cov += 0.05
-        return cov + 0.02 / s.rank
+                cov *= p.missing_figure_factor
+            elif self.q.unit and written_with(text, self.q.unit):
+                cov += p.unit_bonus
+        return cov + p.rank_bonus / s.rank
 
 
 def label(report: Report) -> str:
@@ -292,14 +198,15 @@ class ExtractiveAnswerer:
     """The offline answer stage (``rag.answer.base.Answerer``): verbatim sentences of what was retrieved,
     each cited, or a plain statement that the reports do not say. Built per index generation."""
 
-    def __init__(self, data: IndexData, *, read_k: int = 8) -> None:
+    def __init__(self, data: IndexData, params: ExtractiveParams = ExtractiveParams()) -> None:
         self.data = data
-        self.read_k = read_k
+        self.params = params
+        self.read_k = params.read_k
 
     # -- helpers ---------------------------------------------------------------------------------
     def _background(self, report_ids: Sequence[str]) -> list[str]:
         texts: list[str] = []
-        for rid in report_ids[:20]:
+        for rid in report_ids[: self.params.background_reports]:
             texts.extend(self.data.reports[rid].text.split("\n"))
         return texts
 
@@ -342,13 +249,12 @@ class ExtractiveAnswerer:
                 heads[c.section_ref] = sentences_of(c, para.report, para.rank, row)[0]
         return list(heads.values())
 
-    @staticmethod
-    def _item(para: Sequence[Sentence], i: int, starts: Sequence[int]) -> Sentence:
+    def _item(self, para: Sequence[Sentence], i: int, starts: Sequence[int]) -> Sentence:
         """The enumerated item starting at sentence ``i``: its sentences up to the next item, at most
-        ``ITEM_SENTENCES`` and within one chunk (so one citation covers it)."""
+        ``item_sentences`` and within one chunk (so one citation covers it)."""
         first = para[i]
         end = first
-        for s in para[i + 1 : i + ITEM_SENTENCES]:
+        for s in para[i + 1 : i + self.params.item_sentences]:
             if (para.index(s) in starts) or s.chunk is not first.chunk:
                 break
             end = s
@@ -356,16 +262,16 @@ class ExtractiveAnswerer:
 
     def _topic_sections(self, ranked: Sequence[Ranked], scorer: Scorer) -> list[Sentence]:
         """First sentences of the paragraphs whose section heading names the question's topic (存在的不足,
-        下一步工作打算), in the reports retrieval ranked first (at most ``TOPIC_REPORTS``): a list question's
+        下一步工作打算), in the reports retrieval ranked first (at most ``topic_reports``): a list question's
         answer is a section, which retrieval may rank low when its items share no word with the question."""
         out: list[Sentence] = []
         reports = list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[: self.read_k]))
-        for rid in reports[:TOPIC_REPORTS]:
+        for rid in reports[: self.params.topic_reports]:
             report = self.data.reports[rid]
             for row in self.data.rows_of(rid):
                 c = self.data.chunks[row]
                 heads = c.section_path[:2]
-                topical = heads and max(scorer.coverage(h, title=report.title) for h in heads) >= THRESHOLD
+                topical = heads and max(scorer.coverage(h, title=report.title) for h in heads) >= self.params.threshold
                 if c.part == 0 and c.section_ref not in MATTER and topical:
                     out.extend(sentences_of(c, report, self.read_k + 1, row)[:1])
         return out
@@ -374,6 +280,7 @@ class ExtractiveAnswerer:
         """Items of the best-matching paragraph (一是…二是…), else the subsections of its section when the
         question names that section, else the paragraph itself when the question names its heading
         (数字政府建设方面做了哪些工作 → （八）加快推进数字政府建设。…)."""
+        p = self.params
         seen: set[tuple[str, str]] = set()
         best: tuple[float, list[Sentence]] | None = None
         for s in [*self._sentences(ranked, self.read_k), *self._topic_sections(ranked, scorer)]:
@@ -386,12 +293,12 @@ class ExtractiveAnswerer:
             context = " ".join(s.chunk.section_path)
             if not scorer.admits(text, context):
                 continue
-            score = scorer.coverage(text, context, title=s.report.title, context_weight=LIST_CONTEXT_WEIGHT)
-            score += SEMANTIC_WEIGHT * max((scorer.meaning(x) for x in para), default=0.0)
-            score += 0.02 / s.rank
+            score = scorer.coverage(text, context, title=s.report.title, context_weight=p.list_context_weight)
+            score += p.semantic_weight * max((scorer.meaning(x) for x in para), default=0.0)
+            score += p.rank_bonus / s.rank
             if best is None or score > best[0]:
                 best = (score, para)
-        if best is None or best[0] < THRESHOLD:
+        if best is None or best[0] < p.threshold:
             return []
         para = best[1]
         starts = [i for i, s in enumerate(para) if ITEM_START_RE.search(s.text)]
@@ -399,17 +306,17 @@ class ExtractiveAnswerer:
             return [self._item(para, i, starts) for i in starts]
         # a question about a whole section (下步工作重点) is answered by its subsections' headings
         top = para[0].chunk.section_path[:1]
-        if top and scorer.coverage(top[0], title=para[0].report.title) >= SECTION_THRESHOLD:
+        if top and scorer.coverage(top[0], title=para[0].report.title) >= p.section_threshold:
             heads = self._subsection_heads(para[0])
             if len(heads) >= 2:
                 return heads
         own = para[0].chunk.section_path[-1:] if parse_heading(para[0].text) else []
-        if own and scorer.coverage(own[0], title=para[0].report.title) >= SECTION_THRESHOLD:
+        if own and scorer.coverage(own[0], title=para[0].report.title) >= p.section_threshold:
             parts: dict[str, Sentence] = {}
             for x in para:
                 whole = Sentence(x.chunk, x.report, x.chunk.start, x.chunk.end, x.rank, x.row, x.index)
                 parts.setdefault(x.chunk.chunk_id, whole)
-            return list(parts.values())[:ITEM_SENTENCES]
+            return list(parts.values())[: p.item_sentences]
         return []
 
     # -- main ------------------------------------------------------------------------------------
@@ -425,9 +332,11 @@ class ExtractiveAnswerer:
             return self._refusal(retrieved, "没有符合筛选条件的报告。", t0)
         ranked = retrieved.ranked
         in_scope = (
-            ids if ids is not None else list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[:30]))
+            ids
+            if ids is not None
+            else list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[: self.params.scope_passages]))
         )
-        scorer = Scorer(q, self._background(in_scope), self.data, retrieved.vector)
+        scorer = Scorer(q, self._background(in_scope), self.data, retrieved.vector, self.params)
         labelled = q.cross or q.several
         picked: list[Sentence] = []
         if q.document_field:
@@ -465,12 +374,13 @@ class ExtractiveAnswerer:
         yield from stream_lines(self.answer(retrieved))
 
     def _document(self, q: Question, report_ids: Sequence[str]) -> list[Sentence]:
-        """For a question about the document itself: the line of each report in scope (at most three)
+        """For a question about the document itself: the line of each report in scope (at most
+        ``document_reports``)
         that holds the metadata value asked for — a header or signature line, else the title or the
         body's opening, wherever the value was read."""
         field = q.document_field
         out: list[Sentence] = []
-        for rid in list(report_ids)[:3]:
+        for rid in list(report_ids)[: self.params.document_reports]:
             report = self.data.reports[rid]
             value = getattr(report, field or "", None)
             if not value:
@@ -507,22 +417,24 @@ class ExtractiveAnswerer:
             return []
         scores = {id(s): scorer.score(s) for s in cands}
         scored = sorted(cands, key=lambda s: -scores[id(s)])
+        p = self.params
         best = scored[0]
-        if scores[id(best)] < THRESHOLD or (scorer.q.quantity and not scorer.has_figure(best.text)):
+        if scores[id(best)] < p.threshold or (scorer.q.quantity and not scorer.has_figure(best.text)):
             return []
         picked = [best]
         covers = scorer.q.covers
         remaining = {t for t in scorer.weights if not covers(t, best.text)}
-        while remaining and len(picked) < 3:
+        while remaining and len(picked) < p.max_sentences:
             share = sum(scorer.weights[t] for t in remaining) / scorer.total
-            if share < 0.25:
+            if share < p.remaining_share:
                 break
             same_report = [s for s in scored if s.report.report_id == best.report.report_id and s not in picked]
             nxt = max(same_report, key=lambda s: scorer.coverage(s.text, terms=remaining), default=None)
             if nxt is None:
                 break
             part = scorer.coverage(nxt.text, terms=remaining)
-            if part < SECOND_THRESHOLD and not (part >= SECOND_MEANING_COVERAGE and scorer.meaning(nxt) >= 0.5):
+            close = part >= p.second_meaning_coverage and scorer.meaning(nxt) >= p.second_meaning
+            if part < p.second_threshold and not close:
                 break
             picked.append(nxt)
             remaining = {t for t in remaining if not covers(t, nxt.text)}
@@ -531,12 +443,13 @@ class ExtractiveAnswerer:
     def _cross(self, ranked: Sequence[Ranked], scorer: Scorer, *, explicit: bool) -> list[Sentence]:
         """The best sentence of each report that answers; ``explicit`` for 哪些地方… questions, which
         accept a looser match when the sentence carries the figure the question names."""
-        floor = THRESHOLD
+        p = self.params
+        floor = p.threshold
         if explicit:
-            floor = CROSS_FIGURE_THRESHOLD if scorer.q.numbers else CROSS_THRESHOLD
+            floor = p.cross_figure_threshold if scorer.q.numbers else p.cross_threshold
         by_report: dict[str, Sentence] = {}
         best_score: dict[str, float] = {}
-        for s in self._sentences(ranked, MAX_REPORTS * 4):
+        for s in self._sentences(ranked, p.max_reports * p.passages_per_report):
             if scorer.q.numbers and not all(n in s.text for n in scorer.q.numbers):
                 continue
             if scorer.q.quantity and not explicit and not scorer.has_figure(s.text):
@@ -545,7 +458,7 @@ class ExtractiveAnswerer:
             rid = s.report.report_id
             if sc >= floor and sc > best_score.get(rid, -1.0):
                 by_report[rid], best_score[rid] = s, sc
-        return sorted(by_report.values(), key=lambda s: -best_score[s.report.report_id])[:MAX_REPORTS]
+        return sorted(by_report.values(), key=lambda s: -best_score[s.report.report_id])[: p.max_reports]
 
     def _refusal(self, retrieved: Retrieved, message: str, t0: float) -> Answer:
         scope = retrieved.question.scope

@@ -32,19 +32,19 @@ import json
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeAlias, get_args
 
 import openai
 
-from ..question import Question
+from ..question import Question, content_bigrams
 from ..types import Answer, Citation, Passage
 from .base import Final, Retrieved, StreamEvent, Token, stream_lines
-from .cite import make_citation
-from .extractive import bigrams
+from .cite import CITATION_MARKER, make_citation
 from .prompts import Prompt
 from .verify import (
     REPAIRABLE,
+    ClaimChecks,
     answer_problem,
     answering_figures,
     answering_spans,
@@ -55,17 +55,27 @@ from .verify import (
     uncovered,
 )
 
-_MARK = re.compile(r"\[(\d+)\]")
-_CLAIM = re.compile(r"[^。！？!?\n]+[。！？!?]*(?:\s*\[\d+\])*")
+_CLAIM = re.compile(rf"[^。！？!?\n]+[。！？!?]*(?:\s*{CITATION_MARKER.pattern})*")  # a sentence with its markers
 # the label a passage is given under (（region｜title｜一、（三）第3段）), echoed by small models at a claim's start
 _ECHOED_LABEL = re.compile(r"^[（(][^\n]*?｜[^\n]*?第\d+段[）)]")
 _PARTIAL_MARK = re.compile(r"\[\d*")  # "[" or "[1" at the end of a stream: the marker is still arriving
 _REFUSAL = re.compile(r"没有相关内容|无法回答|未提及|没有提及|没有找到|不能回答")
 REFUSAL_TEXT = "报告中没有相关内容。"
-ATTRIBUTION_OVERLAP = 0.6
 LLMPolicy: TypeAlias = Literal["auto", "llm"]
 POLICIES: tuple[LLMPolicy, ...] = get_args(LLMPolicy)
 DOCUMENT_NOTE = "文件信息（文号、发布机关、日期等）直接取自报告原文，未交给 LLM 改写"
+
+
+@dataclass(frozen=True)
+class LLMParams:
+    """The LLM answerer's tuning; each field says what it trades."""
+
+    context_k: int = 3  # passages given to the model: more context for it, a longer prompt and slower answers
+    max_tokens: int = 400  # most tokens the model may write: room for lists, and a cap on latency
+    # share of a claim's bigrams the one passage it is re-attributed to must hold: lower rescues more claims
+    # with missing markers, and attributes more to the wrong passage
+    attribution_overlap: float = 0.6
+    checks: ClaimChecks = field(default_factory=ClaimChecks)  # how strict the claim checks are
 
 
 @dataclass(frozen=True)
@@ -81,41 +91,44 @@ def split_claims(text: str) -> list[str]:
     return [m.group().strip() for m in _CLAIM.finditer(text) if m.group().strip()]
 
 
-def attribute(text: str, passages: Sequence[Passage]) -> int | None:
+def attribute(text: str, passages: Sequence[Passage], params: LLMParams = LLMParams()) -> int | None:
     """The one passage that evidently supports a claim: it holds all the claim's figures with their
-    units and counted things, and at least ``ATTRIBUTION_OVERLAP`` of its character bigrams. Small
+    units and counted things, and at least ``attribution_overlap`` of its character bigrams. Small
     models often omit or misnumber markers; a figure no given passage holds is never rescued."""
-    grams = bigrams(text)
+    grams = content_bigrams(text)
     if not grams:
         return None
     best, best_overlap = None, 0.0
     for n, p in enumerate(passages, 1):
-        overlap = len(grams & bigrams(p.text)) / len(grams)
-        if overlap > best_overlap and figure_problem(text, [p.text]) is None:
+        overlap = len(grams & content_bigrams(p.text)) / len(grams)
+        if overlap > best_overlap and figure_problem(text, [p.text], params.checks) is None:
             best, best_overlap = n, overlap
-    return best if best_overlap >= ATTRIBUTION_OVERLAP else None
+    return best if best_overlap >= params.attribution_overlap else None
 
 
-def check_claim(raw: str, passages: Sequence[Passage], question: Question | None = None) -> Claim:
+def check_claim(
+    raw: str, passages: Sequence[Passage], question: Question | None = None, params: LLMParams = LLMParams()
+) -> Claim:
     """Keep a claim whose markers name given passages that hold its figures (with units, about the same
     thing) and that answers ``question``; repair a missing or wrong in-range marker when exactly that
     evidence is found in another given passage; else drop."""
-    marks = tuple(dict.fromkeys(int(n) for n in _MARK.findall(raw)))
-    text = _ECHOED_LABEL.sub("", _MARK.sub("", raw).strip()).strip()
+    marks = tuple(dict.fromkeys(int(n) for n in CITATION_MARKER.findall(raw)))
+    text = _ECHOED_LABEL.sub("", CITATION_MARKER.sub("", raw).strip()).strip()
     bad = [n for n in marks if not 1 <= n <= len(passages)]
     if bad:
         return Claim(text, marks, f"引用了不存在的段落 {bad}", reason="bad-marker")
-    found = ("no-marker", "没有引用段落") if not marks else figure_problem(text, [passages[n - 1].text for n in marks])
+    quotes = [passages[n - 1].text for n in marks]
+    found = ("no-marker", "没有引用段落") if not marks else figure_problem(text, quotes, params.checks)
     sources, repaired = marks, None
     if found is not None:
-        n = attribute(text, passages) if found[0] in REPAIRABLE else None
+        n = attribute(text, passages, params) if found[0] in REPAIRABLE else None
         if n is None:
             return Claim(text, marks, found[1], reason=found[0])
         sources, repaired = (n,), f"已更正引用（{found[1]}，改引段落 [{n}]）：{text}"
     if question is not None:
         cited = [passages[n - 1] for n in sources]
         context = " ".join(h for p in cited for h in p.chunk.section_path)
-        wrong = answer_problem(text, question, context, cited[0].report.title)
+        wrong = answer_problem(text, question, context, cited[0].report.title, params.checks)
         if wrong is not None:
             return Claim(text, sources, wrong[1], reason=wrong[0])
     return Claim(text, sources, None, repaired=repaired)
@@ -145,8 +158,10 @@ class LLM:
     answer_prompt: Prompt
     rewrite_prompt: Prompt
 
-    def answerer(self, policy: LLMPolicy, replies: dict[str, str] | None = None) -> LLMAnswerer:
-        return LLMAnswerer(self.client, self.model, self.answer_prompt, policy=policy, replies=replies)
+    def answerer(
+        self, policy: LLMPolicy, replies: dict[str, str] | None = None, params: LLMParams = LLMParams()
+    ) -> LLMAnswerer:
+        return LLMAnswerer(self.client, self.model, self.answer_prompt, params=params, policy=policy, replies=replies)
 
 
 class LLMAnswerer:
@@ -166,8 +181,7 @@ class LLMAnswerer:
         model: str,
         prompt: Prompt,
         *,
-        context_k: int = 3,
-        max_tokens: int = 400,
+        params: LLMParams = LLMParams(),
         policy: LLMPolicy = "auto",
         replies: dict[str, str] | None = None,
     ) -> None:
@@ -176,8 +190,7 @@ class LLMAnswerer:
         self.client = client
         self.model = model
         self.prompt = prompt
-        self.context_k = context_k
-        self.max_tokens = max_tokens
+        self.params = params
         self.policy = policy
         self.replies = replies
 
@@ -186,7 +199,7 @@ class LLMAnswerer:
             "model": self.model,
             "messages": self.prompt.messages(question=question, passages=numbered_passages(passages)),
             "temperature": 0,
-            "max_tokens": self.max_tokens,
+            "max_tokens": self.params.max_tokens,
         }
 
     def _context(self, base: Answer) -> tuple[list[Passage], list[str]]:
@@ -195,7 +208,7 @@ class LLMAnswerer:
         given: list[Passage] = []
         notes: list[str] = []
         for p in base.passages:
-            if len(given) == self.context_k:
+            if len(given) == self.params.context_k:
                 break
             marker = injected(p.text)
             if marker is None:
@@ -224,7 +237,7 @@ class LLMAnswerer:
         notes: Sequence[str] = (),
     ) -> Answer:
         """Turn the model's reply into a verified answer (or the fallback)."""
-        claims = [check_claim(c, passages, question) for c in split_claims(reply)]
+        claims = [check_claim(c, passages, question, self.params) for c in split_claims(reply)]
         kept = [c for c in claims if c.problem is None]
         dropped = [f"已删除未通过核验的句子（{c.problem}）：{c.text}" for c in claims if c.problem]
         dropped += [c.repaired for c in kept if c.repaired]
@@ -260,8 +273,9 @@ class LLMAnswerer:
             said = "".join(c.text for c in kept)
             missing = answering_figures(extractive, question) - set().union(*(figure_keys(c.text) for c in kept))
             # a sentence left out (a list item), or whose answering name or phrase (罗平县, 全国…称号) is not said
-            left_out = set(uncovered(extractive, said))
-            lost = {line: missing_spans(answering_spans(line, question), said) for line in extractive}
+            left_out = set(uncovered(extractive, said, self.params.checks.sentence_share))
+            share = self.params.checks.span_share
+            lost = {line: missing_spans(answering_spans(line, question), said, share) for line in extractive}
             shown = "、".join(sorted(v + u.removeprefix("第") for v, u in missing))
             names = "、".join(dict.fromkeys(s for spans in lost.values() for s in spans))
             what = f"数字（{shown}）" if missing else f"内容（{names}）" if names else f"{len(left_out)} 句内容"
@@ -286,7 +300,7 @@ class LLMAnswerer:
             citations.append(make_citation(new, p.report, p.chunk, p.chunk.start, p.chunk.end))
         for i in added:
             citations.append(replace(base.citations[i], n=len(citations) + 1))
-            lines.append(_MARK.sub("", extractive[i]) + f"[{len(citations)}]")
+            lines.append(CITATION_MARKER.sub("", extractive[i]) + f"[{len(citations)}]")
         return replace(
             base,
             answer="\n".join(lines),
@@ -354,7 +368,7 @@ class LLMAnswerer:
                 while len(claims) > 1:  # a claim is complete once the next one has started
                     done = claims.pop(0)
                     pending = pending[pending.index(done) + len(done) :]
-                    c = check_claim(done, passages, q)
+                    c = check_claim(done, passages, q, self.params)
                     if c.problem is None:
                         line = numbered_line(c, order)
                         streamed.append(line)

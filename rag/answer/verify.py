@@ -1,14 +1,12 @@
 """Checks on the claims of an LLM answer: does a claim answer the question, and does its cited quote
 hold each of its figures with the same unit and about the same thing?
 
-A *figure* is a number with what it is written with: ``22个`` (count unit), ``52.1万元`` (measure
-unit), ``36.23%``, ``第21位`` (ordinal), ``2024年``; a bare ``36.23`` has no unit and is not
-``36.23%``. Chinese numerals with a unit count (二十二个 = 22个, 两项 = 2项; a lone 一 does not:
-一起, 一项工作 are prose). A claim's figure is supported by a quote when the quote has the same value
-with the same unit and, for a count, rate or amount, the thing the claim says it counts (the words
-next to the figure in the claim) stands next to that figure in the quote: 36件 of 行政诉讼案件 does not
-support 接收行政复议申请36件. A vague quantity (多个, 若干, 一批 …, ``rag/data/vague_quantities.txt``)
-where the quote gives an exact count of the same thing fails.
+Figures are ``rag.question.figures`` (value, unit, what they count; Chinese numerals read). A claim's
+figure is supported by a quote when the quote has the same value with the same unit and, for a count,
+rate or amount, the thing the claim says it counts (the words next to the figure in the claim) stands
+next to that figure in the quote: 36件 of 行政诉讼案件 does not support 接收行政复议申请36件. A vague
+quantity (多个, 若干, 一批 …, ``rag/text/data/vague_quantities.txt``) where the quote gives an exact
+count of the same thing fails.
 
 A claim must answer: one that restates the question (a question form, or nothing beyond the
 question's own words) is dropped; so is, for a question that asks for a quantity, a claim without a
@@ -26,10 +24,34 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from ..question import _WHEN, CLAUSE_RE, Question, alternation, content_bigrams
-from ..text import CN_NUMERAL_CHARS, HAN_OR_NUMBER_RE, bigrams, cn_numeral, sentence_spans
+from ..question import _WHEN, Question, content_bigrams, coverage, term_weights
+from ..question.figures import (
+    CLAIM_FIGURE_RE,
+    DATE_UNITS,
+    Figure,
+    counted_thing,
+    figures,
+    has_figure,
+    near,
+    stated_figure,
+    vague_words,
+)
+from ..text import HAN_OR_NUMBER_RE, bigrams, sentence_spans
 from ..text.lexicon import words
-from .extractive import Scorer, stated_figure
+from .cite import CITATION_MARKER
+
+
+@dataclass(frozen=True)
+class ClaimChecks:
+    """How strict the claim checks are; each field says what it trades (stricter drops more good claims)."""
+
+    thing_share: float = 0.4  # share of a claim's counted thing that must stand next to the figure in the quote
+    echo_new_bigrams: int = 1  # a claim adding at most this many content bigrams to the question's restates it
+    off_topic_coverage: float = 0.2  # a claim covering less of the question's terms than this shares nothing with it
+    heading_weight: float = 0.5  # a question term only in the cited passage's headings counts this much
+    span_share: float = 0.75  # share of an answering name's bigrams an answer must hold to have said it
+    sentence_share: float = 0.5  # share of a sentence's content bigrams an answer must hold to have said it
+
 
 #: Reasons a claim is dropped (code → the label that opens its note); the eval counts them by code.
 REASONS = {
@@ -45,115 +67,23 @@ REASONS = {
 #: Problems a corrected citation can fix: the evidence may stand in another given passage.
 REPAIRABLE = frozenset({"no-marker", "figure", "counted-thing"})
 
-DATE_UNITS = frozenset({"年", "月", "日", "号"})
-THING_SHARE = 0.4  # share of the claim's counted-thing bigrams that must stand next to the figure in the quote
-ECHO_NEW_BIGRAMS = 1  # a claim adding at most this many content bigrams to the question's (and no figure) restates it
-OFF_TOPIC_COVERAGE = 0.2  # a claim covering less of the question's terms than this shares nothing with it
-_WINDOW = 16
 _COMMA_IN_NUMBER = re.compile(r"(?<=\d),(?=\d{3})")
 _DATE_QUESTION = re.compile(rf"{_WHEN}|哪一?年|哪个月|几月|什么时间|何年")
 _ASKING_PARTS = re.compile(r"多少|(?<!哪)几(?=[个项件名天人家次场所])")
 _QUESTION_MARK = re.compile(r"[？?]\s*$")
-_MARKER = re.compile(r"\[\d+\]")
-
-
-@cache
-def _figure_re() -> re.Pattern[str]:
-    units = alternation("count_units", "measure_units", "figure_units")
-    cn = f"[{CN_NUMERAL_CHARS}][{CN_NUMERAL_CHARS}万]*"
-    return re.compile(
-        rf"(?P<ord>第)?(?:(?P<num>\d+(?:\.\d+)?)|(?P<cn>{cn}))(?:余|多)?(?P<mag>万|亿)?(?:余|多)?"
-        rf"(?P<unit>[%‰]|{units})?"
-    )
-
-
-@dataclass(frozen=True)
-class Figure:
-    value: str  # 22, 36.23 (Chinese numerals read as numbers)
-    unit: str  # 个, 万元, %, 第位 (ordinal), "" for a bare number
-    start: int
-    end: int
-    written: str
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.value, self.unit
-
-    def __str__(self) -> str:
-        return self.written
 
 
 def normalise(text: str) -> str:
     """NFKC (full-width digits and ％), thousands separators dropped, citation markers blanked."""
     text = unicodedata.normalize("NFKC", text)
-    return re.sub(r"\[\d+\]", lambda m: " " * len(m.group()), _COMMA_IN_NUMBER.sub("", text))
+    return CITATION_MARKER.sub(lambda m: " " * len(m.group()), _COMMA_IN_NUMBER.sub("", text))
 
 
-def _value(num: str) -> str:
-    return num.rstrip("0").rstrip(".") if "." in num else str(int(num))
+def _near(quote: str, fig: Figure, thing: set[str], checks: ClaimChecks) -> bool:
+    return near(quote, fig.start, fig.end, thing) >= checks.thing_share
 
 
-def figures(text: str) -> list[Figure]:
-    """The figures of ``text`` (already ``normalise``d), with their units. Vague quantities are no figures."""
-    masked = text
-    for w in vague_words():
-        masked = masked.replace(w, "\0" * len(w))
-    out = []
-    for m in _figure_re().finditer(masked):
-        unit = m.group("unit") or ""
-        if m.group("cn"):
-            if not unit or m.group("cn") == "一":
-                continue  # 一起, 十四五, 一年来: prose, not figures
-            value = str(cn_numeral(m.group("cn")))
-        else:
-            value = _value(m.group("num"))
-        if unit and m.group("mag"):
-            unit = m.group("mag") + unit
-        elif m.group("mag"):
-            unit = m.group("mag")
-        if m.group("ord"):
-            unit = "第" + unit
-        out.append(Figure(value, unit, m.start(), m.end(), text[m.start() : m.end()]))
-    return out
-
-
-@cache
-def vague_words() -> tuple[str, ...]:
-    return tuple(sorted(words("vague_quantities"), key=len, reverse=True))
-
-
-@cache
-def _count_units() -> frozenset[str]:
-    return words("count_units") | {"%", "‰"}
-
-
-def _window(text: str, start: int, end: int) -> tuple[str, str]:
-    left = CLAUSE_RE.split(text[max(0, start - _WINDOW) : start])[-1]
-    right = CLAUSE_RE.split(text[end : end + _WINDOW])[0]
-    return left, right
-
-
-def counted_thing(text: str, fig: Figure) -> set[str]:
-    """What a figure of a claim counts: the content bigrams right after it in its clause (22个乡镇街道),
-    else those before it (接收行政复议申请181件, 和解率36.23%)."""
-    left, right = _window(text, fig.start, fig.end)
-    generic = words("generic_counted")
-    after = content_bigrams(re.split(r"[\d\s]", right)[0][:8]) - generic
-    return after or content_bigrams(left[-10:]) - generic
-
-
-def _near(quote: str, fig: Figure, thing: set[str]) -> bool:
-    left, right = _window(quote, fig.start, fig.end)
-    near = content_bigrams(left + " " + right)
-    return len(thing & near) / len(thing) >= THING_SHARE
-
-
-def _checks_thing(fig: Figure) -> bool:
-    unit = fig.unit.removeprefix("第")
-    return bool(unit) and unit not in DATE_UNITS
-
-
-def figure_problem(claim: str, quotes: Sequence[str]) -> tuple[str, str] | None:
+def figure_problem(claim: str, quotes: Sequence[str], checks: ClaimChecks = ClaimChecks()) -> tuple[str, str] | None:
     """(reason code, detail) when a figure of ``claim`` is held by none of ``quotes`` with its unit and
     about the same thing, or a vague quantity stands where a quote gives an exact count; else None."""
     claim = normalise(claim)
@@ -162,16 +92,16 @@ def figure_problem(claim: str, quotes: Sequence[str]) -> tuple[str, str] | None:
         same = [(q, g) for q, gs in held for g in gs if g.key == fig.key]
         if not same:
             return "figure", f"数字 {fig} 不在所引段落中"
-        thing = counted_thing(claim, fig) if _checks_thing(fig) else set()
-        if thing and not any(_near(q, g, thing) for q, g in same):
+        thing = counted_thing(claim, fig) if fig.counts else set()
+        if thing and not any(_near(q, g, thing, checks) for q, g in same):
             return "counted-thing", f"数字 {fig} 在所引段落中说的是别的"
     for w in vague_words():
         at = claim.find(w)
         if at < 0 or any(w in q for q, _ in held):
             continue
         after = content_bigrams(claim[at + len(w) : at + len(w) + 8])
-        exact = [(q, g) for q, gs in held for g in gs if g.unit in _count_units()]
-        if any(not after or _near(q, g, after) for q, g in exact):
+        exact = [(q, g) for q, gs in held for g in gs if g.kind in ("count", "rate")]
+        if any(not after or _near(q, g, after, checks) for q, g in exact):
             return "vague", f"用“{w}”代替了段落中的确切数字"
     return None
 
@@ -200,7 +130,7 @@ def arabic(text: str) -> str:
     text = normalise(text)
     out, last = [], 0
     for f in figures(text):
-        m = _figure_re().match(text, f.start)
+        m = CLAIM_FIGURE_RE.match(text, f.start)
         if m and m.group("cn"):
             out += [text[last : m.start("cn")], f.value]
             last = m.end("cn")
@@ -215,31 +145,36 @@ def answers_quantity(claim: str, q: Question) -> bool:
         return any(f.unit and f.unit not in DATE_UNITS for f in figures(text))
     if _DATE_QUESTION.search(q.text):
         return any(f.unit in DATE_UNITS for f in figures(text))
-    if not Scorer(q, []).has_figure(text):
+    if not has_figure(q, text):
         return False
     if q.unit and q.unit in words("count_units"):
         return stated_figure(text, unit=q.unit, min_share=0.0) is not None
     return True
 
 
-def restates(claim: str, q: Question) -> bool:
+def restates(claim: str, q: Question, checks: ClaimChecks = ClaimChecks()) -> bool:
     """A question form (ends with ？), or nothing beyond the question's own words and figures."""
     if _QUESTION_MARK.search(claim):
         return True
     new_figures = figure_keys(claim) - figure_keys(q.text)
     new = content_bigrams(normalise(claim)) - content_bigrams(normalise(q.text))
-    return not new_figures and len(new) <= ECHO_NEW_BIGRAMS
+    return not new_figures and len(new) <= checks.echo_new_bigrams
 
 
-def answer_problem(claim: str, q: Question, context: str = "", title: str = "") -> tuple[str, str] | None:
+def answer_problem(
+    claim: str, q: Question, context: str = "", title: str = "", checks: ClaimChecks = ClaimChecks()
+) -> tuple[str, str] | None:
     """(reason code, detail) when ``claim`` does not answer ``q``; ``context`` is the cited passage's
     headings, ``title`` its report's title (whose words say nothing about where an answer is)."""
-    if restates(claim, q):
+    if restates(claim, q, checks):
         return "echo", "句子复述了问题"
     if _asks_quantity(q) and not answers_quantity(claim, q):
         return "no-figure", "句子没有问题所问的数字"
     specific = q.kind in ("quantity", "rate", "fact", "who") and not q.is_list and q.terms
-    if specific and Scorer(q, []).coverage(claim, context, title=title) < OFF_TOPIC_COVERAGE:
+    weights = term_weights(q)
+    if specific and coverage(q, weights, claim, context, title=title, context_weight=checks.heading_weight) < (
+        checks.off_topic_coverage
+    ):
         return "off-topic", "句子与问题无关"
     return None
 
@@ -261,7 +196,7 @@ def answering_spans(line: str, q: Question) -> list[str]:
     of question (figures answer those: ``answering_figures``; a document field is read verbatim)."""
     if q.kind not in ("fact", "who", "list"):
         return []
-    text = normalise(_MARKER.sub("", line))
+    text = normalise(CITATION_MARKER.sub("", line))
     asked = bigrams(normalise(q.text))
     covered = [False] * len(text)
     for i in range(len(text) - 1):
@@ -280,14 +215,14 @@ def answering_spans(line: str, q: Question) -> list[str]:
     return spans
 
 
-def missing_spans(spans: Iterable[str], answer: str, share: float = 0.75) -> list[str]:
+def missing_spans(spans: Iterable[str], answer: str, share: float = ClaimChecks.span_share) -> list[str]:
     """Spans of which ``answer`` holds less than ``share`` of the bigrams: 全国民主法治示范村 is not
     answered by 民主法治示范村, nor 罗平县 by 曲靖市."""
     have = bigrams(normalise(answer))
     return [s for s in spans if len(bigrams(s) & have) < share * len(bigrams(s))]
 
 
-def uncovered(lines: Sequence[str], answer: str, share: float = 0.5) -> list[str]:
+def uncovered(lines: Sequence[str], answer: str, share: float = ClaimChecks.sentence_share) -> list[str]:
     """Lines of an (extractive) answer with a sentence less than ``share`` of whose content bigrams the
     ``answer`` holds: an item of a list the LLM answer left out. Judged per sentence, because a list
     item is often a heading sentence (三是在落实法治工作机制上再健全。) and its elaboration, and an

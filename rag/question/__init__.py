@@ -14,19 +14,45 @@ word lists they use are data in ``rag/data`` (``rag.text.lexicon``). Each rule i
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
-from ..text import CJK, HAN_OR_NUMBER_RE, bigrams
-from ..text.lexicon import table, words
+from ..text import HAN_OR_NUMBER_RE
+from ..text.lexicon import words
+from .figures import ASKED_UNIT_RE, COUNT_WORD_RE, RATE_RE, counted_things
+from .lexical import CLAUSE_RE, alternation, content_bigrams, stop_bigrams, synonyms
 from .scope import Scope, aliases
+
+__all__ = [
+    "CLAUSE_RE",
+    "CROSS_RE",
+    "RATE_RE",
+    "RULES",
+    "UNIT_RE",
+    "YEAR_WORD_RE",
+    "AnalysisParams",
+    "Question",
+    "alternation",
+    "analyse",
+    "content_bigrams",
+    "counted_things",
+    "coverage",
+    "document_field",
+    "question_terms",
+    "stop_bigrams",
+    "synonyms",
+    "term_weights",
+    "unit_of",
+]
 
 Words = Callable[[str], list[str]]
 
 #: Rules that can be switched off for an ablation (``rag eval --ablate``); all on by default.
 RULES = (
-    "synonyms",  # domain synonyms count as covering a question word
+    "synonyms",
+    "term_weights",  # domain synonyms count as covering a question word
     "focus",  # terms only in clauses that ask nothing weigh less
     "counted-thing",  # a count must stand next to what the question counts
     "rate-match",  # a rate question needs a rate of the same thing
@@ -39,9 +65,17 @@ RULES = (
 YEAR_WORD_RE = re.compile(r"(?:19|20)\d{2}(?:年度|年)?")  # 2024, 2024年, 2024年度
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,20})[”\"」』]")
 _ASKING = re.compile(r"^几|[哪什吗呢]")
-CLAUSE_RE = re.compile(r"[，,：:；;]")  # what separates the clauses of a sentence
 _ASKS = re.compile(r"哪|多少|几|什么|谁|是否|吗|如何|怎么|怎样|有没有")
-BACKGROUND_CLAUSE_WEIGHT = 0.3
+
+
+@dataclass(frozen=True)
+class AnalysisParams:
+    """The question analysis's tuning; each field says what it trades."""
+
+    # weight of a term found only in clauses that ask nothing (我是省司法厅的，…): lower follows the asking
+    # clause more closely, and loses more when the background clause names what is asked about
+    background_clause_weight: float = 0.3
+
 
 CROSS_RE = re.compile(
     r"哪(?:些|几个|几|个)(?:地方|地区|县市|区县|县区|城市|县|区|市|部门|单位)|各地|各份报告|哪里|哪些报告|哪几份|哪份报告|哪些政府"
@@ -50,7 +84,6 @@ _SEVERAL = re.compile(r"分别|各(?:自|是|为|有|培训|办理|接收|收到
 LIST_RE = re.compile(r"哪些|有什么|包括|几个方面|哪几|哪[一二三四五六七八九十两]个")
 #: a question about these asks for the items of a section (存在哪些不足, 下一步打算), not for names in a sentence
 LIST_TOPIC_RE = re.compile(r"举措|措施|做法|问题|不足|短板|差距|打算|计划|安排|重点|亮点|经验")
-RATE_RE = re.compile(rf"[{CJK}]{{1,6}}率")
 _QUANTITY = re.compile(r"多少|(?<!哪)几|多大|多长|多久|比例|占比|率|金额|总额|面积|人数|数量|年纪|年龄|多高|多快")
 _WHO = re.compile(r"哪位|谁")
 _VERB = "(?:发布|印发|公开|发出|签发|出具|落款|生成|成文|发文)"
@@ -66,32 +99,9 @@ _DOCUMENT = (
 )
 
 
-def alternation(*names: str) -> str:
-    """A regex alternation of the entries of the named word lists, longest first."""
-    return "|".join(map(re.escape, sorted({u for n in names for u in words(n)}, key=len, reverse=True)))
-
-
-_COUNT_ALT = alternation("count_units")
-UNIT_RE = re.compile(rf"(?:多少|(?<!哪)几)({alternation('count_units', 'measure_units')})")
-_COUNT_WORD = re.compile(rf"^[一二三四五六七八九十两几]+(?:{_COUNT_ALT})?$")  # 一家, 两项: no content
-_COUNTED = re.compile(rf"(?:多少|(?<!哪)几)(?:{_COUNT_ALT})(?P<after>[{CJK}]{{0,8}})")
-FIGURE_WITH_UNIT_RE = re.compile(rf"(?P<num>\d+(?:\.\d+)?)(?:余|多)?(?:万|亿)?(?:余|多)?(?P<unit>{_COUNT_ALT})")
-
+UNIT_RE = ASKED_UNIT_RE
 
 NO_SCOPE = Scope(report_ids=())
-
-
-def stop_bigrams() -> frozenset[str]:
-    return words("stop_bigrams")
-
-
-def content_bigrams(text: str) -> set[str]:
-    """Bigrams of ``text`` less the ones too common to say anything (工作, 推进 …)."""
-    return bigrams(text) - stop_bigrams()
-
-
-def synonyms() -> dict[str, tuple[str, ...]]:
-    return table("synonyms")
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,43 @@ class Question:
         }
 
 
+def term_weights(q: Question, background: Sequence[str] = ()) -> dict[str, float]:
+    """Each content term's weight: rarer in the ``background`` texts (the lines of the reports in scope)
+    weighs more (a smoothed inverse document frequency); terms outside the asking clauses weigh less."""
+    n = max(len(background), 1)
+    return {
+        t: (math.log((n + 1) / (sum(q.covers(t, b) for b in background) + 0.5)) + 0.5) * q.focus.get(t, 1.0)
+        for t in q.terms
+    }
+
+
+def coverage(
+    q: Question,
+    weights: dict[str, float],
+    text: str,
+    context: str = "",
+    *,
+    title: str = "",
+    terms: Collection[str] | None = None,
+    context_weight: float,
+) -> float:
+    """Weighted share of ``q``'s terms (``weights``: ``term_weights``) in ``text``; terms only in the
+    headings (``context``) count ``context_weight``; terms in the report's ``title`` (法治政府建设) say
+    nothing about where the answer is and are left out."""
+    chosen = weights if terms is None else {t: weights[t] for t in terms}
+    total = got = 0.0
+    covers = q.covers
+    for t, w in chosen.items():
+        if title and covers(t, title):
+            continue
+        total += w
+        if covers(t, text):
+            got += w
+        elif covers(t, context):
+            got += context_weight * w
+    return got / total if total else 0.0
+
+
 def question_terms(question: str, scope: Scope, words_of: Words) -> set[str]:
     """Content terms of the question: its words and sub-words (``words_of``: jieba's search mode, so
     出庭应诉率 also gives 出庭, 应诉, 应诉率) less question and function words and the regions and years
@@ -152,7 +199,7 @@ def question_terms(question: str, scope: Scope, words_of: Words) -> set[str]:
     asking = words("question_words")
     for w in words_of(q):
         w = w.strip()
-        if not w or w in asking or not HAN_OR_NUMBER_RE.fullmatch(w) or _ASKING.search(w) or _COUNT_WORD.match(w):
+        if not w or w in asking or not HAN_OR_NUMBER_RE.fullmatch(w) or _ASKING.search(w) or COUNT_WORD_RE.match(w):
             continue
         if w[0].isdigit():
             y = YEAR_WORD_RE.fullmatch(w)
@@ -163,27 +210,13 @@ def question_terms(question: str, scope: Scope, words_of: Words) -> set[str]:
     return terms - stop_bigrams()
 
 
-def focus_weights(question: str, terms: Collection[str]) -> dict[str, float]:
-    """Terms only in clauses that ask nothing (我是省司法厅的，想比较各地…，哪些县市…？) weigh less."""
+def focus_weights(question: str, terms: Collection[str], weight: float) -> dict[str, float]:
+    """Terms only in clauses that ask nothing (我是省司法厅的，想比较各地…，哪些县市…？) weigh ``weight``."""
     clauses = [c for c in CLAUSE_RE.split(question) if c.strip()]
     asking = [c for c in clauses if _ASKS.search(c)]
     if len(clauses) < 2 or not asking:
         return {}
-    return {t: BACKGROUND_CLAUSE_WEIGHT for t in terms if not any(t in c for c in asking)}
-
-
-def counted_things(question: str) -> list[set[str]]:
-    """For each 多少件/几个… in the question, the bigrams of what is counted: the noun right after it
-    (进驻了多少个部门, 需要几个工作日), else the words before it in its clause (收到行政复议申请多少件)."""
-    out = []
-    generic = words("generic_counted")
-    for m in _COUNTED.finditer(question):
-        before = CLAUSE_RE.split(question[max(0, m.start() - 10) : m.start()])[-1]
-        after = content_bigrams(m.group("after")) - generic
-        grams = after or content_bigrams(before) - generic
-        if grams:
-            out.append(grams)
-    return out
+    return {t: weight for t in terms if not any(t in c for c in asking)}
 
 
 def unit_of(question: str) -> str | None:
@@ -217,7 +250,14 @@ def document_field(question: str) -> str | None:
     return None
 
 
-def analyse(question: str, scope: Scope, words_of: Words, *, rules: Sequence[str] = RULES) -> Question:
+def analyse(
+    question: str,
+    scope: Scope,
+    words_of: Words,
+    *,
+    rules: Sequence[str] = RULES,
+    params: AnalysisParams = AnalysisParams(),
+) -> Question:
     """The typed question: computed once, after scope, and read by every later stage."""
     terms = question_terms(question, scope, words_of)
     active = frozenset(rules)
@@ -256,7 +296,7 @@ def analyse(question: str, scope: Scope, words_of: Words, *, rules: Sequence[str
         query=q_text,
         kind=kind,
         terms=frozenset(terms),
-        focus=focus_weights(question, terms) if "focus" in active else {},
+        focus=focus_weights(question, terms, params.background_clause_weight) if "focus" in active else {},
         unit=unit,
         things=tuple(frozenset(t) for t in counted_things(q_text)) if "counted-thing" in active else (),
         rates=rates if "rate-match" in active else (),

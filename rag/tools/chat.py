@@ -21,6 +21,7 @@ from ..question.scope import aliases
 _PRONOUN = re.compile(r"它们|它|其|该[县区市旗]|这个[县区市地方]|那个[县区市地方]|那里|当地|该地")
 _ELLIPSIS = re.compile(r"^(?:那么?|还有|再问一下)?(?P<x>.{1,16}?)(?:呢|怎么样|如何|情况)[？?。]?$")
 _METRIC_END = re.compile(r"(?:率|数|额|量|数量|金额|件数|人数)$")
+REWRITE_MAX_TOKENS = 100  # room for one standalone question, and a cap on how long a rewrite may take
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,13 @@ def standalone(turns: Sequence[Turn], regions: Sequence[str]) -> str:
 
 
 def rewrite_with_llm(
-    client: openai.OpenAI, model: str, prompt: Prompt, turns: Sequence[Turn], regions: Sequence[str]
+    client: openai.OpenAI,
+    model: str,
+    prompt: Prompt,
+    turns: Sequence[Turn],
+    regions: Sequence[str],
+    *,
+    max_tokens: int = REWRITE_MAX_TOKENS,
 ) -> str:
     """The LLM's standalone question, unless it fails or loses the region the rules found."""
     ruled = standalone(turns, regions)
@@ -91,7 +98,7 @@ def rewrite_with_llm(
             model=model,
             messages=prompt.messages(history=history, question=users[-1].content),
             temperature=0,
-            max_tokens=100,
+            max_tokens=max_tokens,
         )
         text = (resp.choices[0].message.content or "").strip().splitlines()[0].strip()
     except (openai.APIError, IndexError, AttributeError, TypeError, ValueError):

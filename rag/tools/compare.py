@@ -5,7 +5,7 @@ the rows, its text and regions the figure asked for, ``target``), then asks it o
 separately (the pipeline scoped to that one report, ``Filters(report_ids=(rid,))``: a row is answered
 in its report's own scope, where the question is analysed for that report), then reads the figure from the
 cited sentence, or failing that from a sentence of the report's top passages, next to what the
-question counts (``rag.answer.extractive.stated_figure``): ``181件``, ``36.23%``, ``52.1万元`` as written. A
+question counts (``rag.question.figures.stated_figure``): ``181件``, ``36.23%``, ``52.1万元`` as written. A
 report that states no such figure gets a row saying ``未说明``, never a blank; a figure is never
 taken from another report. Exports: CSV (stdlib ``csv``) and a Markdown table.
 """
@@ -20,8 +20,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..answer.cite import make_citation
-from ..answer.extractive import bigrams, counted_things, sentences_of, stated_figure
-from ..question import CROSS_RE, RATE_RE, UNIT_RE, YEAR_WORD_RE, Question
+from ..answer.extractive import sentences_of
+from ..question import CROSS_RE, RATE_RE, UNIT_RE, YEAR_WORD_RE, Question, content_bigrams
+from ..question.figures import counted_things, stated_figure
 from ..question.scope import Filters, aliases
 from ..text.lexicon import words
 from ..types import Citation, Report
@@ -76,7 +77,7 @@ def target(question: str, regions: Sequence[str] = ()) -> Target:
         return Target((), unit, rates)
     things = [frozenset(t) for t in counted_things(q)]
     if not things:
-        grams = bigrams(_ASKING.sub(" ", q)) - words("generic_counted")
+        grams = content_bigrams(_ASKING.sub(" ", q)) - words("generic_counted")
         if grams:
             things = [frozenset(grams)]
     return Target(tuple(things), unit, ())

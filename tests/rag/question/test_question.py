@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.question import RULES, analyse, counted_things, document_field, question_terms, unit_of
+from rag.question import RULES, AnalysisParams, analyse, counted_things, document_field, question_terms, unit_of
 from rag.question.scope import Scope
 from rag.text.tokenize import get_tokenizer
 from rag.types import Report
@@ -120,3 +120,12 @@ def test_rules_can_be_switched_off() -> None:
     assert q.document_field is None and not q.uses("document")
     q = analyse("青禾县收到行政复议申请多少件？", ONE, WORDS, rules=[r for r in RULES if r != "counted-thing"])
     assert q.things == ()
+
+
+def test_terms_of_a_clause_that_asks_nothing_weigh_what_the_parameters_say() -> None:
+    question = "我是省司法厅的，想了解青禾县收到行政复议申请多少件？"
+    q = analyse(question, ONE, WORDS)
+    assert q.focus and set(q.focus.values()) == {AnalysisParams().background_clause_weight}
+    assert "司法" in "".join(q.focus) and not any("复议" in t for t in q.focus)
+    heavier = analyse(question, ONE, WORDS, params=AnalysisParams(background_clause_weight=0.8))
+    assert set(heavier.focus) == set(q.focus) and set(heavier.focus.values()) == {0.8}

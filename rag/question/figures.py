@@ -1,0 +1,316 @@
+"""The figure model: what a figure is, defined once for the question analysis, the extractive
+answerer, the claim checks on LLM answers and the comparison tables.
+
+A *figure* is a number with what it is written with: ``22个`` (a count unit, ``count_units``),
+``52.1万元`` (a measure unit, ``measure_units``), ``36.23%`` (a rate), ``第21位`` (an ordinal),
+``2024年`` (a date part, ``figure_units``); a bare ``36.23`` has no unit and is not ``36.23%``.
+Chinese numerals with a unit count (二十二个 = 22个, 两项 = 2项; a lone 一 does not: 一起, 一项工作
+are prose). What a figure is *about* — the counted thing — is the content words beside it within
+its clause (``clause_window``): 行政处罚案件236件 counts 行政处罚案件, not 行政复议申请.
+
+A question asks for a figure by its unit (多少件 → 件, ``ASKED_UNIT_RE``) and names what is counted
+(多少件行政复议申请 → {行政复议申请}, ``counted_things``); a rate question names the rate (和解率).
+The three figure patterns below differ only in what they admit (Chinese numerals and ordinals for
+claims; the units a stated figure or a count may carry) and are built by one function.
+
+Written by hand: the figures are those of Chinese government reports (README); the unit lists are data
+in ``rag/text/data`` (``rag.text.lexicon``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+from ..text import CJK, CN_NUMERAL_CHARS, cn_numeral
+from ..text.lexicon import words
+from .lexical import CLAUSE_RE, alternation, content_bigrams
+
+if TYPE_CHECKING:
+    from . import Question
+
+__all__ = [
+    "ASKED_UNIT_RE",
+    "CLAUSE_WINDOW",
+    "COUNTED_SHARE",
+    "COUNT_FIGURE_RE",
+    "DATE_UNITS",
+    "RATE_RE",
+    "STATED_SHARE",
+    "Figure",
+    "clause_window",
+    "counted_thing",
+    "counted_things",
+    "figure_about",
+    "figures",
+    "has_figure",
+    "stated_figure",
+    "vague_words",
+    "written_with",
+]
+
+#: Characters either side of a figure read as its context (cut at the clause's end): what it is about.
+CLAUSE_WINDOW = 16
+COUNTED_SHARE = 0.5  # share of what is counted that must stand next to a count for it to answer
+STATED_SHARE = 2 / 3  # share of what is counted that must stand next to a figure for it to be "the" figure
+
+DATE_UNITS = frozenset({"年", "月", "日", "号"})
+PERCENT_SIGNS = "%％‰"
+PERCENTAGE_POINTS = "个百分点"  # a unit of rates' differences, read whole (not as 个)
+
+_NUMBER = r"\d+(?:\.\d+)?"
+_APPROX = "(?:余|多)?"  # 200余件, 3万多人
+_ASKING = r"(?:多少|(?<!哪)几)"  # 多少件, 几个 (not 哪几个)
+
+_COUNT_ALT = alternation("count_units")
+
+
+def _figure_pattern(units: str, *, alone: bool = False, chinese: bool = False, optional_unit: bool = False) -> str:
+    """A figure: a number (Arabic, or with ``chinese`` a Chinese numeral, and then an ordinal 第 too),
+    an approximation, a magnitude (万, 亿), and one of ``units`` (a regex alternation), which
+    ``optional_unit`` makes optional; ``alone``: not the tail of a longer number."""
+    if chinese:
+        cn = f"[{CN_NUMERAL_CHARS}][{CN_NUMERAL_CHARS}万]*"
+        number = rf"(?P<ord>第)?(?:(?P<num>{_NUMBER})|(?P<cn>{cn}))"
+    else:
+        number = rf"(?P<num>{_NUMBER})"
+    lead = r"(?<![\d.])" if alone else ""
+    return rf"{lead}{number}{_APPROX}(?P<mag>万|亿)?{_APPROX}(?P<unit>{units}){'?' if optional_unit else ''}"
+
+
+#: A count: a number with a count unit (181件, 1260人次).
+COUNT_FIGURE_RE = re.compile(_figure_pattern(_COUNT_ALT))
+#: A figure stated for a count, an amount, an age or a rate (181件, 52.1万元, 72岁, 36.23%): count and
+#: measure units less the date parts, and percentage points.
+STATED_FIGURE_RE = re.compile(
+    _figure_pattern(
+        rf"[{PERCENT_SIGNS}]|"
+        + "|".join(
+            map(
+                re.escape,
+                sorted(
+                    (words("count_units") | words("measure_units") | {PERCENTAGE_POINTS}) - DATE_UNITS,
+                    key=len,
+                    reverse=True,
+                ),
+            )
+        ),
+        alone=True,
+    )
+)
+#: Any figure of a claim, Chinese numerals and ordinals included, with its unit when it has one.
+CLAIM_FIGURE_RE = re.compile(
+    _figure_pattern(
+        rf"[{PERCENT_SIGNS}]|{alternation('count_units', 'measure_units', 'figure_units')}",
+        chinese=True,
+        optional_unit=True,
+    )
+)
+BARE_FIGURE_RE = re.compile(rf"{_NUMBER}(?![\d.年])")  # a figure that is not a bare year
+PERCENT_RE = re.compile(rf"\d\s*[{PERCENT_SIGNS}]|百分之")
+AGE_RE = re.compile(r"\d+岁")
+RATE_RE = re.compile(rf"[{CJK}]{{1,6}}率")  # a rate word: 和解率, 出庭应诉率
+
+#: The unit a quantity question asks for (多少件, 几个工作日 → 个).
+ASKED_UNIT_RE = re.compile(rf"{_ASKING}({alternation('count_units', 'measure_units')})")
+#: A count word with nothing after it (一家, 两项): no content.
+COUNT_WORD_RE = re.compile(rf"^[一二三四五六七八九十两几]+(?:{_COUNT_ALT})?$")
+_COUNTED = re.compile(rf"{_ASKING}(?:{_COUNT_ALT})(?P<after>[{CJK}]{{0,8}})")
+_FUNCTION_CHARS = re.compile(r"[了的是有在和与及]")
+
+
+def clause_window(text: str, start: int, end: int) -> tuple[str, str]:
+    """What stands left and right of ``text[start:end]`` within ``CLAUSE_WINDOW`` characters and its clause."""
+    left = CLAUSE_RE.split(text[max(0, start - CLAUSE_WINDOW) : start])[-1]
+    right = CLAUSE_RE.split(text[end : end + CLAUSE_WINDOW])[0]
+    return left, right
+
+
+def written_with(text: str, unit: str) -> bool:
+    """Whether ``text`` writes a number with ``unit`` (181件 for 件)."""
+    return re.search(rf"\d{re.escape(unit)}", text) is not None
+
+
+# ---- figures of a claim (value and unit, Chinese numerals read) ------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: str  # 22, 36.23 (Chinese numerals read as numbers)
+    unit: str  # 个, 万元, %, 第位 (ordinal), "" for a bare number
+    start: int
+    end: int
+    written: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.value, self.unit
+
+    @property
+    def kind(self) -> str:
+        """ordinal | date | rate | count | measure | bare."""
+        if self.unit.startswith("第"):
+            return "ordinal"
+        if not self.unit:
+            return "bare"
+        if self.unit in DATE_UNITS:
+            return "date"
+        if self.unit in PERCENT_SIGNS:
+            return "rate"
+        return "count" if self.unit in words("count_units") else "measure"
+
+    @property
+    def counts(self) -> bool:
+        """Whether it is about a thing (a count, rate or amount, ordinals too), not a date or a bare number."""
+        unit = self.unit.removeprefix("第")
+        return bool(unit) and unit not in DATE_UNITS
+
+    def __str__(self) -> str:
+        return self.written
+
+
+def _value(num: str) -> str:
+    return num.rstrip("0").rstrip(".") if "." in num else str(int(num))
+
+
+@cache
+def vague_words() -> tuple[str, ...]:
+    """Vague quantities (多个, 若干, 一批 …), longest first: no figures."""
+    return tuple(sorted(words("vague_quantities"), key=len, reverse=True))
+
+
+def figures(text: str) -> list[Figure]:
+    """The figures of ``text`` (NFKC-normalised, thousands separators dropped), with their units.
+    Vague quantities are no figures; a Chinese numeral without a unit, or a lone 一, is prose."""
+    masked = text
+    for w in vague_words():
+        masked = masked.replace(w, "\0" * len(w))
+    out = []
+    for m in CLAIM_FIGURE_RE.finditer(masked):
+        unit = m.group("unit") or ""
+        if m.group("cn"):
+            if not unit or m.group("cn") == "一":
+                continue  # 一起, 十四五, 一年来: prose, not figures
+            value = str(cn_numeral(m.group("cn")))
+        else:
+            value = _value(m.group("num"))
+        if unit and m.group("mag"):
+            unit = m.group("mag") + unit
+        elif m.group("mag"):
+            unit = m.group("mag")
+        if m.group("ord"):
+            unit = "第" + unit
+        out.append(Figure(value, unit, m.start(), m.end(), text[m.start() : m.end()]))
+    return out
+
+
+def counted_thing(text: str, fig: Figure) -> set[str]:
+    """What a figure of a claim counts: the content bigrams right after it in its clause (22个乡镇街道),
+    else those before it (接收行政复议申请181件, 和解率36.23%)."""
+    left, right = clause_window(text, fig.start, fig.end)
+    generic = words("generic_counted")
+    after = content_bigrams(re.split(r"[\d\s]", right)[0][:8]) - generic
+    return after or content_bigrams(left[-10:]) - generic
+
+
+def near(text: str, start: int, end: int, thing: set[str] | frozenset[str]) -> float:
+    """The share of ``thing``'s bigrams standing beside ``text[start:end]`` (``clause_window``)."""
+    left, right = clause_window(text, start, end)
+    return len(thing & content_bigrams(left + " " + right)) / len(thing)
+
+
+# ---- what a question counts, and the figure a text states for it ------------------------------------
+
+
+def counted_things(question: str) -> list[set[str]]:
+    """For each 多少件/几个… in the question, the bigrams of what is counted: the noun right after it
+    (进驻了多少个部门, 需要几个工作日), else the words before it in its clause (收到行政复议申请多少件)."""
+    out = []
+    generic = words("generic_counted")
+    for m in _COUNTED.finditer(question):
+        before = CLAUSE_RE.split(question[max(0, m.start() - 10) : m.start()])[-1]
+        after = content_bigrams(m.group("after")) - generic
+        grams = after or content_bigrams(before) - generic
+        if grams:
+            out.append(grams)
+    return out
+
+
+def _content(thing: set[str] | frozenset[str]) -> set[str]:
+    """What is counted less its bigrams with a function character (了, 的 …), unless that is all of it."""
+    return {g for g in thing if not _FUNCTION_CHARS.search(g)} or set(thing)
+
+
+def figure_about(text: str, things: Sequence[set[str] | frozenset[str]], min_share: float = COUNTED_SHARE) -> bool:
+    """Whether some count in ``text`` stands next to (within its clause) what the question counts: at
+    least ``min_share`` of one counted thing's bigrams, so 行政处罚案件236件 does not answer
+    多少件行政复议申请."""
+    for m in COUNT_FIGURE_RE.finditer(text):
+        for t in things:
+            grams = _content(t)
+            if grams and near(text, m.start(), m.end(), grams) >= min_share:
+                return True
+    return False
+
+
+def stated_figure(
+    text: str,
+    things: Sequence[set[str] | frozenset[str]] = (),
+    *,
+    unit: str | None = None,
+    rates: Sequence[str] = (),
+    min_share: float = STATED_SHARE,
+) -> str | None:
+    """The figure ``text`` states for what a question asks, as written (``181件``, ``36.23%``,
+    ``52.1万元``), or None.
+
+    ``things`` are bigram sets of what is counted (``counted_things``); a figure qualifies when its
+    clause holds at least ``min_share`` of one set's bigrams (so 行政复议案件2件 does not state the
+    number of 行政复议申请). ``rates`` are the rate words asked for without their 率 (和解, 行政复议和解):
+    a percentage qualifies when the rate word just before it ends with the same two characters
+    (和解率36.23%), so 纠错率 never answers 和解率. ``unit`` (件, %, 万元…), when given, must match.
+    Among qualifying figures the best-covered, then the first, wins."""
+    best: tuple[float, int, str] | None = None
+    for m in STATED_FIGURE_RE.finditer(text):
+        written = (m.group("mag") or "") + m.group("unit")
+        percent = m.group("unit") in PERCENT_SIGNS
+        if unit is not None:
+            if unit == "%":
+                if not percent:
+                    continue
+            elif not (written == unit or written.endswith(unit) or unit.endswith(written)):
+                continue
+        share = 0.0
+        if rates:
+            if not percent:
+                continue
+            left, _ = clause_window(text, m.start(), m.end())
+            stated = RATE_RE.findall(left)
+            if stated and any(len(r) >= 2 and stated[-1][:-1].endswith(r[-2:]) for r in rates):
+                share = 1.0
+        for t in things:
+            share = max(share, near(text, m.start(), m.end(), _content(t)))
+        if share >= min_share and (best is None or share > best[0]):
+            best = (share, m.start(), m.group())
+    return best[2] if best else None
+
+
+def has_figure(q: Question, text: str) -> bool:
+    """Whether ``text`` can answer quantity question ``q``: a percentage for 率 questions (of the same
+    rate when one is named), an age for 年龄, a count next to what is counted, else a number that is
+    not just a year."""
+    if q.unit == "%":
+        if not PERCENT_RE.search(text):
+            return False
+        if q.rates:
+            stated = [r[:-1] for r in RATE_RE.findall(text)]
+            return any(content_bigrams(a) & content_bigrams(b) for a in q.rates for b in stated)
+        return True
+    if q.unit == "岁":
+        return AGE_RE.search(text) is not None
+    if q.things:
+        return figure_about(text, q.things)
+    return BARE_FIGURE_RE.search(text) is not None
