@@ -123,7 +123,6 @@ def test_the_start_up_log_says_writes_are_disabled(sample_index_dir: Path) -> No
     import subprocess
     import sys
 
-
     env = {k: v for k, v in os.environ.items() if k != "RAG_API_KEY"}
     env["RAG_PORT"] = str(free_port())
     server = subprocess.Popen(
