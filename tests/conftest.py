@@ -72,10 +72,10 @@ SAMPLES = {"sample_a.txt": SAMPLE_A, "sample_b.txt": SAMPLE_B, "sample_plain.txt
 
 # --- the fast tier ------------------------------------------------------------------------------------
 # `make test-fast` runs `-m "not slow and not llm"`. A test that uses one of these fixtures starts a live
-# server or a subprocess (app start-up with its own embedders, a model server): it is marked slow here, so a
-# new test of that kind is left out of the fast tier without anyone remembering to mark it. Other slow tests
-# (Chromium, whole gold sets, Milvus, crash tests) carry @pytest.mark.slow themselves.
-SLOW_FIXTURES = frozenset({"make_server", "e5_server"})
+# server or a subprocess (app start-up with its own embedders, a model server) or needs the whole shared
+# corpus ingested: it is marked slow here, so a new test of that kind is left out of the fast tier without
+# anyone remembering to mark it. Other slow tests carry @pytest.mark.slow themselves.
+SLOW_FIXTURES = frozenset({"make_server", "e5_server", "corpus_index"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
