@@ -21,12 +21,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from rag.settings import Settings
 from rag.types import Report
+
+# A client of the app: httpx's, for a live server, or the app's TestClient (starlette builds it on httpx2,
+# the same API); and what either returns.
+Client = httpx.Client | TestClient
+Response = httpx.Response | httpx2.Response
 
 # How long a server may take to answer its first health probe: long enough for a loaded 2-core machine
 # (several test processes), short enough that a server that never starts fails the test in reasonable time.

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.ingest.sample import SAMPLE_NOTE, SAMPLES, report_text
-from tests.helpers import copy_index
+from tests.helpers import Client, Response, copy_index
 
 TIMEOUT = 30
 KEY = "test-key"
@@ -47,22 +47,22 @@ NEW_REPORT = f"""示例县关于2024年法治政府建设情况的报告（示�
 NEW_QUESTION = "示例县接收了多少件行政复议申请？"
 
 
-def post(api: httpx.Client, path: str, **kw: Any) -> httpx.Response:
+def post(api: Client, path: str, **kw: Any) -> Response:
     return api.post(path, **kw)
 
 
-def get(api: httpx.Client, path: str, **kw: Any) -> httpx.Response:
+def get(api: Client, path: str, **kw: Any) -> Response:
     return api.get(path, **kw)
 
 
-def ask(api: httpx.Client, question: str, **body: Any) -> dict[str, Any]:
+def ask(api: Client, question: str, **body: Any) -> dict[str, Any]:
     r = post(api, "/ask", json={"question": question, **body})
     assert r.status_code == 200, r.text
     out: dict[str, Any] = r.json()
     return out
 
 
-def error_of(r: httpx.Response, status: int) -> dict[str, str]:
+def error_of(r: Response, status: int) -> dict[str, str]:
     """The one error shape: ``{"error": {"type", "message"}}`` with the status expected."""
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/json")
@@ -115,7 +115,7 @@ def report_ids(api: TestClient) -> dict[str, str]:
 # --- probes and docs -------------------------------------------------------------------------------------
 
 
-def test_health_and_ready_counts(api: httpx.Client) -> None:
+def test_health_and_ready_counts(api: Client) -> None:
     assert get(api, "/healthz").json() == {"status": "ok"}
     ready = get(api, "/readyz").json()
     assert ready["status"] == "ready"
@@ -126,7 +126,7 @@ def test_health_and_ready_counts(api: httpx.Client) -> None:
     assert ready["embedder"] and ready["llm"] is None
 
 
-def test_docs_and_openapi(api: httpx.Client) -> None:
+def test_docs_and_openapi(api: Client) -> None:
     docs = get(api, "/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     spec = get(api, "/openapi.json").json()
@@ -140,7 +140,7 @@ def test_docs_and_openapi(api: httpx.Client) -> None:
 
 @pytest.mark.parametrize(("region", "question", "figure", "others"), ONE_WORDING)
 def test_ask_answers_from_the_region_asked(
-    api: httpx.Client, region: str, question: str, figure: str, others: tuple[str, ...]
+    api: Client, region: str, question: str, figure: str, others: tuple[str, ...]
 ) -> None:
     body = ask(api, question)
     assert body["answerable"] is True
@@ -156,7 +156,7 @@ def test_ask_answers_from_the_region_asked(
     assert body["scope"]["regions"] == [region]
 
 
-def test_ask_schema(api: httpx.Client) -> None:
+def test_ask_schema(api: Client) -> None:
     body = ask(api, "青禾县行政复议和解率是多少？")
     assert {"question", "answer", "answerable", "citations", "passages", "mode", "prompt_version", "timings"} <= set(
         body
@@ -186,7 +186,7 @@ def test_ask_schema(api: httpx.Client) -> None:
         ({"year": 2023}, "白鹭市", "57件"),
     ],
 )
-def test_ask_filters_narrow(api: httpx.Client, filters: dict[str, Any], region: str, figure: str) -> None:
+def test_ask_filters_narrow(api: Client, filters: dict[str, Any], region: str, figure: str) -> None:
     body = ask(api, "接收了多少件行政复议申请？", filters=filters)
     assert body["answerable"] is True
     assert figure in body["answer"]
@@ -194,7 +194,7 @@ def test_ask_filters_narrow(api: httpx.Client, filters: dict[str, Any], region: 
     assert {p["region"] for p in body["passages"]} == {region}
 
 
-def test_ask_filter_by_report_id(api: httpx.Client, report_ids: dict[str, str]) -> None:
+def test_ask_filter_by_report_id(api: Client, report_ids: dict[str, str]) -> None:
     rid = report_ids["青禾县"]
     body = ask(api, "行政复议和解率是多少？", filters={"report_id": rid})
     assert "36.23%" in body["answer"]
@@ -202,7 +202,7 @@ def test_ask_filter_by_report_id(api: httpx.Client, report_ids: dict[str, str]) 
 
 
 @pytest.mark.parametrize("question", ["青禾县的GDP增长率是多少？", "火星上有多少人？"])
-def test_ask_unanswerable(api: httpx.Client, question: str) -> None:
+def test_ask_unanswerable(api: Client, question: str) -> None:
     body = ask(api, question)
     assert body["answerable"] is False
     assert body["citations"] == []
@@ -210,7 +210,7 @@ def test_ask_unanswerable(api: httpx.Client, question: str) -> None:
     assert not any(fig in body["answer"] for fig in ("181", "96", "57", "%"))
 
 
-def test_search_ranked_passages(api: httpx.Client) -> None:
+def test_search_ranked_passages(api: Client) -> None:
     r = post(api, "/search", json={"query": "行政复议申请和解率", "k": 4})
     assert r.status_code == 200, r.text
     hits = r.json()
@@ -223,7 +223,7 @@ def test_search_ranked_passages(api: httpx.Client) -> None:
     assert "和解率" in hits[0]["text"]
 
 
-def test_search_with_region_filter(api: httpx.Client) -> None:
+def test_search_with_region_filter(api: Client) -> None:
     hits = post(api, "/search", json={"query": "行政复议申请", "k": 3, "filters": {"region": "白鹭市"}}).json()
     assert 1 <= len(hits) <= 3
     assert {h["region"] for h in hits} == {"白鹭市"}
@@ -233,7 +233,7 @@ def test_search_with_region_filter(api: httpx.Client) -> None:
 # --- /chat -----------------------------------------------------------------------------------------------
 
 
-def test_chat_follow_up_switches_region(api: httpx.Client) -> None:
+def test_chat_follow_up_switches_region(api: Client) -> None:
     messages = [
         {"role": "user", "content": "青禾县接收了多少件行政复议申请？"},
         {"role": "assistant", "content": "青禾县接收行政复议申请181件。[1]"},
@@ -247,7 +247,7 @@ def test_chat_follow_up_switches_region(api: httpx.Client) -> None:
     assert {c["region"] for c in body["citations"]} == {"云溪区"}
 
 
-def test_chat_follow_up_pronoun(api: httpx.Client) -> None:
+def test_chat_follow_up_pronoun(api: Client) -> None:
     messages = [
         {"role": "user", "content": "青禾县接收了多少件行政复议申请？"},
         {"role": "assistant", "content": "青禾县接收行政复议申请181件。[1]"},
@@ -296,7 +296,7 @@ def test_chat_stream_unanswerable(live: httpx.Client) -> None:
 # --- /reports --------------------------------------------------------------------------------------------
 
 
-def test_list_reports(api: httpx.Client) -> None:
+def test_list_reports(api: Client) -> None:
     reports = get(api, "/reports").json()
     assert sorted(r["region"] for r in reports) == ["云溪区", "白鹭市", "青禾县"]
     for r in reports:
@@ -314,7 +314,7 @@ def test_list_reports(api: httpx.Client) -> None:
     assert get(api, "/reports", params={"department": "市场监管局"}).json() == []  # none of the samples is one
 
 
-def test_get_report_sections(api: httpx.Client, report_ids: dict[str, str]) -> None:
+def test_get_report_sections(api: Client, report_ids: dict[str, str]) -> None:
     rid = report_ids["白鹭市"]
     body = get(api, f"/reports/{rid}").json()
     assert body["report_id"] == rid and body["region"] == "白鹭市" and body["year"] == 2023
@@ -329,7 +329,7 @@ def test_get_report_sections(api: httpx.Client, report_ids: dict[str, str]) -> N
     assert len({p["paragraph_id"] for p in paragraphs}) == len(paragraphs)
 
 
-def test_paragraph_permalink_of_a_citation(api: httpx.Client) -> None:
+def test_paragraph_permalink_of_a_citation(api: Client) -> None:
     citation = ask(api, "云溪区接收了多少件行政复议申请？")["citations"][0]
     rid, pid = citation["report_id"], citation["paragraph_id"]
     r = get(api, f"/reports/{rid}/paragraphs/{pid}")
@@ -356,7 +356,7 @@ def test_paragraph_permalink_of_a_citation(api: httpx.Client) -> None:
     assert listed[i]["text"] == para["text"]
 
 
-def test_paragraph_ends_have_no_neighbour(api: httpx.Client, report_ids: dict[str, str]) -> None:
+def test_paragraph_ends_have_no_neighbour(api: Client, report_ids: dict[str, str]) -> None:
     rid = report_ids["青禾县"]
     paragraphs = [p for s in get(api, f"/reports/{rid}").json()["sections"] for p in s["paragraphs"]]
     first = get(api, f"/reports/{rid}/paragraphs/{paragraphs[0]['paragraph_id']}").json()
@@ -382,24 +382,24 @@ def test_paragraph_ends_have_no_neighbour(api: httpx.Client, report_ids: dict[st
         ({}, 422, "question"),
     ],
 )
-def test_ask_bad_requests(api: httpx.Client, body: dict[str, Any], status: int, mentions: str) -> None:
+def test_ask_bad_requests(api: Client, body: dict[str, Any], status: int, mentions: str) -> None:
     err = error_of(post(api, "/ask", json=body), status)
     assert mentions in err["message"]
 
 
-def test_malformed_json(api: httpx.Client) -> None:
+def test_malformed_json(api: Client) -> None:
     r = post(api, "/ask", content='{"question": "青禾县'.encode(), headers={"content-type": "application/json"})
     err = error_of(r, 422)
     assert "json" in err["message"].lower()
 
 
-def test_other_endpoints_reject_bad_bodies(api: httpx.Client) -> None:
+def test_other_endpoints_reject_bad_bodies(api: Client) -> None:
     error_of(post(api, "/search", json={"query": ""}), 422)
     error_of(post(api, "/chat", json={"messages": []}), 422)
     error_of(post(api, "/chat", json={"messages": [{"role": "robot", "content": "hi"}]}), 422)
 
 
-def test_unknown_report_and_paragraph(api: httpx.Client, report_ids: dict[str, str]) -> None:
+def test_unknown_report_and_paragraph(api: Client, report_ids: dict[str, str]) -> None:
     err = error_of(get(api, "/reports/no-such-report"), 404)
     assert "no-such-report" in err["message"]
     err = error_of(get(api, "/reports/no-such-report/paragraphs/s1.p1"), 404)
@@ -429,13 +429,13 @@ def live_writable(
         yield client, index
 
 
-def upload(api: httpx.Client, name: str, data: bytes | str, *, headers: dict[str, str] | None = None) -> httpx.Response:
+def upload(api: Client, name: str, data: bytes | str, *, headers: dict[str, str] | None = None) -> Response:
     content = data.encode("utf-8") if isinstance(data, str) else data
     h = {"X-API-Key": KEY} if headers is None else headers
     return post(api, "/reports", files={"file": (name, content, "application/octet-stream")}, headers=h)
 
 
-def wait_job(api: httpx.Client, job_id: str) -> dict[str, Any]:
+def wait_job(api: Client, job_id: str) -> dict[str, Any]:
     """Poll ``GET /jobs/{id}`` until the upload job has finished (bounded)."""
     for _ in range(600):
         job: dict[str, Any] = get(api, f"/jobs/{job_id}").json()
@@ -445,7 +445,7 @@ def wait_job(api: httpx.Client, job_id: str) -> dict[str, Any]:
     raise AssertionError(f"job {job_id} did not finish")
 
 
-def upload_done(api: httpx.Client, name: str, data: bytes | str) -> dict[str, Any]:
+def upload_done(api: Client, name: str, data: bytes | str) -> dict[str, Any]:
     """Upload with the key and wait for the job: its result (the job must succeed)."""
     r = upload(api, name, data)
     assert r.status_code == 202, r.text
@@ -456,7 +456,7 @@ def upload_done(api: httpx.Client, name: str, data: bytes | str) -> dict[str, An
     return result
 
 
-def upload_error(api: httpx.Client, name: str, data: bytes | str, status: int) -> dict[str, Any]:
+def upload_error(api: Client, name: str, data: bytes | str, status: int) -> dict[str, Any]:
     """An upload refused at once (that status) or a job that failed with an error of that status."""
     r = upload(api, name, data)
     if r.status_code != 202:
@@ -473,7 +473,7 @@ def stored(index: Path) -> list[str]:
     return sorted(f"{p.parent.name}/{p.name}" for p in uploads.glob("*/*")) if uploads.exists() else []
 
 
-def snapshot(api: httpx.Client) -> tuple[int, int, str]:
+def snapshot(api: Client) -> tuple[int, int, str]:
     ready = get(api, "/readyz").json()
     return ready["reports"], ready["chunks"], ready["generation"]
 
@@ -616,7 +616,7 @@ def test_questions_answered_while_an_upload_is_ingested(live_writable: tuple[htt
         [{"role": "user", "content": ""}],
     ],
 )
-def test_a_conversation_without_a_user_message_is_422(api: httpx.Client, messages: list[dict[str, str]]) -> None:
+def test_a_conversation_without_a_user_message_is_422(api: Client, messages: list[dict[str, str]]) -> None:
     for path in ("/chat", "/v1/chat/completions"):
         for stream in (False, True):
             err = error_of(post(api, path, json={"messages": messages, "stream": stream}), 422)

@@ -9,11 +9,11 @@ import zipfile
 from typing import Any
 
 import docx
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from rag.ingest.sample import SAMPLES
+from tests.helpers import Response
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 QUESTION = "各地接收了多少件行政复议申请？"
@@ -25,7 +25,7 @@ def api(sample_client: TestClient) -> TestClient:
     return sample_client
 
 
-def _post(api: TestClient, path: str, body: dict[str, Any]) -> httpx.Response:
+def _post(api: TestClient, path: str, body: dict[str, Any]) -> Response:
     return api.post(path, json=body)
 
 

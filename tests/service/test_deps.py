@@ -10,11 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.helpers import copy_index, free_port
+from tests.helpers import Client, Response, copy_index, free_port
 
 TIMEOUT = 30
 KEY = "test-key"
@@ -25,7 +24,7 @@ def copy(sample_index_dir: Path, tmp_path: Path) -> Path:
     return copy_index(sample_index_dir, tmp_path / "index")
 
 
-def upload(api: TestClient, headers: dict[str, str] | None = None) -> httpx.Response:
+def upload(api: Client, headers: dict[str, str] | None = None) -> Response:
     files = {"file": ("示例县.txt", REPORT, "text/plain")}
     return api.post("/reports", files=files, headers=headers or {})
 
@@ -62,7 +61,7 @@ def test_cors_allows_no_origin_unless_configured(
     make_client: Callable[..., TestClient], sample_client: TestClient, sample_index_dir: Path, tmp_path: Path
 ) -> None:
     preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
-    r = sample_client.options("/ask", headers=preflight)
+    r: Response = sample_client.options("/ask", headers=preflight)
     assert "access-control-allow-origin" not in r.headers
     opened = make_client(index_dir=copy(sample_index_dir, tmp_path), cors_origins=["https://app.example"], api_key=KEY)
     r = opened.options("/ask", headers=preflight)

@@ -25,7 +25,7 @@ from rag.settings import Settings
 from rag.store import faiss as ix
 from service import errors
 from service.app import create_app
-from tests.helpers import copy_index, free_port, healthz, wait_until_up
+from tests.helpers import Client, copy_index, free_port, healthz, wait_until_up
 
 TIMEOUT = 30
 KEY = "test-key"
@@ -61,7 +61,7 @@ def copy(sample_index_dir: Path, tmp_path: Path) -> Path:
     return copy_index(sample_index_dir, tmp_path / "index")
 
 
-def submit(api: httpx.Client, name: str, data: bytes) -> dict[str, Any]:
+def submit(api: Client, name: str, data: bytes) -> dict[str, Any]:
     r = api.post("/reports", files={"file": (name, data)}, headers={"X-API-Key": KEY})
     assert r.status_code == 202, r.text
     job: dict[str, Any] = r.json()
@@ -69,7 +69,7 @@ def submit(api: httpx.Client, name: str, data: bytes) -> dict[str, Any]:
     return job
 
 
-def finished(api: httpx.Client, job_id: str) -> dict[str, Any]:
+def finished(api: Client, job_id: str) -> dict[str, Any]:
     for _ in range(1200):
         job: dict[str, Any] = api.get(f"/jobs/{job_id}").json()
         if job["status"] in ("succeeded", "failed"):

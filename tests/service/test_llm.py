@@ -31,7 +31,7 @@ from rag.ingest.write import ingest
 from rag.settings import Settings
 from rag.types import Answer
 from service.app import create_app
-from tests.helpers import serve
+from tests.helpers import Client, serve
 from tests.service.fake_llm import INVENTED, FakeLLM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -454,7 +454,7 @@ def llm_settings(fake: tuple[FakeLLM, str], sample_index_dir: Path, model: str, 
     }
 
 
-def post(api: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
+def post(api: Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
     r = api.post(path, json=body)
     assert r.status_code == 200, r.text
     data: dict[str, Any] = r.json()
