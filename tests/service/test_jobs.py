@@ -1,12 +1,12 @@
-"""Upload jobs over real HTTP (uvicorn on 127.0.0.1, the real app factory, copies of the sample index):
-202 + /jobs/{id}, per-document limits refused with nothing left behind, sanitised file names, a server
-that follows a CLI ingest into its index, and a SIGTERM during an ingest."""
+"""Upload jobs (the real app factory over copies of the sample index, behind ``TestClient``): 202 +
+/jobs/{id}, per-document limits refused with nothing left behind, sanitised file names; over real HTTP
+(uvicorn on 127.0.0.1, or ``rag serve`` in a subprocess): a server that follows a CLI ingest into its
+index, and a SIGTERM during an ingest."""
 
 from __future__ import annotations
 
 import io
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,12 +19,13 @@ from typing import Any
 import docx
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from rag import store
 from rag.settings import Settings
 from service import errors
 from service.app import create_app
-from tests.service.conftest import free_port
+from tests.helpers import Client, copy_index, free_port, healthz, wait_until_up
 
 TIMEOUT = 30
 KEY = "test-key"
@@ -57,21 +58,20 @@ def bomb_docx(inflate_to: int) -> bytes:
 
 
 def copy(sample_index_dir: Path, tmp_path: Path) -> Path:
-    shutil.copytree(sample_index_dir, tmp_path / "index")
-    return tmp_path / "index"
+    return copy_index(sample_index_dir, tmp_path / "index")
 
 
-def submit(url: str, name: str, data: bytes) -> dict[str, Any]:
-    r = httpx.post(f"{url}/reports", files={"file": (name, data)}, headers={"X-API-Key": KEY}, timeout=TIMEOUT)
+def submit(api: Client, name: str, data: bytes) -> dict[str, Any]:
+    r = api.post("/reports", files={"file": (name, data)}, headers={"X-API-Key": KEY})
     assert r.status_code == 202, r.text
     job: dict[str, Any] = r.json()
     assert job["status"] in ("queued", "running")
     return job
 
 
-def finished(url: str, job_id: str) -> dict[str, Any]:
+def finished(api: Client, job_id: str) -> dict[str, Any]:
     for _ in range(1200):
-        job: dict[str, Any] = httpx.get(f"{url}/jobs/{job_id}", timeout=TIMEOUT).json()
+        job: dict[str, Any] = api.get(f"/jobs/{job_id}").json()
         if job["status"] in ("succeeded", "failed"):
             return job
         time.sleep(0.1)
@@ -96,7 +96,7 @@ def stored(index: Path) -> list[Path]:
     ],
 )
 def test_a_document_over_a_limit_fails_its_job_and_leaves_nothing(
-    make_server: Callable[..., str],
+    make_client: Callable[..., TestClient],
     sample_index_dir: Path,
     tmp_path: Path,
     settings: dict[str, int],
@@ -105,21 +105,20 @@ def test_a_document_over_a_limit_fails_its_job_and_leaves_nothing(
     mentions: str,
 ) -> None:
     index = copy(sample_index_dir, tmp_path)
-    url = make_server(index_dir=index, api_key=KEY, **settings)
-    before = httpx.get(f"{url}/readyz").json()
-    job = finished(url, submit(url, name, data)["job_id"])
+    api = make_client(index_dir=index, api_key=KEY, **settings)
+    before = api.get("/readyz").json()
+    job = finished(api, submit(api, name, data)["job_id"])
     assert job["status"] == "failed" and job["error"]["status"] == 413, job
     assert job["error"]["type"] == "LimitExceededError"
     message = job["error"]["message"]
     assert message.startswith(f"{name}: over a limit") and mentions in message
     assert str(tmp_path) not in message
-    assert httpx.get(f"{url}/readyz").json() == before
+    assert api.get("/readyz").json() == before
     assert stored(index) == []
 
 
-def test_unknown_job(make_server: Callable[..., str], sample_index_dir: Path) -> None:
-    url = make_server(index_dir=sample_index_dir)
-    r = httpx.get(f"{url}/jobs/no-such-job")
+def test_unknown_job(sample_client: TestClient) -> None:
+    r = sample_client.get("/jobs/no-such-job")
     assert r.status_code == 404 and "no-such-job" in r.json()["error"]["message"]
 
 
@@ -141,36 +140,37 @@ def multipart(name: bytes, data: bytes) -> tuple[bytes, str]:
     ],
 )
 def test_upload_names_are_sanitised(
-    make_server: Callable[..., str], sample_index_dir: Path, tmp_path: Path, raw_name: bytes, kept: str
+    make_client: Callable[..., TestClient], sample_index_dir: Path, tmp_path: Path, raw_name: bytes, kept: str
 ) -> None:
     index = copy(sample_index_dir, tmp_path)
-    url = make_server(index_dir=index, api_key=KEY)
+    api = make_client(index_dir=index, api_key=KEY)
     body, ctype = multipart(raw_name, REPORT.encode())
-    r = httpx.post(f"{url}/reports", content=body, headers={"content-type": ctype, "X-API-Key": KEY})
+    r = api.post("/reports", content=body, headers={"content-type": ctype, "X-API-Key": KEY})
     assert r.status_code == 202, r.text
     assert r.json()["file"] == kept
-    job = finished(url, r.json()["job_id"])
+    job = finished(api, r.json()["job_id"])
     assert job["status"] == "succeeded", job
     [path] = stored(index)
     assert path.name == kept and len(path.parent.name) == 16  # the folder is named by the content hash
     rid = job["result"]["report_id"]
-    assert httpx.get(f"{url}/reports/{rid}").json()["source"] == kept
+    assert api.get(f"/reports/{rid}").json()["source"] == kept
 
 
 def test_a_reupload_replaces_the_report_and_its_stored_file(
-    make_server: Callable[..., str], sample_index_dir: Path, tmp_path: Path
+    make_client: Callable[..., TestClient], sample_index_dir: Path, tmp_path: Path
 ) -> None:
     index = copy(sample_index_dir, tmp_path)
-    url = make_server(index_dir=index, api_key=KEY)
-    first = finished(url, submit(url, "示例县.txt", REPORT.encode())["job_id"])
-    second = finished(url, submit(url, "示例县.txt", REPORT.replace("64件", "65件").encode())["job_id"])
+    api = make_client(index_dir=index, api_key=KEY)
+    first = finished(api, submit(api, "示例县.txt", REPORT.encode())["job_id"])
+    second = finished(api, submit(api, "示例县.txt", REPORT.replace("64件", "65件").encode())["job_id"])
     assert first["result"]["status"] == "added" and second["result"]["status"] == "replaced"
     [path] = stored(index)
     assert "65件" in path.read_text(encoding="utf-8")
-    r = httpx.post(f"{url}/ask", json={"question": "示例县接收了多少件行政复议申请？"}, timeout=TIMEOUT)
+    r = api.post("/ask", json={"question": "示例县接收了多少件行政复议申请？"})
     assert "65件" in r.json()["answer"]
 
 
+@pytest.mark.slow  # a subprocess and a live server
 def test_the_server_follows_a_cli_ingest_into_its_index(
     make_server: Callable[..., str], sample_index_dir: Path, tmp_path: Path
 ) -> None:
@@ -197,6 +197,7 @@ def test_the_server_follows_a_cli_ingest_into_its_index(
     assert "64件" in r.json()["answer"]
 
 
+@pytest.mark.slow  # a subprocess
 def test_sigterm_during_an_ingest_stops_the_server_and_leaves_the_index_whole(
     sample_index_dir: Path, tmp_path: Path
 ) -> None:
@@ -212,13 +213,9 @@ def test_sigterm_during_an_ingest_stops_the_server_and_leaves_the_index_whole(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        job = submit(url, "long.txt", long_report(1500).encode())
+        wait_until_up(healthz(url), what="rag serve", process=server)
+        with httpx.Client(base_url=url, timeout=TIMEOUT) as client:
+            job = submit(client, "long.txt", long_report(1500).encode())
         for _ in range(600):
             if httpx.get(f"{url}/jobs/{job['job_id']}").json()["status"] == "running":
                 break

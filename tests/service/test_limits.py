@@ -1,5 +1,5 @@
-"""Request limits: body caps per route (413 before reading), the bounded answer queue with its
-timeout (503 + Retry-After), and what the OpenAPI document says about them."""
+"""Request limits: body caps per route (413 before reading; a live server), the bounded answer queue with
+its timeout (503 + Retry-After), and what the OpenAPI document says about them."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from service.limits import AnswerGate, Busy
 
@@ -43,8 +44,8 @@ def test_a_body_under_the_cap_is_answered(url: str) -> None:
     assert r.status_code == 200 and "96件" in r.json()["answer"]
 
 
-def test_openapi_lists_error_statuses_and_content_types(url: str) -> None:
-    spec = httpx.get(f"{url}/openapi.json").json()["paths"]
+def test_openapi_lists_error_statuses_and_content_types(sample_client: TestClient) -> None:
+    spec = sample_client.get("/openapi.json").json()["paths"]
     assert {"400", "413", "422", "503"} <= set(spec["/ask"]["post"]["responses"])
     assert {"401", "403", "413", "415", "429"} <= set(spec["/reports"]["post"]["responses"])
     assert "multipart/form-data" in spec["/reports"]["post"]["requestBody"]["content"]

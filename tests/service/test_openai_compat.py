@@ -1,5 +1,6 @@
-"""The OpenAI-compatible endpoints, driven by the official ``openai`` client against a live server on
-127.0.0.1 over the project's SAMPLE corpus (fictional reports: 青禾县 2024, 云溪区 2024, 白鹭市 2023)."""
+"""The OpenAI-compatible endpoints, driven by the official ``openai`` client over the project's SAMPLE
+corpus (fictional reports: 青禾县 2024, 云溪区 2024, 白鹭市 2023): through ``TestClient`` as its HTTP
+client, and against a live server on 127.0.0.1 for the streams."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from fastapi.testclient import TestClient
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
 
 MODEL = "policy-rag"
@@ -22,8 +24,15 @@ def url(make_server: Callable[..., str], sample_index_dir: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def client(url: str) -> openai.OpenAI:
+def live_client(url: str) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def client(sample_client: TestClient) -> openai.OpenAI:
+    """The official client with the app behind TestClient as its HTTP client."""
+    base = f"{sample_client.base_url}/v1"
+    return openai.OpenAI(base_url=base, api_key="x", max_retries=0, timeout=30, http_client=sample_client)
 
 
 def user(text: str) -> ChatCompletionMessageParam:
@@ -51,14 +60,14 @@ def test_models_lists_policy_rag(client: openai.OpenAI) -> None:
     assert ids == [MODEL]
 
 
-def test_completion_has_answer_references_and_citations(client: openai.OpenAI, url: str) -> None:
+def test_completion_has_answer_references_and_citations(client: openai.OpenAI, sample_client: TestClient) -> None:
     question = "青禾县行政复议和解率是多少？"
     resp = complete(client, [user(question)])
     assert resp.object == "chat.completion" and resp.model == MODEL and resp.id.startswith("chatcmpl-")
     choice = resp.choices[0]
     assert choice.finish_reason == "stop" and choice.message.role == "assistant"
     content = choice.message.content or ""
-    answer = httpx.post(f"{url}/ask", json={"question": question}, timeout=30).json()
+    answer = sample_client.post("/ask", json={"question": question}).json()
     assert content.startswith(answer["answer"])
     assert "36.23%" in content and "41.7%" not in content
     body, refs = content.split("\n\n参考来源：\n", 1)
@@ -97,9 +106,9 @@ def test_multi_turn_follow_up(client: openai.OpenAI) -> None:
 
 
 @pytest.mark.parametrize("question", ["白鹭市行政机关负责人出庭应诉率是多少？", "火星上有多少人？"])
-def test_stream_equals_non_stream(client: openai.OpenAI, question: str) -> None:
-    whole = complete(client, [user(question)])
-    chunks = stream(client, [user(question)])
+def test_stream_equals_non_stream(live_client: openai.OpenAI, question: str) -> None:
+    whole = complete(live_client, [user(question)])
+    chunks = stream(live_client, [user(question)])
     assert len(chunks) >= 3
     assert all(c.object == "chat.completion.chunk" and c.id == chunks[0].id for c in chunks)
     assert chunks[0].choices[0].delta.role == "assistant"
@@ -112,8 +121,8 @@ def test_stream_equals_non_stream(client: openai.OpenAI, question: str) -> None:
     assert not any("citations" in (c.model_extra or {}) for c in chunks[:-1])
 
 
-def test_stream_carries_citations_on_the_last_chunk(client: openai.OpenAI) -> None:
-    chunks = stream(client, [user("云溪区接收了多少件行政复议申请？")])
+def test_stream_carries_citations_on_the_last_chunk(live_client: openai.OpenAI) -> None:
+    chunks = stream(live_client, [user("云溪区接收了多少件行政复议申请？")])
     streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert "96件" in streamed and "参考来源" in streamed
     cites = citations_of(chunks[-1])
@@ -137,10 +146,10 @@ def test_unanswerable_completion(client: openai.OpenAI) -> None:
     assert (resp.model_extra or {})["answerable"] is False
 
 
-def test_bad_requests_are_clear_errors(client: openai.OpenAI, url: str) -> None:
+def test_bad_requests_are_clear_errors(client: openai.OpenAI, sample_client: TestClient) -> None:
     with pytest.raises(openai.UnprocessableEntityError) as e:
         client.chat.completions.create(model=MODEL, messages=[])
     assert e.value.status_code == 422
     assert "messages" in str(e.value.body)
-    r = httpx.post(f"{url}/v1/chat/completions", json={"messages": [{"role": "user", "content": "x" * 20001}]})
+    r = sample_client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "x" * 20001}]})
     assert r.status_code == 422 and r.json()["error"]["type"] == "ValidationError"

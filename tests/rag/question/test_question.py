@@ -10,21 +10,6 @@ import pytest
 from rag.question import RULES, AnalysisParams, analyse, counted_things, document_field, question_terms, unit_of
 from rag.question.scope import Scope
 from rag.text.tokenize import get_tokenizer
-from rag.types import Report
-
-
-def _report(region: str, year: int, department: str | None = None) -> Report:
-    return Report(
-        report_id=f"{region}-{year}-{department or 'gov'}",
-        title=f"{region}关于{year}年法治政府建设情况的报告（示例）",
-        region=region,
-        year=year,
-        text="示例",
-        source=f"{region}_{year}.txt",
-        content_hash="0" * 64,
-        department=department,
-    )
-
 
 WORDS = get_tokenizer("jieba")
 ONE = Scope(report_ids=("青禾县-2024-gov",), regions=("青禾县",), years=(2024,), query="行政复议申请多少件？")

@@ -11,18 +11,9 @@ import pytest
 from rag.errors import QueryError
 from rag.question.scope import Filters, aliases, resolve
 from rag.types import Report
+from tests.helpers import catalog_report
 
-
-def _report(region: str, year: int) -> Report:
-    return Report(
-        report_id=f"{region}-{year}",
-        title=f"{region}关于{year}年法治政府建设情况的报告（示例）",
-        region=region,
-        year=year,
-        text="示例",
-        source=f"{region}_{year}.txt",
-        content_hash="0" * 64,
-    )
+_report = catalog_report  # region, year → a SAMPLE-titled report with the id region-year
 
 
 CATALOG = [
