@@ -19,21 +19,11 @@ from itertools import pairwise
 from pathlib import Path
 
 import grimp
-import pytest
 
 import rag
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("rag", "service", "eval")
-
-# The circle the store redesign removes (issue 15): rag.store opens the FAISS and Milvus stores, which
-# import rag.store. Only circles within these modules are expected to fail the test below.
-KNOWN_CIRCLE = frozenset({"rag.store", "rag.store.faiss", "rag.store.milvus"})
-
-
-class KnownCircle(Exception):
-    """Only the store's known circle is left (the one expected failure)."""
-
 
 def import_graph() -> grimp.ImportGraph:
     assert Path(rag.__file__).resolve().parents[1] == ROOT, f"rag is imported from {rag.__file__}, not {ROOT}"
@@ -124,17 +114,9 @@ def test_the_import_contracts_hold() -> None:
     assert "0 broken" in done.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KnownCircle,
-    reason="rag.store imports rag.store.faiss and rag.store.milvus, which import rag.store (issue 15's store "
-    "redesign removes it; then drop this mark)",
-)
 def test_no_import_circle_between_any_two_modules() -> None:
     graph = import_graph()
     found = circles(graph)
-    if found and all(set(c) <= KNOWN_CIRCLE for c in found):
-        raise KnownCircle("; ".join(describe(graph, c) for c in found))
     assert not found, "import circles:\n" + "\n".join(f"{', '.join(c)}: {describe(graph, c)}" for c in found)
 
 
