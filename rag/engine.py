@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import store
-from .answer.base import Answerer, AnswerMode, Final, Retrieved, StreamEvent, stream_lines
+from .answer.base import Answerer, AnswerMode, Fallback, Final, StreamEvent, stream_lines
 from .answer.cite import reference
 from .answer.extractive import ExtractiveAnswerer, ExtractiveParams
 from .answer.llm import LLM, POLICIES, LLMAnswerer, LLMParams
@@ -31,7 +31,7 @@ from .embed import Embedder
 from .errors import QueryError, RagError, ReportNotFoundError
 from .question import RULES, AnalysisParams, Question, analyse
 from .question.scope import Catalog, Filters, Scope, resolve
-from .retrieve import RetrievalMode, Retriever
+from .retrieve import RetrievalMode, Retrieved, Retriever
 from .text.tokenize import get_tokenizer, tokenizer_for
 from .types import Answer, Chunk, Paragraph, Passage, Report
 
@@ -61,7 +61,6 @@ class Generation:
 
     data: store.IndexData
     retriever: Retriever
-    extractive: Answerer  # an ExtractiveAnswerer over ``data``
     catalog: Catalog
 
 
@@ -84,7 +83,7 @@ class Engine:
     ) -> None:
         self.directory = Path(directory)
         self.analysis = analysis
-        self.extractive_params = extractive
+        self.extractive = ExtractiveAnswerer(extractive)
         self.embedder = embedder
         self.top_k = top_k
         self.llm = llm
@@ -99,7 +98,7 @@ class Engine:
         data = store.load(self.directory, embedder=self.embedder.id)
         retriever = Retriever(data, self.embedder, tokenizer_for(data.manifest.tokenizer))
         catalog = Catalog(data.catalog_reports(), contains=data.text_contains)
-        generation = Generation(data, retriever, ExtractiveAnswerer(data, self.extractive_params), catalog)
+        generation = Generation(data, retriever, catalog)
         with self._lock:  # one assignment: readers see the old or the new generation, never a mix
             self._generation = generation
 
@@ -179,13 +178,14 @@ class Engine:
         t0 = time.perf_counter()
         ids = q.scope.report_filter()
         if q.scope.unknown_places or (ids is not None and not ids):
-            return Retrieved(q, (), (), None, retrieval, 0.0, searched=False)
+            return Retrieved(q, (), (), None, retrieval, 0.0, searched=False, reading=gen.retriever.reading(()))
         retriever = gen.retriever
         vector = retriever.query_vector(q.query) if retrieval != "keyword" else None  # embedded once, used twice
         ranked = retriever.rank(q.query, report_ids=ids, mode=retrieval, matter=bool(q.document_field), vector=vector)
         passages = retriever.passages(ranked, k)
         ms = (time.perf_counter() - t0) * 1000
-        return Retrieved(q, tuple(ranked), tuple(passages), vector, retrieval, ms, searched=True)
+        reading = retriever.reading(ranked)
+        return Retrieved(q, tuple(ranked), tuple(passages), vector, retrieval, ms, searched=True, reading=reading)
 
     def _llm(self, answer_mode: AnswerMode) -> Answerer | None:
         """The LLM answerer for ``answer_mode``, None for extractive answers (auto without an LLM)."""
@@ -199,13 +199,13 @@ class Engine:
 
     def _retrieve_and_answer(
         self, q: Question, top_k: int | None, retrieval: RetrievalMode, answer_mode: AnswerMode
-    ) -> tuple[Retrieved, Answer, Answerer | None]:
+    ) -> tuple[Retrieved, Fallback, Answerer | None]:
         """Retrieve, the extractive answer (the answer, or the LLM's fallback), and the LLM answerer the
         answer mode asks for (None: the extractive answer is the answer). One generation throughout."""
         gen = self._generation
         llm = self._llm(answer_mode)
         retrieved = self._retrieve(gen, q, top_k or self.top_k, retrieval)
-        return retrieved, gen.extractive.answer(retrieved), llm
+        return retrieved, self.extractive.extract(retrieved), llm
 
     def answer(
         self,
@@ -218,7 +218,7 @@ class Engine:
         """Stages 2 and 3 for an analysed question: retrieve, then answer (and cite)."""
         t0 = time.perf_counter()
         retrieved, extractive, llm = self._retrieve_and_answer(q, top_k, retrieval, answer_mode)
-        answer = extractive if llm is None else llm.answer(retrieved, fallback=extractive)
+        answer = extractive.answer if llm is None else llm.answer(retrieved, fallback=extractive)
         answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return answer
 
@@ -250,7 +250,7 @@ class Engine:
         """``answer`` as events: verified text as ``Token``s, then the ``Final`` answer."""
         t0 = time.perf_counter()
         retrieved, extractive, llm = self._retrieve_and_answer(q, top_k, retrieval, answer_mode)
-        events = stream_lines(extractive) if llm is None else llm.stream(retrieved, fallback=extractive)
+        events = stream_lines(extractive.answer) if llm is None else llm.stream(retrieved, fallback=extractive)
         for event in events:
             if isinstance(event, Final):
                 event.answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000

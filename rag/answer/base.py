@@ -6,9 +6,10 @@
 ``rag.question.analyse``: the ``Question``, which carries its ``Scope``), ``retrieve`` (``Retriever.rank``
 once, the top passages), then one ``Answerer``. Answerers are peers: ``rag.answer.extractive.ExtractiveAnswerer``
 quotes sentences, ``rag.answer.llm.LLMAnswerer`` has a model write and verifies it; both read the same
-``Retrieved`` and cite with ``rag.answer.cite``. The engine owns the answer mode (``extractive | llm | auto``);
-for the LLM modes it hands the LLM answerer the extractive answer as ``fallback`` (what it returns when
-the model fails, refuses wrongly, or — with ``auto`` — loses a figure).
+``rag.retrieve.Retrieved`` (their whole input) and cite with ``rag.answer.cite``. The engine owns the
+answer mode (``extractive | llm | auto``); for the LLM modes it hands the LLM answerer the extractive
+answer as ``fallback`` (what it returns when the model fails, refuses wrongly, or — with ``auto`` —
+loses a figure).
 
 Retrieval mode (``hybrid | dense | keyword``) is how passages are found; answer mode is who writes the
 answer. The two are named apart everywhere (``retrieval=``, ``answer_mode=``).
@@ -20,29 +21,35 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeAlias, get_args
 
-import numpy as np
-
-from ..question import Question
-from ..retrieve import Ranked, RetrievalMode
-from ..types import Answer, Passage
+from ..retrieve import Retrieved
+from ..types import Answer, Citation
 
 AnswerMode: TypeAlias = Literal["extractive", "llm", "auto"]
 ANSWER_MODES: tuple[AnswerMode, ...] = get_args(AnswerMode)
 
 
 @dataclass(frozen=True)
-class Retrieved:
-    """The retrieve stage's output, the input of every answerer: the analysed question, every ranked
-    candidate (answerers read past the top ``k``), the top ``k`` passages, and the query vector (the
-    extractive answerer scores sentences with it; None in keyword mode or when nothing was searched)."""
+class AnswerLine:
+    """One line of an extractive answer: its label (the report's region or issuer across reports; 文号——
+    for a document field), the sentence quoted verbatim, and its citation, cited as ``[n]``."""
 
-    question: Question
-    ranked: tuple[Ranked, ...]
-    passages: tuple[Passage, ...]
-    vector: np.ndarray | None
-    retrieval: RetrievalMode
-    retrieve_ms: float
-    searched: bool  # False when the scope rules out every report (an unknown place, filters that match none)
+    label: str
+    sentence: str
+    citation: Citation
+
+    @property
+    def text(self) -> str:
+        """The line as the answer shows it."""
+        return f"{self.label}{self.sentence}[{self.citation.n}]"
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """The extractive answer with its lines: what the LLM answerer returns when the model's answer cannot
+    be used, and what it checks the model's answer against (``lines`` is empty for a refusal)."""
+
+    answer: Answer
+    lines: tuple[AnswerLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,11 +73,11 @@ class Answerer(Protocol):
     """An answer stage: turns what was retrieved into a cited ``Answer``.
 
     ``fallback`` is the answer to return instead when this answerer cannot do better (the engine passes
-    the extractive answer to the LLM answerer; the extractive answerer needs none)."""
+    the extractive answer, with its lines, to the LLM answerer; the extractive answerer needs none)."""
 
-    def answer(self, retrieved: Retrieved, fallback: Answer | None = None) -> Answer: ...
+    def answer(self, retrieved: Retrieved, fallback: Fallback | None = None) -> Answer: ...
 
-    def stream(self, retrieved: Retrieved, fallback: Answer | None = None) -> Iterator[StreamEvent]: ...
+    def stream(self, retrieved: Retrieved, fallback: Fallback | None = None) -> Iterator[StreamEvent]: ...
 
 
 def stream_lines(answer: Answer) -> Iterator[StreamEvent]:

@@ -36,12 +36,11 @@ import numpy as np
 
 from ..ingest.chunk import parse_heading
 from ..question import Question, coverage, term_weights
-from ..question.figures import has_figure, written_with
-from ..retrieve import Ranked
-from ..store import IndexData
+from ..question.figures import COUNTED_SHARE, has_figure, written_with
+from ..retrieve import Reading, Retrieved
 from ..text import ITEM_START_RE, iso_date, sentence_spans
-from ..types import MATTER, Answer, Chunk, Citation, Report
-from .base import Retrieved, StreamEvent, stream_lines
+from ..types import MATTER, Answer, Chunk, Report
+from .base import AnswerLine, Fallback, StreamEvent, stream_lines
 from .cite import make_citation
 
 __all__ = ["EXTRACTIVE_VERSION", "ExtractiveAnswerer", "ExtractiveParams", "Scorer", "Sentence", "sentences_of"]
@@ -71,6 +70,7 @@ class ExtractiveParams:
     list_context_weight: float = 0.9  # for list questions a heading match counts nearly as much as the text
     section_threshold: float = 0.4  # coverage of the question by a heading to list its subsections or parts
     item_sentences: int = 3  # sentences quoted per enumerated item (and parts of a named section)
+    counted_share: float = COUNTED_SHARE  # share of what is counted that must stand next to a count that answers
     # the sentence score's bonuses and penalties
     semantic_weight: float = 0.35  # most the sentence's meaning (cosine to the question) adds to its coverage
     semantic_floor: float = 0.84  # cosine below which meaning adds nothing
@@ -116,7 +116,7 @@ class Scorer:
         self,
         q: Question,
         background: Sequence[str],
-        data: IndexData | None = None,
+        reading: Reading | None = None,
         vector: np.ndarray | None = None,
         params: ExtractiveParams = ExtractiveParams(),
     ) -> None:
@@ -124,11 +124,11 @@ class Scorer:
         self.params = params
         self.weights = term_weights(q, background)
         self.total = sum(self.weights.values()) or 1.0
-        self.data = data
+        self.reading = reading
         self.vector = vector if q.uses("semantic") else None
 
     def has_figure(self, text: str) -> bool:
-        return has_figure(self.q, text)
+        return has_figure(self.q, text, self.params.counted_share)
 
     def admits(self, text: str, context: str = "") -> bool:
         """Hard conditions: years the question names, and the places it names that are no indexed region
@@ -151,9 +151,9 @@ class Scorer:
 
     def meaning(self, s: Sentence) -> float:
         """The share of ``semantic_weight`` the sentence's similarity to the question earns (0 to 1)."""
-        if self.vector is None or self.data is None or s.row < 0:
+        if self.vector is None or self.reading is None or s.row < 0:
             return 0.0
-        vectors = self.data.sentence_vectors(s.row)
+        vectors = self.reading.sentence_vectors(s.row)
         if s.index >= len(vectors):
             return 0.0
         sim = float(np.dot(vectors[s.index].astype(np.float32), self.vector))
@@ -196,48 +196,41 @@ _DOCUMENT_LABELS = {
 
 class ExtractiveAnswerer:
     """The offline answer stage (``rag.answer.base.Answerer``): verbatim sentences of what was retrieved,
-    each cited, or a plain statement that the reports do not say. Built per index generation."""
+    each cited, or a plain statement that the reports do not say. Reads nothing but its ``Retrieved``."""
 
-    def __init__(self, data: IndexData, params: ExtractiveParams = ExtractiveParams()) -> None:
-        self.data = data
+    def __init__(self, params: ExtractiveParams = ExtractiveParams()) -> None:
         self.params = params
         self.read_k = params.read_k
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _background(self, report_ids: Sequence[str]) -> list[str]:
-        texts: list[str] = []
-        for rid in report_ids[: self.params.background_reports]:
-            texts.extend(self.data.reports[rid].text.split("\n"))
-        return texts
-
-    def _sentences(self, ranked: Sequence[Ranked], limit: int) -> list[Sentence]:
+    @staticmethod
+    def _sentences(reading: Reading, limit: int) -> list[Sentence]:
         """Sentences of the top ``limit`` passages; the document's header and signature lines are
         metadata, quoted only for questions about the document (``_document``)."""
         out: list[Sentence] = []
-        for rank, r in enumerate(ranked[:limit], 1):
-            chunk = self.data.chunks[r.row]
-            if chunk.section_ref in MATTER:
+        for c in reading.candidates(limit):
+            if c.chunk.section_ref in MATTER:
                 continue
-            out.extend(sentences_of(chunk, self.data.reports[chunk.report_id], rank, r.row))
+            out.extend(sentences_of(c.chunk, c.report, c.rank, c.row))
         return out
 
-    def _paragraph_sentences(self, s: Sentence) -> list[Sentence]:
+    @staticmethod
+    def _paragraph_sentences(reading: Reading, s: Sentence) -> list[Sentence]:
         out: list[Sentence] = []
-        for row in self.data.rows_of(s.report.report_id):
-            c = self.data.chunks[row]
+        for row, c in reading.chunks_of(s.report.report_id):
             if c.paragraph_id == s.chunk.paragraph_id:
                 out.extend(sentences_of(c, s.report, s.rank, row))
         return out
 
-    def _subsection_heads(self, para: Sentence) -> list[Sentence]:
+    @staticmethod
+    def _subsection_heads(reading: Reading, para: Sentence) -> list[Sentence]:
         """First sentence of each subsection (（一）…) of the top-level section (四、) holding ``para``."""
         m = re.match(r"[一二三四五六七八九十]+、", para.chunk.section_ref)
         if not m:
             return []
         parent = m.group()
         heads: dict[str, Sentence] = {}
-        for row in self.data.rows_of(para.report.report_id):
-            c = self.data.chunks[row]
+        for row, c in reading.chunks_of(para.report.report_id):
             opens_subsection = (
                 c.part == 0
                 and c.paragraph_no == 1
@@ -260,35 +253,33 @@ class ExtractiveAnswerer:
             end = s
         return Sentence(first.chunk, first.report, first.start, end.end, first.rank, first.row, first.index)
 
-    def _topic_sections(self, ranked: Sequence[Ranked], scorer: Scorer) -> list[Sentence]:
+    def _topic_sections(self, reading: Reading, scorer: Scorer) -> list[Sentence]:
         """First sentences of the paragraphs whose section heading names the question's topic (存在的不足,
         下一步工作打算), in the reports retrieval ranked first (at most ``topic_reports``): a list question's
         answer is a section, which retrieval may rank low when its items share no word with the question."""
         out: list[Sentence] = []
-        reports = list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[: self.read_k]))
-        for rid in reports[: self.params.topic_reports]:
-            report = self.data.reports[rid]
-            for row in self.data.rows_of(rid):
-                c = self.data.chunks[row]
+        for rid in reading.report_ids(self.read_k)[: self.params.topic_reports]:
+            report = reading.report(rid)
+            for row, c in reading.chunks_of(rid):
                 heads = c.section_path[:2]
                 topical = heads and max(scorer.coverage(h, title=report.title) for h in heads) >= self.params.threshold
                 if c.part == 0 and c.section_ref not in MATTER and topical:
                     out.extend(sentences_of(c, report, self.read_k + 1, row)[:1])
         return out
 
-    def _list(self, ranked: Sequence[Ranked], scorer: Scorer) -> list[Sentence]:
+    def _list(self, reading: Reading, scorer: Scorer) -> list[Sentence]:
         """Items of the best-matching paragraph (一是…二是…), else the subsections of its section when the
         question names that section, else the paragraph itself when the question names its heading
         (数字政府建设方面做了哪些工作 → （八）加快推进数字政府建设。…)."""
         p = self.params
         seen: set[tuple[str, str]] = set()
         best: tuple[float, list[Sentence]] | None = None
-        for s in [*self._sentences(ranked, self.read_k), *self._topic_sections(ranked, scorer)]:
+        for s in [*self._sentences(reading, self.read_k), *self._topic_sections(reading, scorer)]:
             key = (s.report.report_id, s.chunk.paragraph_id)
             if key in seen:
                 continue
             seen.add(key)
-            para = self._paragraph_sentences(s)
+            para = self._paragraph_sentences(reading, s)
             text = "".join(x.text for x in para)
             context = " ".join(s.chunk.section_path)
             if not scorer.admits(text, context):
@@ -307,7 +298,7 @@ class ExtractiveAnswerer:
         # a question about a whole section (下步工作重点) is answered by its subsections' headings
         top = para[0].chunk.section_path[:1]
         if top and scorer.coverage(top[0], title=para[0].report.title) >= p.section_threshold:
-            heads = self._subsection_heads(para[0])
+            heads = self._subsection_heads(reading, para[0])
             if len(heads) >= 2:
                 return heads
         own = para[0].chunk.section_path[-1:] if parse_heading(para[0].text) else []
@@ -320,48 +311,50 @@ class ExtractiveAnswerer:
         return []
 
     # -- main ------------------------------------------------------------------------------------
-    def answer(self, retrieved: Retrieved, fallback: Answer | None = None) -> Answer:
+    def answer(self, retrieved: Retrieved, fallback: Fallback | None = None) -> Answer:
+        return self.extract(retrieved).answer
+
+    def stream(self, retrieved: Retrieved, fallback: Fallback | None = None) -> Iterator[StreamEvent]:
+        yield from stream_lines(self.answer(retrieved))
+
+    def extract(self, retrieved: Retrieved) -> Fallback:
+        """The answer with its lines as values (what the LLM answerer is handed as its fallback)."""
         t0 = time.perf_counter()
         q = retrieved.question
         scope, question = q.scope, q.text
         if scope.unknown_places:
             place = "、".join(scope.unknown_places)
-            return self._refusal(retrieved, f"索引中没有{place}的报告，无法回答这个问题。", t0)
+            return Fallback(self._refusal(retrieved, f"索引中没有{place}的报告，无法回答这个问题。", t0))
         ids = scope.report_filter()
         if ids is not None and not ids:
-            return self._refusal(retrieved, "没有符合筛选条件的报告。", t0)
-        ranked = retrieved.ranked
-        in_scope = (
-            ids
-            if ids is not None
-            else list(dict.fromkeys(self.data.chunks[r.row].report_id for r in ranked[: self.params.scope_passages]))
-        )
-        scorer = Scorer(q, self._background(in_scope), self.data, retrieved.vector, self.params)
+            return Fallback(self._refusal(retrieved, "没有符合筛选条件的报告。", t0))
+        reading = retrieved.reading
+        in_scope = ids if ids is not None else reading.report_ids(self.params.scope_passages)
+        background = reading.lines(in_scope[: self.params.background_reports])
+        scorer = Scorer(q, background, reading, retrieved.vector, self.params)
         labelled = q.cross or q.several
         picked: list[Sentence] = []
         if q.document_field:
-            picked = self._document(q, in_scope if ids is not None else list(scope.report_ids))
+            picked = self._document(reading, q, in_scope if ids is not None else list(scope.report_ids))
         if not picked and labelled:
-            picked = self._cross(ranked, scorer, explicit=q.cross)
+            picked = self._cross(reading, scorer, explicit=q.cross)
         elif not picked:
-            picked = (self._list(ranked, scorer) if q.is_list else []) or self._single(ranked, scorer)
+            picked = (self._list(reading, scorer) if q.is_list else []) or self._single(reading, scorer)
         if not picked:
             where = f"{'、'.join(scope.regions)}的报告中" if scope.regions else "已索引的报告中"
-            return self._refusal(retrieved, f"{where}没有找到能回答这个问题的内容。", t0)
-        citations: list[Citation] = []
-        lines = []
+            return Fallback(self._refusal(retrieved, f"{where}没有找到能回答这个问题的内容。", t0))
+        lines: list[AnswerLine] = []
         by_document = bool(q.document_field) and picked[0].chunk.section_ref in MATTER
         for n, s in enumerate(picked, 1):
-            citations.append(make_citation(n, s.report, s.chunk, s.start, s.end))
             prefix = label(s.report) if labelled or (by_document and len(picked) > 1) else ""
             if by_document and q.document_field:
                 prefix += f"{_DOCUMENT_LABELS[q.document_field]}——"
-            lines.append(f"{prefix}{s.text}[{n}]")
-        return Answer(
+            lines.append(AnswerLine(prefix, s.text, make_citation(n, s.report, s.chunk, s.start, s.end)))
+        answer = Answer(
             question=question,
-            answer="\n".join(lines),
+            answer="\n".join(line.text for line in lines),
             answerable=True,
-            citations=tuple(citations),
+            citations=tuple(line.citation for line in lines),
             passages=retrieved.passages,
             mode="extractive",
             prompt_version=EXTRACTIVE_VERSION,
@@ -369,30 +362,29 @@ class ExtractiveAnswerer:
             notes=scope.notes,
             timings={"retrieve_ms": retrieved.retrieve_ms, "answer_ms": (time.perf_counter() - t0) * 1000},
         )
+        return Fallback(answer, tuple(lines))
 
-    def stream(self, retrieved: Retrieved, fallback: Answer | None = None) -> Iterator[StreamEvent]:
-        yield from stream_lines(self.answer(retrieved))
-
-    def _document(self, q: Question, report_ids: Sequence[str]) -> list[Sentence]:
+    def _document(self, reading: Reading, q: Question, report_ids: Sequence[str]) -> list[Sentence]:
         """For a question about the document itself: the line of each report in scope (at most
-        ``document_reports``)
-        that holds the metadata value asked for — a header or signature line, else the title or the
-        body's opening, wherever the value was read."""
+        ``document_reports``) that holds the metadata value asked for — a header or signature line, else
+        the title or the body's opening, wherever the value was read."""
         field = q.document_field
         out: list[Sentence] = []
         for rid in list(report_ids)[: self.params.document_reports]:
-            report = self.data.reports[rid]
+            report = reading.report(rid)
             value = getattr(report, field or "", None)
             if not value:
                 continue
-            found = self._line_holding(report, field or "", value)
+            found = self._line_holding(reading, report, field or "", value)
             if found is not None:
                 out.append(found)
         return out
 
-    def _line_holding(self, report: Report, field: str, value: object) -> Sentence | None:
-        rows = self.data.rows_of(report.report_id)
-        header = [r for r in rows if self.data.chunks[r].section_ref in MATTER]
+    @staticmethod
+    def _line_holding(reading: Reading, report: Report, field: str, value: object) -> Sentence | None:
+        chunks = reading.chunks_of(report.report_id)
+        header = [(r, c) for r, c in chunks if c.section_ref in MATTER]
+        header_rows = {r for r, _ in header}
         evidence = report.provenance.get(field, {}).get("evidence", "")
 
         def holds(text: str) -> bool:
@@ -404,15 +396,14 @@ class ExtractiveAnswerer:
                 return True
             return str(value) in text
 
-        for row in [*header, *(r for r in rows if r not in header)]:
-            c = self.data.chunks[row]
+        for row, c in [*header, *(rc for rc in chunks if rc[0] not in header_rows)]:
             for s in sentences_of(c, report, 1, row):
                 if holds(s.text):
                     return s
         return None
 
-    def _single(self, ranked: Sequence[Ranked], scorer: Scorer) -> list[Sentence]:
-        cands = self._sentences(ranked, self.read_k)
+    def _single(self, reading: Reading, scorer: Scorer) -> list[Sentence]:
+        cands = self._sentences(reading, self.read_k)
         if not cands:
             return []
         scores = {id(s): scorer.score(s) for s in cands}
@@ -440,7 +431,7 @@ class ExtractiveAnswerer:
             remaining = {t for t in remaining if not covers(t, nxt.text)}
         return sorted(picked, key=lambda s: s.start)
 
-    def _cross(self, ranked: Sequence[Ranked], scorer: Scorer, *, explicit: bool) -> list[Sentence]:
+    def _cross(self, reading: Reading, scorer: Scorer, *, explicit: bool) -> list[Sentence]:
         """The best sentence of each report that answers; ``explicit`` for 哪些地方… questions, which
         accept a looser match when the sentence carries the figure the question names."""
         p = self.params
@@ -449,7 +440,7 @@ class ExtractiveAnswerer:
             floor = p.cross_figure_threshold if scorer.q.numbers else p.cross_threshold
         by_report: dict[str, Sentence] = {}
         best_score: dict[str, float] = {}
-        for s in self._sentences(ranked, p.max_reports * p.passages_per_report):
+        for s in self._sentences(reading, p.max_reports * p.passages_per_report):
             if scorer.q.numbers and not all(n in s.text for n in scorer.q.numbers):
                 continue
             if scorer.q.quantity and not explicit and not scorer.has_figure(s.text):

@@ -38,8 +38,9 @@ from typing import Any, Literal, TypeAlias, get_args
 import openai
 
 from ..question import Question, content_bigrams
+from ..retrieve import Retrieved
 from ..types import Answer, Citation, Passage
-from .base import Final, Retrieved, StreamEvent, Token, stream_lines
+from .base import AnswerLine, Fallback, Final, StreamEvent, Token, stream_lines
 from .cite import CITATION_MARKER, make_citation
 from .prompts import Prompt
 from .verify import (
@@ -227,20 +228,14 @@ class LLMAnswerer:
             self.replies[key] = reply
         return reply
 
-    def _finish(
-        self,
-        base: Answer,
-        reply: str,
-        passages: Sequence[Passage],
-        t0: float,
-        question: Question | None = None,
-        notes: Sequence[str] = (),
-    ) -> Answer:
-        """Turn the model's reply into a verified answer (or the fallback)."""
+    def _verify(
+        self, reply: str, passages: Sequence[Passage], question: Question | None
+    ) -> tuple[list[Claim], list[str], dict[str, int]]:
+        """The reply's claims that pass the checks, the notes on those dropped or repaired, and the counts."""
         claims = [check_claim(c, passages, question, self.params) for c in split_claims(reply)]
         kept = [c for c in claims if c.problem is None]
-        dropped = [f"已删除未通过核验的句子（{c.problem}）：{c.text}" for c in claims if c.problem]
-        dropped += [c.repaired for c in kept if c.repaired]
+        notes = [f"已删除未通过核验的句子（{c.problem}）：{c.text}" for c in claims if c.problem]
+        notes += [c.repaired for c in kept if c.repaired]
         checks: dict[str, int] = {
             "claims": len(claims),
             "kept": len(kept),
@@ -250,40 +245,81 @@ class LLMAnswerer:
         for c in claims:
             if c.reason:
                 checks[f"dropped:{c.reason}"] = checks.get(f"dropped:{c.reason}", 0) + 1
-        timings = {**base.timings, "llm_ms": (time.perf_counter() - t0) * 1000}
-        base = replace(base, notes=(*base.notes, *notes), checks=checks)
+        return kept, notes, checks
+
+    def _nothing_kept(self, base: Answer, reply: str, dropped: Sequence[str], timings: dict[str, float]) -> Answer:
+        """No claim survived: a refusal stands unless the extractive answer found verbatim sentences that
+        answer (small models refuse too readily); anything else falls back."""
+        if _REFUSAL.search(reply) and base.answerable:
+            return self.fallback(base, "LLM 回答报告中没有相关内容，但抽取式找到了答案", timings=timings)
+        if _REFUSAL.search(reply):
+            return replace(
+                base,
+                answer=REFUSAL_TEXT,
+                answerable=False,
+                citations=(),
+                mode="llm",
+                prompt_version=self.prompt.id,
+                timings=timings,
+            )
+        return self.fallback(base, "LLM 回答没有可核验的句子，改用抽取式回答", *dropped, timings=timings)
+
+    def _lacking(
+        self, lines: Sequence[AnswerLine], kept: Sequence[Claim], question: Question
+    ) -> tuple[list[AnswerLine], str]:
+        """The extractive answer's lines the kept claims lack — an answering figure, a sentence left out (a
+        list item), an answering name or phrase (罗平县, 全国…称号) not said — and what they carry (for the note)."""
+        texts = [line.text for line in lines]
+        said = "".join(c.text for c in kept)
+        missing = answering_figures(texts, question) - set().union(*(figure_keys(c.text) for c in kept))
+        left_out = set(uncovered(texts, said, self.params.checks.sentence_share))
+        share = self.params.checks.span_share
+        lost = [missing_spans(answering_spans(text, question), said, share) for text in texts]
+        shown = "、".join(sorted(v + u.removeprefix("第") for v, u in missing))
+        names = "、".join(dict.fromkeys(s for spans in lost for s in spans))
+        what = f"数字（{shown}）" if missing else f"内容（{names}）" if names else f"{len(left_out)} 句内容"
+        lacking = [
+            line
+            for line, text, spans in zip(lines, texts, lost, strict=True)
+            if text in left_out or spans or answering_figures([text], question) & missing
+        ]
+        return lacking, what
+
+    @staticmethod
+    def _numbered(
+        kept: Sequence[Claim], passages: Sequence[Passage], added: Sequence[AnswerLine]
+    ) -> tuple[list[str], list[Citation]]:
+        """The answer's lines and citations: the kept claims, their passages cited in order of first
+        citation, then the extractive lines added after them, each with its own citation renumbered."""
+        order: dict[int, int] = {}
+        lines = [numbered_line(c, order) for c in kept]
+        citations: list[Citation] = []
+        for old, new in order.items():
+            p = passages[old - 1]
+            citations.append(make_citation(new, p.report, p.chunk, p.chunk.start, p.chunk.end))
+        for line in added:
+            citations.append(replace(line.citation, n=len(citations) + 1))
+            lines.append(CITATION_MARKER.sub("", line.label + line.sentence) + f"[{len(citations)}]")
+        return lines, citations
+
+    def _finish(
+        self,
+        fallback: Fallback,
+        reply: str,
+        passages: Sequence[Passage],
+        t0: float,
+        question: Question | None = None,
+        notes: Sequence[str] = (),
+    ) -> Answer:
+        """Turn the model's reply into a verified answer (or the fallback)."""
+        kept, dropped, checks = self._verify(reply, passages, question)
+        timings = {**fallback.answer.timings, "llm_ms": (time.perf_counter() - t0) * 1000}
+        base = replace(fallback.answer, notes=(*fallback.answer.notes, *notes), checks=checks)
         if not kept:
-            if _REFUSAL.search(reply) and base.answerable:
-                # verbatim quotes that answer beat a refusal (small models refuse too readily)
-                return self.fallback(base, "LLM 回答报告中没有相关内容，但抽取式找到了答案", timings=timings)
-            if _REFUSAL.search(reply):
-                return replace(
-                    base,
-                    answer=REFUSAL_TEXT,
-                    answerable=False,
-                    citations=(),
-                    mode="llm",
-                    prompt_version=self.prompt.id,
-                    timings=timings,
-                )
-            return self.fallback(base, "LLM 回答没有可核验的句子，改用抽取式回答", *dropped, timings=timings)
-        extractive = base.answer.split("\n")  # line i carries one marker, [i + 1], for base.citations[i]
-        added: list[int] = []  # lines of the extractive answer the LLM answer lacks (by index)
+            return self._nothing_kept(base, reply, dropped, timings)
+        added: list[AnswerLine] = []
         if question is not None and base.answerable and base.mode == "extractive":
-            said = "".join(c.text for c in kept)
-            missing = answering_figures(extractive, question) - set().union(*(figure_keys(c.text) for c in kept))
-            # a sentence left out (a list item), or whose answering name or phrase (罗平县, 全国…称号) is not said
-            left_out = set(uncovered(extractive, said, self.params.checks.sentence_share))
-            share = self.params.checks.span_share
-            lost = {line: missing_spans(answering_spans(line, question), said, share) for line in extractive}
-            shown = "、".join(sorted(v + u.removeprefix("第") for v, u in missing))
-            names = "、".join(dict.fromkeys(s for spans in lost.values() for s in spans))
-            what = f"数字（{shown}）" if missing else f"内容（{names}）" if names else f"{len(left_out)} 句内容"
-            added = [
-                i
-                for i, line in enumerate(extractive)
-                if line in left_out or lost[line] or answering_figures([line], question) & missing
-            ]
+            added, what = self._lacking(fallback.lines, kept, question)
             if self.policy == "auto" and added:
                 return self.fallback(
                     base, f"LLM 回答缺少抽取式答案中的{what}，改用抽取式回答", *dropped, timings=timings
@@ -292,15 +328,7 @@ class LLMAnswerer:
             if added:
                 dropped.append(f"LLM 回答缺少抽取式答案中的{what}，已补上抽取式原句")
                 checks["merged"] = len(added)
-        order: dict[int, int] = {}
-        lines = [numbered_line(c, order) for c in kept]
-        citations: list[Citation] = []
-        for old, new in order.items():
-            p = passages[old - 1]
-            citations.append(make_citation(new, p.report, p.chunk, p.chunk.start, p.chunk.end))
-        for i in added:
-            citations.append(replace(base.citations[i], n=len(citations) + 1))
-            lines.append(CITATION_MARKER.sub("", extractive[i]) + f"[{len(citations)}]")
+        lines, citations = self._numbered(kept, passages, added)
         return replace(
             base,
             answer="\n".join(lines),
@@ -318,22 +346,24 @@ class LLMAnswerer:
             base, mode="extractive-fallback", notes=(*base.notes, reason, *more), timings=timings or base.timings
         )
 
-    def _prepare(self, retrieved: Retrieved, fallback: Answer | None) -> tuple[Answer, list[Passage], list[str]]:
-        """The base answer (the extractive one, returned whenever the model's cannot be used), the passages
+    def _prepare(self, retrieved: Retrieved, fallback: Fallback | None) -> tuple[Fallback, list[Passage], list[str]]:
+        """The fallback (the extractive answer, returned whenever the model's cannot be used), the passages
         given to the model (none when the scope ruled retrieval out, nothing was found, or the question is
         about the document itself) and notes."""
         if fallback is None:
             raise ValueError("the LLM answerer needs the extractive answer as its fallback")
-        if retrieved.question.scope.unknown_places or not fallback.passages:
+        base = fallback.answer
+        if retrieved.question.scope.unknown_places or not base.passages:
             return fallback, [], []
-        if retrieved.question.document_field and fallback.answerable:
+        if retrieved.question.document_field and base.answerable:
             # a value read from the document's own lines (文号, 发布机关, 发布日期…): the model could only reword it
-            return replace(fallback, notes=(*fallback.notes, DOCUMENT_NOTE)), [], []
-        passages, notes = self._context(fallback)
+            return replace(fallback, answer=replace(base, notes=(*base.notes, DOCUMENT_NOTE))), [], []
+        passages, notes = self._context(base)
         return fallback, passages, notes
 
-    def answer(self, retrieved: Retrieved, fallback: Answer | None = None) -> Answer:
-        base, passages, notes = self._prepare(retrieved, fallback)
+    def answer(self, retrieved: Retrieved, fallback: Fallback | None = None) -> Answer:
+        prepared, passages, notes = self._prepare(retrieved, fallback)
+        base = prepared.answer
         if not passages:
             return replace(base, notes=(*base.notes, *notes))
         q = retrieved.question
@@ -342,11 +372,12 @@ class LLMAnswerer:
             reply = self._complete(self._request(q.text, passages))
         except (openai.APIError, IndexError, AttributeError, TypeError, ValueError) as e:
             return self.fallback(base, f"LLM 调用失败（{type(e).__name__}），改用抽取式回答", *notes)
-        return self._finish(base, reply, passages, t0, q, notes)
+        return self._finish(prepared, reply, passages, t0, q, notes)
 
-    def stream(self, retrieved: Retrieved, fallback: Answer | None = None) -> Iterator[StreamEvent]:
+    def stream(self, retrieved: Retrieved, fallback: Fallback | None = None) -> Iterator[StreamEvent]:
         """A ``Token`` for each verified claim as it completes, then the ``Final`` answer."""
-        base, passages, notes = self._prepare(retrieved, fallback)
+        prepared, passages, notes = self._prepare(retrieved, fallback)
+        base = prepared.answer
         if not passages:
             yield from stream_lines(replace(base, notes=(*base.notes, *notes)))
             return
@@ -376,7 +407,7 @@ class LLMAnswerer:
         except (openai.APIError, IndexError, AttributeError, TypeError, ValueError) as e:
             yield Final(self.fallback(base, f"LLM 调用失败（{type(e).__name__}），改用抽取式回答", *notes))
             return
-        final = self._finish(base, reply, passages, t0, q, notes)
+        final = self._finish(prepared, reply, passages, t0, q, notes)
         rest = final.answer.split("\n")[len(streamed) :] if final.mode == "llm" else []
         if rest:
             yield Token("\n".join(rest))

@@ -298,10 +298,10 @@ def stated_figure(
     return best[2] if best else None
 
 
-def has_figure(q: Question, text: str) -> bool:
+def has_figure(q: Question, text: str, counted_share: float = COUNTED_SHARE) -> bool:
     """Whether ``text`` can answer quantity question ``q``: a percentage for 率 questions (of the same
-    rate when one is named), an age for 年龄, a count next to what is counted, else a number that is
-    not just a year."""
+    rate when one is named), an age for 年龄, a count next to (``counted_share`` of) what is counted,
+    else a number that is not just a year."""
     if q.unit == "%":
         if not PERCENT_RE.search(text):
             return False
@@ -312,5 +312,5 @@ def has_figure(q: Question, text: str) -> bool:
     if q.unit == "岁":
         return AGE_RE.search(text) is not None
     if q.things:
-        return figure_about(text, q.things)
+        return figure_about(text, q.things, counted_share)
     return BARE_FIGURE_RE.search(text) is not None

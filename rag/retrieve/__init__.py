@@ -6,6 +6,12 @@ keyword list's 1.0: on the gold sets exact figures and terms (出庭应诉率, �
 by BM25, and this weighted fusion ranks better than equal weights (see README). The two searches
 run in the store (``rag.store.IndexData.dense`` / ``keyword``: FAISS + bm25s, or Milvus), restricted to
 the reports in scope there; the fusion is here, the same for every store.
+
+The stage's output is ``Retrieved``, the whole input of every answerer: the ranked candidates, the top
+passages, the query vector, and a ``Reading`` of the index — what an answerer may read beyond the
+passages (the candidates' chunks and reports, a report's paragraphs and sections, sentence vectors, the
+reports' lines that weigh the question's terms). It reads on demand: an answer reads a few of these,
+which the store caches, and reading them all up front would cost ``/ask`` its latency.
 """
 
 from __future__ import annotations
@@ -13,16 +19,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, TypeAlias, get_args
 
 import numpy as np
 
 from ..embed import Embedder
 from ..errors import QueryError
+from ..question import Question
 from ..store import IndexData
 from ..text.tokenize import Tokenizer
-from ..types import Passage
+from ..types import Chunk, Passage, Report
 
 RetrievalMode: TypeAlias = Literal["hybrid", "dense", "keyword"]
 MODES: tuple[RetrievalMode, ...] = get_args(RetrievalMode)
@@ -41,6 +48,68 @@ class Ranked:
     score: float
     dense_rank: int | None
     keyword_rank: int | None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A ranked chunk with its report: where an answerer reads sentences."""
+
+    rank: int  # 1-based rank of its passage
+    row: int  # the chunk's index row
+    chunk: Chunk
+    report: Report
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What an answerer may read of the index generation a question was retrieved from, on demand."""
+
+    ranked: tuple[Ranked, ...]
+    _data: IndexData = field(repr=False, compare=False)
+
+    def candidates(self, limit: int) -> list[Candidate]:
+        """The top ``limit`` ranked candidates with their chunks and reports."""
+        out = []
+        for rank, r in enumerate(self.ranked[:limit], 1):
+            chunk = self._data.chunks[r.row]
+            out.append(Candidate(rank, r.row, chunk, self._data.reports[chunk.report_id]))
+        return out
+
+    def report_ids(self, limit: int) -> list[str]:
+        """The reports of the top ``limit`` candidates, best first, each once."""
+        return list(dict.fromkeys(self._data.chunks[r.row].report_id for r in self.ranked[:limit]))
+
+    def report(self, report_id: str) -> Report:
+        return self._data.reports[report_id]
+
+    def chunks_of(self, report_id: str) -> list[tuple[int, Chunk]]:
+        """A report's chunks (with their rows) in text order: its paragraphs and sections."""
+        return [(row, self._data.chunks[row]) for row in self._data.rows_of(report_id)]
+
+    def sentence_vectors(self, row: int) -> np.ndarray:
+        """The vectors of chunk ``row``'s sentences, in the order of ``rag.text.sentence_spans``."""
+        return self._data.sentence_vectors(row)
+
+    def lines(self, report_ids: Iterable[str]) -> list[str]:
+        """The lines of the reports' texts (the background that weighs the question's terms)."""
+        return [line for rid in report_ids for line in self._data.reports[rid].text.split("\n")]
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """The retrieve stage's output, the input of every answerer: the analysed question, every ranked
+    candidate (answerers read past the top ``k``), the top ``k`` passages, the query vector (the
+    extractive answerer scores sentences with it; None in keyword mode or when nothing was searched),
+    and what else an answerer may read of the index (``reading``)."""
+
+    question: Question
+    ranked: tuple[Ranked, ...]
+    passages: tuple[Passage, ...]
+    vector: np.ndarray | None
+    retrieval: RetrievalMode
+    retrieve_ms: float
+    searched: bool  # False when the scope rules out every report (an unknown place, filters that match none)
+    reading: Reading
 
 
 class Retriever:
@@ -112,6 +181,10 @@ class Retriever:
                 fused[row] = fused.get(row, 0.0) + weight / (self.rrf_k + r)
         order = sorted(fused, key=lambda row: (-fused[row], row))
         return [Ranked(row, fused[row], d_rank.get(row), k_rank.get(row)) for row in order]
+
+    def reading(self, ranked: Iterable[Ranked]) -> Reading:
+        """What an answerer may read of this retriever's index beyond the passages (``Reading``)."""
+        return Reading(tuple(ranked), self.data)
 
     def passages(self, ranked: Iterable[Ranked], k: int) -> list[Passage]:
         out = []

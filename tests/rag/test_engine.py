@@ -257,8 +257,8 @@ def test_one_question_visits_each_stage_once_in_order(engine: Engine, monkeypatc
     monkeypatch.setattr(rag.engine, "resolve", counted("scope", rag.engine.resolve))
     monkeypatch.setattr(rag.engine, "analyse", counted("analyse", rag.question.analyse))
     monkeypatch.setattr(rag.retrieve.Retriever, "rank", counted("retrieve", rag.retrieve.Retriever.rank))
-    answer = rag.answer.extractive.ExtractiveAnswerer.answer
-    monkeypatch.setattr(rag.answer.extractive.ExtractiveAnswerer, "answer", counted("answer", answer))
+    extract = rag.answer.extractive.ExtractiveAnswerer.extract
+    monkeypatch.setattr(rag.answer.extractive.ExtractiveAnswerer, "extract", counted("answer", extract))
     monkeypatch.setattr(rag.answer.extractive, "make_citation", counted("cite", rag.answer.extractive.make_citation))
     a = engine.ask("云溪区接收行政复议申请多少件？")
     assert a.answerable and len(a.citations) == 1

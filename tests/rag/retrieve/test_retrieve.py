@@ -165,3 +165,24 @@ def test_header_and_signature_lines_are_left_out_unless_asked_for(
     assert plain and not {r.row for r in plain} & set(data.matter_rows.tolist())
     with_matter = retriever.rank(query, report_ids=ids, mode=mode, matter=True)
     assert {r.row for r in with_matter} & set(data.matter_rows.tolist())
+
+
+def test_the_reading_gives_the_candidates_chunks_reports_and_sentence_vectors(
+    retriever: Retriever, data: ix.IndexData
+) -> None:
+    ranked = retriever.rank(QUESTION)
+    reading = retriever.reading(ranked)
+    top = reading.candidates(4)
+    assert [c.rank for c in top] == [1, 2, 3, 4] and [c.row for c in top] == [r.row for r in ranked[:4]]
+    for c in top:
+        assert c.chunk == data.chunks[c.row] and c.report.report_id == c.chunk.report_id
+        assert c.report.text[c.chunk.start : c.chunk.end] == c.chunk.text
+        assert reading.sentence_vectors(c.row).shape[1] == data.all_vectors().shape[1]
+    assert reading.report_ids(len(ranked)) == list(
+        dict.fromkeys(c.report_id for c in (data.chunks[r.row] for r in ranked))
+    )
+    rid = top[0].report.report_id
+    rows = [row for row, _ in reading.chunks_of(rid)]
+    assert rows == data.rows_of(rid) and top[0].row in rows
+    assert reading.lines([rid]) == data.reports[rid].text.split("\n")
+    assert retriever.reading(()).candidates(5) == []

