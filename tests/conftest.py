@@ -76,12 +76,16 @@ SAMPLES = {"sample_a.txt": SAMPLE_A, "sample_b.txt": SAMPLE_B, "sample_plain.txt
 # corpus ingested: it is marked slow here, so a new test of that kind is left out of the fast tier without
 # anyone remembering to mark it. Other slow tests carry @pytest.mark.slow themselves.
 SLOW_FIXTURES = frozenset({"make_server", "e5_server", "corpus_index"})
+# Likewise a test run against Milvus Lite (a server process per index): the store parameter "milvus".
+SLOW_PARAMS = frozenset({"milvus"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        callspec = getattr(item, "callspec", None)
+        params = {v for v in callspec.params.values() if isinstance(v, str)} if callspec is not None else set()
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or SLOW_PARAMS & params:
             item.add_marker(pytest.mark.slow)
 
 
