@@ -90,6 +90,7 @@ def minilm_path() -> str:
     return str(gt.get_model_path())
 
 
+@pytest.mark.slow  # over ~3 s: ingests with the real embedder or loads a second model
 def test_sentence_transformers_bundled_minilm(minilm_path: str) -> None:
     st = SentenceTransformerEmbedder(minilm_path, name="all-MiniLM-L6-v2")
     assert st.id == "sentence-transformers/all-MiniLM-L6-v2"
