@@ -73,10 +73,11 @@ SAMPLES = {"sample_a.txt": SAMPLE_A, "sample_b.txt": SAMPLE_B, "sample_plain.txt
 
 # --- the fast tier ------------------------------------------------------------------------------------
 # `make test-fast` runs `-m "not slow and not llm"`. A test that uses one of these fixtures starts a live
-# server or a subprocess (app start-up with its own embedders, a model server) or needs the whole shared
-# corpus ingested: it is marked slow here, so a new test of that kind is left out of the fast tier without
-# anyone remembering to mark it. Other slow tests carry @pytest.mark.slow themselves.
-SLOW_FIXTURES = frozenset({"make_server", "e5_server", "corpus_index"})
+# server or a subprocess (app start-up with its own embedders, a model server) or needs a large index built
+# (the shared corpus; the layout families, over two minutes on 2 cores): it is marked slow here, so a new
+# test of that kind is left out of the fast tier without anyone remembering to mark it. Other slow tests
+# carry @pytest.mark.slow themselves.
+SLOW_FIXTURES = frozenset({"make_server", "e5_server", "corpus_index", "layouts_index"})
 # Likewise a test run against Milvus Lite (a server process per index): the store parameter "milvus".
 SLOW_PARAMS = frozenset({"milvus"})
 

@@ -292,6 +292,7 @@ def test_eval_writes_predictions_and_metrics(sample_index: Any, tmp_path: Path) 
     assert "predictions.jsonl" in result.output
 
 
+@pytest.mark.slow  # over ~3 s: every answer rule switched off in turn
 def test_eval_ablate_runs_each_rule_switched_off(sample_index: Any, tmp_path: Path) -> None:
     from rag.question import RULES
 
