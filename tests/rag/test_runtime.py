@@ -57,6 +57,7 @@ def test_invalid_settings_fail_when_made(
         Settings(**settings)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # a subprocess importing the whole library
 def test_the_core_imports_without_the_llama_extra() -> None:
     """llama-index is an optional extra: the library, the CLI and the service import without it."""
     import subprocess

@@ -44,6 +44,7 @@ def test_sample_writes_the_sample_corpus(tmp_path: Path) -> None:
     assert f"wrote {len(SAMPLES)} sample reports" in result.output
 
 
+@pytest.mark.slow  # over ~3 s: ingests with the real embedder or loads a second model
 def test_ingest_names_the_files_and_builds_the_index(tmp_path: Path) -> None:
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     assert _run(["sample", str(corpus)]).exit_code == 0
@@ -62,6 +63,7 @@ def test_ingest_names_the_files_and_builds_the_index(tmp_path: Path) -> None:
     assert "added as" not in again.output
 
 
+@pytest.mark.slow  # over ~3 s: ingests with the real embedder or loads a second model
 def test_ingest_with_a_bad_file_exits_1_and_names_it(tmp_path: Path) -> None:
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     assert _run(["sample", str(corpus)]).exit_code == 0
@@ -212,6 +214,7 @@ def test_ask_empty_question_exits_2(sample_index: Any) -> None:
 # -- remove ------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # over ~3 s: ingests with the real embedder or loads a second model
 def test_remove(tmp_path: Path) -> None:
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     assert _run(["sample", str(corpus)]).exit_code == 0

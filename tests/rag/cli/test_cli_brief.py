@@ -76,6 +76,7 @@ def test_brief_bad_options(index: str, args: list[str], words: str) -> None:
     assert words in result.output
 
 
+@pytest.mark.slow  # over ~3 s: ingests with the real embedder or loads a second model
 def test_compare_table(index: str) -> None:
     result = _run(["compare", "各地行政复议申请数量", "--index", index])
     assert result.exit_code == 0, result.output
@@ -85,6 +86,7 @@ def test_compare_table(index: str) -> None:
     assert none.exit_code == 0 and none.output.count("未说明") == len(SAMPLES)
 
 
+@pytest.mark.slow  # over ~3 s: ingests with the real embedder or loads a second model
 def test_compare_csv_and_md(index: str, tmp_path: Path) -> None:
     result = _run(["compare", "行政复议申请多少件", "--index", index, "--format", "csv"])
     assert result.exit_code == 0, result.output

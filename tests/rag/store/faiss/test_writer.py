@@ -188,6 +188,7 @@ def _boom(*args: Any, **kwargs: Any) -> None:
     raise KeyboardInterrupt
 
 
+@pytest.mark.slow  # crash tests
 @pytest.mark.parametrize("step", ["segment", "sqlite", "manifest"])
 def test_crash_mid_commit_keeps_the_previous_generation(
     additions: Callable[..., list[store.Addition]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
@@ -242,6 +243,7 @@ with store.writer(directory, embedder="test/hash-bigrams", dim=64, tokenizer="bi
 """
 
 
+@pytest.mark.slow  # a subprocess killed mid-commit
 def test_killed_between_metadata_and_manifest_leaves_the_previous_generation(
     additions: Callable[..., list[store.Addition]], write_samples: Callable[..., list[Path]], tmp_path: Path
 ) -> None:
