@@ -168,7 +168,7 @@ def test_header_and_signature_lines_are_left_out_unless_asked_for(
 
 
 def test_the_reading_gives_the_candidates_chunks_reports_and_sentence_vectors(
-    retriever: Retriever, data: ix.IndexData
+    retriever: Retriever, data: store.IndexData
 ) -> None:
     ranked = retriever.rank(QUESTION)
     reading = retriever.reading(ranked)
