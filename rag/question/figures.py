@@ -216,10 +216,15 @@ def counted_thing(text: str, fig: Figure) -> set[str]:
     return after or content_bigrams(left[-10:]) - generic
 
 
+def _beside(text: str, start: int, end: int) -> set[str]:
+    """The content bigrams beside ``text[start:end]`` (``clause_window``)."""
+    left, right = clause_window(text, start, end)
+    return content_bigrams(left + " " + right)
+
+
 def near(text: str, start: int, end: int, thing: set[str] | frozenset[str]) -> float:
     """The share of ``thing``'s bigrams standing beside ``text[start:end]`` (``clause_window``)."""
-    left, right = clause_window(text, start, end)
-    return len(thing & content_bigrams(left + " " + right)) / len(thing)
+    return len(thing & _beside(text, start, end)) / len(thing)
 
 
 # ---- what a question counts, and the figure a text states for it ------------------------------------
@@ -249,9 +254,10 @@ def figure_about(text: str, things: Sequence[set[str] | frozenset[str]], min_sha
     least ``min_share`` of one counted thing's bigrams, so 行政处罚案件236件 does not answer
     多少件行政复议申请."""
     for m in COUNT_FIGURE_RE.finditer(text):
+        window = _beside(text, m.start(), m.end())
         for t in things:
             grams = _content(t)
-            if grams and near(text, m.start(), m.end(), grams) >= min_share:
+            if grams and len(grams & window) / len(grams) >= min_share:
                 return True
     return False
 
@@ -291,8 +297,10 @@ def stated_figure(
             stated = RATE_RE.findall(left)
             if stated and any(len(r) >= 2 and stated[-1][:-1].endswith(r[-2:]) for r in rates):
                 share = 1.0
+        window = _beside(text, m.start(), m.end())
         for t in things:
-            share = max(share, near(text, m.start(), m.end(), _content(t)))
+            grams = _content(t)
+            share = max(share, len(grams & window) / len(grams))
         if share >= min_share and (best is None or share > best[0]):
             best = (share, m.start(), m.group())
     return best[2] if best else None
