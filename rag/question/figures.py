@@ -23,14 +23,27 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..text import CJK, CN_NUMERAL_CHARS, cn_numeral
 from ..text.lexicon import words
 from .lexical import CLAUSE_RE, alternation, content_bigrams
 
-if TYPE_CHECKING:
-    from . import Question
+
+class AskedFigure(Protocol):
+    """What ``has_figure`` reads of an analysed question (``rag.question.Question`` has these): the unit asked
+    for, the rate words asked about, and the bigram sets of what is counted. A protocol, so that the figure
+    model does not import the analysis that uses it."""
+
+    @property
+    def unit(self) -> str | None: ...
+
+    @property
+    def rates(self) -> tuple[str, ...]: ...
+
+    @property
+    def things(self) -> tuple[frozenset[str], ...]: ...
+
 
 __all__ = [
     "ASKED_UNIT_RE",
@@ -40,6 +53,7 @@ __all__ = [
     "DATE_UNITS",
     "RATE_RE",
     "STATED_SHARE",
+    "AskedFigure",
     "Figure",
     "clause_window",
     "counted_thing",
@@ -306,7 +320,7 @@ def stated_figure(
     return best[2] if best else None
 
 
-def has_figure(q: Question, text: str, counted_share: float = COUNTED_SHARE) -> bool:
+def has_figure(q: AskedFigure, text: str, counted_share: float = COUNTED_SHARE) -> bool:
     """Whether ``text`` can answer quantity question ``q``: a percentage for 率 questions (of the same
     rate when one is named), an age for 年龄, a count next to (``counted_share`` of) what is counted,
     else a number that is not just a year."""
