@@ -11,6 +11,7 @@ directories; ``rag gold check`` checks a gold set against corpus folders.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -125,7 +126,8 @@ def _reports(dirs: list[Path], gold: Path) -> None:
     from eval.report import write_report
 
     for d in dirs:
-        target = run(lambda d=d: write_report(d, title=f"{gold.name}: {d.name}"))
+        title = f"{gold.name}: {d.name}"
+        target = run(partial(write_report, d, title=title))
         out.print(f"wrote {target}", highlight=False)
 
 

@@ -106,8 +106,8 @@ def metric_deltas(a: dict[str, Any], b: dict[str, Any]) -> dict[str, dict[str, f
         va, vb = a.get(key), b.get(key)
         if not any(_is_num(v) for v in (va, vb)) or not all(v is None or _is_num(v) for v in (va, vb)):
             continue
-        na = float(va) if _is_num(va) else None
-        nb = float(vb) if _is_num(vb) else None
+        na = float(va) if va is not None else None
+        nb = float(vb) if vb is not None else None
         out[key] = {"a": na, "b": nb, "delta": None if na is None or nb is None else nb - na}
     return out
 

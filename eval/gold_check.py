@@ -95,15 +95,14 @@ def check_gold(path: str | Path, corpus: Corpus | None) -> list[Finding]:
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        where = str(path)
         try:
             item = _parse(line)
         except ValueError as err:
-            findings.append(Finding(where, n, _id_of(line), str(err)))
+            findings.append(Finding(str(path), n, _id_of(line), str(err)))
             continue
 
         def bad(problem: str, defect: bool = True, _n: int = n, _id: str = item.id) -> None:
-            findings.append(Finding(where, _n, _id, problem, defect))
+            findings.append(Finding(str(path), _n, _id, problem, defect))
 
         if item.id in seen:
             bad(f"duplicate id (first on line {seen[item.id]})")

@@ -21,9 +21,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+
+from eval.metrics import percentile
 
 CJK_FONTS: tuple[str, ...] = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -38,6 +40,7 @@ FIG_HEIGHT_IN = 3.0
 BAR_HEIGHT_PER_ROW_IN = 0.32  # horizontal bar charts grow with their rows
 LATENCY_BINS = 20
 PERCENTILES: tuple[int, ...] = (50, 90, 99)
+LABEL_INSIDE_FROM = 0.85  # accuracy above which a bar's value is written inside it
 ID_PREFIX_CHARS = 8  # hex digits of the figure's hash prefixed to its element ids
 COLORS = {"ok": "#2e7d32", "bad": "#c62828", "main": "#1565c0", "second": "#ef6c00", "grey": "#757575"}
 
@@ -97,7 +100,17 @@ def accuracy_bars(groups: dict[str, dict[str, Any]], title: str) -> str:
     ax.set_xlabel("accuracy")
     ax.set_title(title)
     for i, v in enumerate(acc):
-        ax.text(min(v + 0.01, 0.9), i, f"{v:.2f}", va="center", fontsize=8)
+        inside = v > LABEL_INSIDE_FROM  # a long bar carries its value inside, in white
+        x = v - 0.01 if inside else v + 0.01
+        ax.text(
+            x,
+            i,
+            f"{v:.2f}",
+            va="center",
+            ha="right" if inside else "left",
+            fontsize=8,
+            color="white" if inside else "black",
+        )
     return _svg(fig)
 
 
@@ -151,9 +164,8 @@ def latency_histogram(latencies: Sequence[float]) -> str:
     ax = fig.subplots()
     if latencies:
         ax.hist(latencies, bins=LATENCY_BINS, color=COLORS["grey"])
-        s = sorted(latencies)
         for p, color in zip(PERCENTILES, ("ok", "second", "bad"), strict=True):
-            v = s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
+            v = percentile(latencies, p / 100) or 0.0
             ax.axvline(v, color=COLORS[color], linestyle="--", label=f"p{p} {v:.0f} ms")
         ax.legend(fontsize=8)
     ax.set_xlabel("latency per question (ms)")

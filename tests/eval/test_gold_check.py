@@ -46,7 +46,9 @@ BROKEN: list[tuple[str, str]] = [  # (gold line, the words its finding must hold
         "source 'missing.txt' is not in the corpus",
     ),
     (
-        json.dumps(_item("q-1", evidence=[{"source": "sample.txt", "quote": "收到行政复议申请88件"}]), ensure_ascii=False),
+        json.dumps(
+            _item("q-1", evidence=[{"source": "sample.txt", "quote": "收到行政复议申请88件"}]), ensure_ascii=False
+        ),
         "is not in sample.txt",
     ),
     (json.dumps(_item("i-1", must_include=["99件"]), ensure_ascii=False), "must_include '99件' is in none"),
@@ -137,9 +139,7 @@ def test_the_project_sets_carry_families() -> None:
 
 
 def test_rag_gold_check_prints_one_line_per_defect_and_exits_1(broken: Path, corpus: Path) -> None:
-    result = CliRunner().invoke(
-        app, ["gold", "check", str(broken), "--corpus", str(corpus)], env={"COLUMNS": "500"}
-    )
+    result = CliRunner().invoke(app, ["gold", "check", str(broken), "--corpus", str(corpus)], env={"COLUMNS": "500"})
     assert result.exit_code == 1
     lines = [x for x in result.output.splitlines() if x.startswith(f"{broken}:")]
     assert len({x.split(":")[1] for x in lines}) == len(BROKEN) - 1

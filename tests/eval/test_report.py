@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from eval import plots
+from eval.diff import load_run
 from eval.metrics import aggregate
 from eval.report import REPORT_FILE, outcome, rank_bucket, render_diff, write_diff, write_report
 from eval.run import write_run
-from eval.diff import load_run
 from tests.service.test_page import CHROMIUM_ARGS, WAIT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,10 +33,26 @@ def record(qid: str, *, correct: bool, gold_answerable: bool = True, answerable:
         "type": "numeric" if gold_answerable else "unanswerable",
         "answer": f"{quote}。[1]" if answerable else "报告中没有找到这个问题的答案。",
         "answerable": answerable,
-        "citations": [{"n": 1, "report_id": "示例县-2024", "title": "示例县报告", "quote": quote,
-                       "reference": "《示例县报告》一、第1段"}] if answerable else [],
-        "passages": [{"rank": 1, "score": 0.03, "text": f"（一）{quote}，办结85件。", "report_id": "示例县-2024",
-                      "title": "示例县报告"}],
+        "citations": [
+            {
+                "n": 1,
+                "report_id": "示例县-2024",
+                "title": "示例县报告",
+                "quote": quote,
+                "reference": "《示例县报告》一、第1段",
+            }
+        ]
+        if answerable
+        else [],
+        "passages": [
+            {
+                "rank": 1,
+                "score": 0.03,
+                "text": f"（一）{quote}，办结85件。",
+                "report_id": "示例县-2024",
+                "title": "示例县报告",
+            }
+        ],
         "mode": "extractive",
         "notes": [] if answerable else ["no passage states the figure asked for"],
         "checks": {},
@@ -142,7 +158,9 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     chromedriver = shutil.which("chromedriver")
     if not chromium or not chromedriver:
-        pytest.skip(f"headless Chromium unavailable (chromium: {chromium}, chromedriver: {chromedriver}); `make browser`")
+        pytest.skip(
+            f"headless Chromium unavailable (chromium: {chromium}, chromedriver: {chromedriver}); `make browser`"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for arg in CHROMIUM_ARGS:
