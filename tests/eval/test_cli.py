@@ -11,6 +11,7 @@ from typer.testing import CliRunner, Result
 from rag.cli import app
 from rag.question import RULES
 from tests.conftest import SampleIndex
+from tests.eval.test_report import assert_self_contained
 
 runner = CliRunner()
 
@@ -122,6 +123,7 @@ def test_eval_html_writes_a_report_per_run(sample_index: SampleIndex, tmp_path: 
     for d in (out, out / "dense", out / "keyword"):
         page = (d / "report.html").read_text("utf-8")
         assert page.count("<tr class=q ") == len(GOLD) and "<svg" in page
+        assert_self_contained(page, no_url_in_text=False)
     info = _metrics(out)["run_info"]
     assert info["store"] == "faiss" and info["corpus_reports"] == 3 and len(info["gold_sha256"]) == 12
     assert info["corpus"] == [str(sample_index.corpus)] and info["date"].endswith("Z")
