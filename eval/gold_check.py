@@ -11,7 +11,9 @@ Every line of the gold file is checked on its own, so one report lists every bad
   only elsewhere in an evidence file is a note (a list or cross question's quote holds one item, the place
   name stands in the report: the project's and ../shared's sets have such items, and the layouts README
   asks only that each string occur in an evidence file); one found in neither is a defect;
-- an unanswerable item carries no ``must_include`` and no evidence.
+- an unanswerable item carries no ``must_include`` and no evidence (evidence on one asks whether it is
+  answerable after all); an answerable item without evidence is a note (the format allows it; its
+  retrieval and citations go unscored).
 
 A quote found only after the matching rules is a *note*, not a defect (the README compares normalised
 strings). ``rag eval`` runs the same check first, against the files its index was built from, and refuses
@@ -114,8 +116,9 @@ def check_gold(path: str | Path, corpus: Corpus | None) -> list[Finding]:
             if item.evidence:
                 bad("unanswerable but has evidence: is it answerable after all?")
             continue
-        if not item.evidence:
-            bad("answerable but has no evidence")
+        if not item.evidence:  # allowed by the format, but nothing to score retrieval or citations against
+            bad("answerable but has no evidence: retrieval and citations cannot be scored", defect=False)
+            continue
         if corpus is None:
             continue
         for i, e in enumerate(item.evidence):
