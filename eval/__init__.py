@@ -5,8 +5,10 @@ metrics = evaluate(load_gold(path), ask, source_text, out_dir=Path("out/run1"))
 print_table(metrics)
 
 ``eval.suite`` makes those runs from an ``Engine`` (retrieval modes, answer modes side by side, each answer
-rule switched off); ``eval.cli`` is ``rag eval``, added to the ``rag`` CLI as a plugin (the library never
-imports the evaluation).
+rule switched off); ``eval.cli`` is ``rag eval``, ``rag eval diff`` and ``rag gold check``, added to the
+``rag`` CLI as a plugin (the library never imports the evaluation). ``eval.gold_check`` checks a gold set
+against its corpus, ``eval.diff`` compares two runs, ``eval.report`` writes ``report.html`` (plots from
+``eval.plots``).
 """
 
 from eval.gold import TYPES, Evidence, GoldItem, load_gold, normalize

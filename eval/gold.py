@@ -3,7 +3,11 @@
 One JSON object a line (see ``shared/gold/README.md``)::
 
     {"id": "dev-01", "question": "…", "type": "numeric", "answerable": true,
-     "must_include": ["37"], "evidence": [{"source": "000_….txt", "quote": "…"}], "filters": {}}
+     "must_include": ["37"], "evidence": [{"source": "000_….txt", "quote": "…"}], "filters": {},
+     "family": "1", "tags": ["…"]}
+
+``family`` and ``tags`` are optional (the layout family of the report holding the evidence, free labels);
+``family`` is carried into the per-family metrics and the report.
 
 ``load_gold`` checks every line and raises ``InputError`` naming the file and the line.
 ``normalize`` is the one matching rule every metric uses.
@@ -45,6 +49,8 @@ class GoldItem:
     must_include: tuple[str, ...]
     evidence: tuple[Evidence, ...]
     filters: dict[str, Any] = field(default_factory=dict)
+    family: str | None = None  # optional: the layout family of the report holding the evidence
+    tags: tuple[str, ...] = ()  # optional free labels
 
 
 def load_gold(path: str | Path) -> list[GoldItem]:
@@ -97,6 +103,12 @@ def _parse(line: str) -> GoldItem:
         filters = {}
     if not isinstance(filters, dict):
         raise ValueError("'filters' must be an object")
+    family = d.get("family")
+    if family is not None and (not isinstance(family, str) or not family.strip()):
+        raise ValueError("'family' must be a non-empty string when given")
+    tags = d.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
+        raise ValueError("'tags' must be a list of non-empty strings")
     return GoldItem(
         id=d["id"],
         question=d["question"],
@@ -105,6 +117,8 @@ def _parse(line: str) -> GoldItem:
         must_include=tuple(must),
         evidence=_evidence(d["evidence"]),
         filters=filters,
+        family=family,
+        tags=tuple(tags),
     )
 
 

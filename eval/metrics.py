@@ -146,6 +146,17 @@ def _ranking_keys(per_question: list[dict[str, Any]]) -> list[str]:
     return sorted(keys, key=lambda k: (_RANKING.index(k.partition("@")[0]), int(k.partition("@")[2])))
 
 
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The ``q`` quantile (0..1) by linear interpolation between the closest ranks; ``None`` when empty."""
+    if not values:
+        return None
+    s = sorted(values)
+    pos = (len(s) - 1) * q
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
 def aggregate(per_question: list[dict[str, Any]]) -> dict[str, Any]:
     """Means over a run's per-question records (as written by ``eval.run.evaluate``).
 
@@ -197,9 +208,17 @@ def aggregate(per_question: list[dict[str, Any]]) -> dict[str, Any]:
     out["latency_ms_mean"] = _mean(latencies)
     out["latency_ms_p50"] = statistics.median(latencies) if latencies else None
     out["latency_ms_max"] = max(latencies) if latencies else None
+    out["latency_ms_p90"] = percentile(latencies, 0.9)
+    out["latency_ms_p99"] = percentile(latencies, 0.99)
     out["per_type"] = {
         t: {"n": len(rows), "accuracy": _mean(q["correct"] for q in rows)}
         for t in [*TYPES, *sorted({q["type"] for q in per_question} - set(TYPES))]
         if (rows := [q for q in per_question if q["type"] == t])
+    }
+    families = sorted({q["family"] for q in per_question if q.get("family")})
+    out["per_family"] = {
+        f: {"n": len(rows), "accuracy": _mean(q["correct"] for q in rows)}
+        for f in families
+        if (rows := [q for q in per_question if q.get("family") == f])
     }
     return out

@@ -92,6 +92,8 @@ def score_answer(
             "gold_answerable": item.answerable,
             "must_include": list(item.must_include),
             "filters": dict(item.filters),
+            "family": item.family,
+            "tags": list(item.tags),
             "latency_ms": None if latency_ms is None else round(latency_ms, 2),
             "correct": correct,
             **retrieval_metrics([p.text for p in answer.passages], quotes, ks),

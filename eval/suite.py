@@ -15,7 +15,9 @@ so a re-run after a change to verification asks the model only what it was not a
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +108,50 @@ def prompt_version(engine: Engine) -> str:
     return engine.llm.answer_prompt.id if engine.llm else EXTRACTIVE_VERSION
 
 
+HASH_CHARS = 12
+"""Hex digits of a sha256 kept in a run's configuration (enough to tell files apart, short to read)."""
+
+
+def file_hash(path: Path) -> str | None:
+    """The first ``HASH_CHARS`` hex digits of the file's sha256, ``None`` when it cannot be read."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:HASH_CHARS]
+    except OSError:
+        return None
+
+
+def corpus_files(engine: Engine) -> list[Path]:
+    """The files the index's reports were read from (those still on disk)."""
+    paths = {Path(r.source_path) for r in engine.data.reports.values() if r.source_path}
+    return sorted(p for p in paths if p.is_file())
+
+
+def context(engine: Engine, plan: Plan) -> dict[str, Any]:
+    """What every run's ``run_info`` records of its setting: the index (store, embedder, chunker,
+    generation), the LLM model, the corpus (its folders, report count and one hash over its files' names
+    and contents), the gold file's hash and the date (UTC)."""
+    m = engine.data.manifest
+    files = corpus_files(engine)
+    h = hashlib.sha256()
+    for p in files:
+        h.update(p.name.encode() + b"\0" + (file_hash(p) or "").encode() + b"\n")
+    return {
+        "store": m.store,
+        "embedder": engine.embedder.id,
+        "tokenizer": m.tokenizer,
+        "chunker": m.chunker,
+        "generation": m.generation,
+        "llm_model": engine.llm.model if engine.llm else None,
+        "corpus": sorted({str(p.parent) for p in files}),
+        "corpus_reports": len(engine.data.reports),
+        "corpus_sha256": h.hexdigest()[:HASH_CHARS],
+        "gold_sha256": file_hash(plan.gold),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "k": plan.k,
+        "top_k": plan.top_k,
+    }
+
+
 def retrieval_runs(
     engine: Engine,
     gold: Sequence[GoldItem],
@@ -123,9 +169,9 @@ def retrieval_runs(
     runs: dict[str, Metrics] = {}
     for mode in modes:
         info = {
+            **context(engine, plan),
             "mode": mode,
-            "embedder": engine.embedder.id,
-            "tokenizer": engine.data.manifest.tokenizer,
+            "retrieval": mode,
             "prompt_version": prompt_version(engine),
             "answer_mode": answer_mode,
             "index": str(plan.index),
@@ -155,6 +201,8 @@ def side_by_side_runs(
     sides: dict[str, Metrics] = {}
     for mode in SIDES:
         info = {
+            **context(engine, plan),
+            "retrieval": "hybrid",
             "answer_mode": mode,
             "prompt_version": prompt_version(engine) if mode != "extractive" else EXTRACTIVE_VERSION,
             "replies_reused": mode == "llm",  # its time per question is verification only

@@ -12,6 +12,7 @@ from typer.testing import CliRunner, Result
 from rag.cli import app
 from rag.question import RULES
 from tests.conftest import SampleIndex
+from tests.eval.test_report import assert_self_contained
 
 runner = CliRunner()
 
@@ -106,12 +107,28 @@ def test_eval_ablate_runs_each_rule_switched_off(sample_index: SampleIndex, tmp_
     assert all(f"without {rule}" in result.output for rule in RULES)
 
 
-def test_eval_with_a_malformed_gold_file_exits_2(sample_index: SampleIndex, tmp_path: Path) -> None:
+def test_eval_refuses_a_broken_gold_set_with_one_line_per_defect(sample_index: SampleIndex, tmp_path: Path) -> None:
     gold = tmp_path / "bad_gold.jsonl"
-    gold.write_text('{"id": "x"}\n', encoding="utf-8")
+    wrong_quote = {**GOLD[0], "id": "s-9", "evidence": [{"source": "sample_青禾县_2024.txt", "quote": "不存在的句子"}]}
+    gold.write_text('{"id": "x"}\n' + json.dumps(wrong_quote, ensure_ascii=False) + "\n", encoding="utf-8")
     result = _run(["eval", "--gold", str(gold), "--out", str(tmp_path / "o")], sample_index.index)
-    assert result.exit_code == 2
-    assert "bad_gold.jsonl" in "".join(result.output.split())
+    assert result.exit_code == 1
+    assert f"{gold}:1: x: missing field(s)" in result.output
+    assert f"{gold}:2: s-9: evidence[0]: quote '不存在的句子' is not in sample_青禾县_2024.txt" in result.output
+    assert "2 defect(s)" in result.output and not (tmp_path / "o").exists()
+
+
+def test_eval_html_writes_a_report_per_run(sample_index: SampleIndex, tmp_path: Path) -> None:
+    gold, out = _gold(tmp_path), tmp_path / "out"
+    result = _run(["eval", "--gold", str(gold), "--out", str(out), "--compare", "--html"], sample_index.index)
+    assert result.exit_code == 0, result.output
+    for d in (out, out / "dense", out / "keyword"):
+        page = (d / "report.html").read_text("utf-8")
+        assert page.count("<tr class=q ") == len(GOLD) and "<svg" in page
+        assert_self_contained(page, no_url_in_text=False)
+    info = _metrics(out)["run_info"]
+    assert info["store"] == "faiss" and info["corpus_reports"] == 3 and len(info["gold_sha256"]) == 12
+    assert info["corpus"] == [str(sample_index.corpus)] and info["date"].endswith("Z")
 
 
 def test_eval_option_errors_exit_2(sample_index: SampleIndex, tmp_path: Path) -> None:

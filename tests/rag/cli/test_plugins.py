@@ -34,7 +34,8 @@ def test_the_installed_package_declares_the_eval_and_serve_plugins() -> None:
 
 
 def test_help_lists_the_library_commands_then_the_plugins() -> None:
-    assert _commands(app) == [*LIBRARY_COMMANDS, "eval", "serve"]
+    # typer lists single commands before groups: serve, then eval (eval, eval diff) and gold (gold check)
+    assert _commands(app) == [*LIBRARY_COMMANDS, "serve", "eval", "gold"]
     result = _run(app, ["--help"])
     assert result.exit_code == 0, result.output
     assert "Score the system on a gold set" in result.output and "Serve the HTTP API" in result.output
