@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,22 +54,32 @@ class GoldItem:
     tags: tuple[str, ...] = ()  # optional free labels
 
 
-def load_gold(path: str | Path) -> list[GoldItem]:
-    """Read a gold JSONL file; blank lines are skipped, anything else malformed raises ``InputError``."""
+def parsed_lines(path: str | Path) -> Iterator[tuple[int, str, GoldItem | ValueError]]:
+    """Each non-blank line of a gold JSONL file with its 1-based number: the item, or why it is malformed.
+    An unreadable file raises ``InputError``. ``load_gold`` stops at the first problem; ``rag gold check``
+    (``eval.gold_check``) reports them all."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(path, f"cannot read gold file: {err}") from err
-    items: list[GoldItem] = []
-    seen: dict[str, int] = {}
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            item = _parse(line)
+            yield n, line, _parse(line)
         except ValueError as err:
-            raise InputError(path, f"line {n}: {err}") from err
+            yield n, line, err
+
+
+def load_gold(path: str | Path) -> list[GoldItem]:
+    """Read a gold JSONL file; blank lines are skipped, anything else malformed raises ``InputError``."""
+    path = Path(path)
+    items: list[GoldItem] = []
+    seen: dict[str, int] = {}
+    for n, _, item in parsed_lines(path):
+        if isinstance(item, ValueError):
+            raise InputError(path, f"line {n}: {item}") from item
         if item.id in seen:
             raise InputError(path, f"line {n}: duplicate id {item.id!r} (first on line {seen[item.id]})")
         seen[item.id] = n

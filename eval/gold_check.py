@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.gold import _parse, normalize
+from eval.gold import normalize, parsed_lines
 from rag.errors import InputError
 from rag.ingest.load import read_text
 
@@ -75,10 +75,6 @@ def check_gold(path: str | Path, corpus: Corpus | None) -> list[Finding]:
     """Every defect (and note) of the gold file at ``path`` checked against ``corpus``, in line order;
     with ``corpus`` ``None`` only the lines themselves (fields, ids, unanswerable items)."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(path, f"cannot read gold file: {err}") from err
     texts: dict[str, tuple[str, str] | None] = {}
 
     def text_of(name: str) -> tuple[str, str] | None:
@@ -94,13 +90,9 @@ def check_gold(path: str | Path, corpus: Corpus | None) -> list[Finding]:
 
     findings: list[Finding] = []
     seen: dict[str, int] = {}
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = _parse(line)
-        except ValueError as err:
-            findings.append(Finding(str(path), n, _id_of(line), str(err)))
+    for n, line, item in parsed_lines(path):
+        if isinstance(item, ValueError):
+            findings.append(Finding(str(path), n, _id_of(line), str(item)))
             continue
 
         def bad(problem: str, defect: bool = True, _n: int = n, _id: str = item.id) -> None:
