@@ -130,3 +130,62 @@ def catalog_report(
         department=department,
         **more,
     )
+
+
+# --- headless Chromium (the page tests and the evaluation report's test) ---------------------------------------
+
+CHROMIUM_ARGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1440,900",
+    "--lang=zh-CN",
+)
+BROWSER_WAIT = 20  # seconds, the longest a page load or an explicit wait may take
+
+
+@contextmanager
+def chromium(profile: Path, *extra_args: str) -> Iterator[Any]:
+    """Headless Chromium through chromedriver (Debian's packages, driven by selenium) with a fresh profile in
+    ``profile``; skips, saying why, when either (or selenium) is missing. ``extra_args`` follow the defaults
+    (a later ``--window-size`` wins)."""
+    import pytest
+
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
+    from selenium.webdriver.chrome.service import Service
+
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromedriver = shutil.which("chromedriver")
+    if not binary or not chromedriver:
+        pytest.skip(
+            f"headless Chromium unavailable (chromium: {binary}, chromedriver: {chromedriver}); "
+            "`make browser` installs Debian's chromium and chromium-driver"
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for arg in (*CHROMIUM_ARGS, *extra_args):
+        options.add_argument(arg)
+    options.add_argument(f"--user-data-dir={profile}")
+    browser = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
+    browser.set_page_load_timeout(BROWSER_WAIT)
+    browser.set_script_timeout(BROWSER_WAIT)
+    try:
+        yield browser
+    finally:
+        browser.quit()
+
+
+TITLE = "示例县关于2024年法治政府建设情况的报告（示例）"  # of the SAMPLE reports the limit tests build
+
+
+def long_report(paragraphs: int) -> str:
+    """A SAMPLE report with ``paragraphs`` numbered paragraphs under one heading (for size and time limits)."""
+    body = "\n".join(
+        f"（{i % 9 + 1}）示例县第{i}项工作持续推进，办理行政复议申请{i}件，和解率47.5%。" for i in range(paragraphs)
+    )
+    return f"{TITLE}\n一、主要举措\n{body}\n"

@@ -5,7 +5,6 @@ and the question table render, filtering by outcome works, a row opens (screensh
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,7 +16,7 @@ from eval.diff import load_run
 from eval.metrics import aggregate
 from eval.report import REPORT_FILE, outcome, rank_bucket, render_diff, write_diff, write_report
 from eval.run import write_run
-from tests.service.test_page import CHROMIUM_ARGS, WAIT
+from tests.helpers import chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "out" / "screenshots"
@@ -148,29 +147,10 @@ def test_diff_html_lists_the_changed_questions(run_a: Path, tmp_path: Path) -> N
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Headless Chromium through chromedriver, as tests/service/test_page.py; skips when absent."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
-    from selenium.webdriver.chrome.service import Service
-
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    chromedriver = shutil.which("chromedriver")
-    if not chromium or not chromedriver:
-        pytest.skip(
-            f"headless Chromium unavailable (chromium: {chromium}, chromedriver: {chromedriver}); `make browser`"
-        )
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in CHROMIUM_ARGS:
-        options.add_argument(arg)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    options.add_argument("--window-size=1280,2000")
-    browser = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
-    browser.set_page_load_timeout(WAIT)
+    """Headless Chromium (``tests.helpers.chromium``), a tall window for the whole report; skips when absent."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium-profile"), "--window-size=1280,2000") as browser:
         yield browser
-    finally:
-        browser.quit()
 
 
 @pytest.mark.slow

@@ -25,19 +25,11 @@ from rag import store
 from rag.settings import Settings
 from service import errors
 from service.app import create_app
-from tests.helpers import Client, copy_index, free_port, healthz, wait_until_up
+from tests.helpers import TITLE, Client, copy_index, free_port, healthz, long_report, wait_until_up
 
 TIMEOUT = 30
 KEY = "test-key"
-TITLE = "示例县关于2024年法治政府建设情况的报告（示例）"
 REPORT = f"{TITLE}\n一、主要举措\n（一）依法化解矛盾纠纷。接收行政复议申请64件，和解率47.5%。\n"
-
-
-def long_report(paragraphs: int) -> str:
-    body = "\n".join(
-        f"（{i % 9 + 1}）示例县第{i}项工作持续推进，办理行政复议申请{i}件，和解率47.5%。" for i in range(paragraphs)
-    )
-    return f"{TITLE}\n一、主要举措\n{body}\n"
 
 
 def bomb_docx(inflate_to: int) -> bytes:

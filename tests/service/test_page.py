@@ -2,14 +2,13 @@
 server over an index of the SHARED corpus (../shared/corpus, read in place; skips when absent).
 
 Questions come from the shared dev gold set at test time (../shared/gold/dev.jsonl), never copied here.
-Screenshots go to out/screenshots/. Every explicit wait is bounded (WAIT seconds).
+Screenshots go to out/screenshots/. Every explicit wait is bounded (BROWSER_WAIT seconds).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
 import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,26 +20,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.routes.pages import prefers_html
+from tests.helpers import BROWSER_WAIT, chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"
 GOLD = SHARED / "gold" / "dev.jsonl"
 SCREENSHOTS = ROOT / "out" / "screenshots"
-WAIT = 20  # seconds, the longest any explicit wait may take
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
-CHROMIUM_ARGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1440,900",
-    "--lang=zh-CN",
-)
 NOT_INDEXED_PLACE = "海淀区"  # a real district with no report in the shared corpus (checked below)
 
 
@@ -122,36 +109,16 @@ def url(corpus_index: Path, make_server: Callable[..., str]) -> str:
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Headless Chromium through chromedriver; skips, saying why, when either (or selenium) is missing."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
-    from selenium.webdriver.chrome.service import Service
-
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    chromedriver = shutil.which("chromedriver")
-    if not chromium or not chromedriver:
-        pytest.skip(
-            f"headless Chromium unavailable (chromium: {chromium}, chromedriver: {chromedriver}); "
-            "`make setup` installs Debian's chromium and chromium-driver"
-        )
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in CHROMIUM_ARGS:
-        options.add_argument(arg)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    browser = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
-    browser.set_page_load_timeout(WAIT)
-    browser.set_script_timeout(WAIT)
+    """Headless Chromium (``tests.helpers.chromium``); skips, saying why, when it is missing."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as browser:
         yield browser
-    finally:
-        browser.quit()
 
 
 def wait(driver: Any, condition: Callable[[Any], Any], message: str) -> Any:
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT, poll_frequency=0.1).until(condition, message)
+    return WebDriverWait(driver, BROWSER_WAIT, poll_frequency=0.1).until(condition, message)
 
 
 def css(root: Any, selector: str) -> Any:
@@ -193,7 +160,7 @@ def ask(driver: Any, question: str) -> Any:
 
 
 def regions(url: str) -> list[str]:
-    return [r["region"] for r in httpx.get(f"{url}/reports", timeout=WAIT).json() if r["region"]]
+    return [r["region"] for r in httpx.get(f"{url}/reports", timeout=BROWSER_WAIT).json() if r["region"]]
 
 
 def first_numeric(gold: list[dict[str, Any]]) -> dict[str, Any]:
@@ -205,7 +172,7 @@ def region_of(question: str, known: list[str]) -> str:
 
 
 def chat_api(url: str, messages: list[dict[str, str]]) -> dict[str, Any]:
-    r = httpx.post(f"{url}/chat", json={"messages": messages}, timeout=WAIT)
+    r = httpx.post(f"{url}/chat", json={"messages": messages}, timeout=BROWSER_WAIT)
     assert r.status_code == 200, r.text
     out: dict[str, Any] = r.json()
     return out
@@ -236,7 +203,7 @@ def test_ask_then_open_a_citation(driver: Any, url: str, gold: list[dict[str, An
     assert text_of(css(panel, ".panel-reference")) == citation["reference"]
     path = text_of(css(panel, ".section-path"))
     assert all(h in path for h in citation["section_path"])
-    para = httpx.get(f"{url}{permalink(citation['report_id'], citation['paragraph_id'])}", timeout=WAIT).json()
+    para = httpx.get(f"{url}{permalink(citation['report_id'], citation['paragraph_id'])}", timeout=BROWSER_WAIT).json()
     assert text_of(css(panel, ".paragraph-text")) == para["text"]
     meta = text_of(css(panel, ".report-meta"))
     report = para["report"]
@@ -287,7 +254,7 @@ def test_unanswerable_and_error_states(driver: Any, url: str) -> None:
     # an API error (a question over the length limit; the textarea's maxlength is bypassed on purpose)
     too_long = "法" * 2100
     body = {"messages": [{"role": "user", "content": too_long}], "stream": True}
-    refused = httpx.post(f"{url}/chat", json=body, timeout=WAIT)
+    refused = httpx.post(f"{url}/chat", json=body, timeout=BROWSER_WAIT)
     assert refused.status_code == 400, refused.text  # before the stream starts: a JSON error, not a broken stream
     expected = refused.json()["error"]["message"]
     driver.execute_script("document.getElementById('question').value = arguments[0]", too_long)
@@ -307,8 +274,10 @@ def test_unanswerable_and_error_states(driver: Any, url: str) -> None:
 
 
 def test_report_browser_and_paragraph_permalink(driver: Any, url: str) -> None:
-    listed = httpx.get(f"{url}/reports", timeout=WAIT).json()
-    details = {r["report_id"]: httpx.get(f"{url}/reports/{quote(r['report_id'])}", timeout=WAIT).json() for r in listed}
+    listed = httpx.get(f"{url}/reports", timeout=BROWSER_WAIT).json()
+    details = {
+        r["report_id"]: httpx.get(f"{url}/reports/{quote(r['report_id'])}", timeout=BROWSER_WAIT).json() for r in listed
+    }
     open_page(driver, f"{url}/#/reports")
 
     def all_rows(d: Any) -> Any:
@@ -360,7 +329,7 @@ def test_report_browser_and_paragraph_permalink(driver: Any, url: str) -> None:
 def test_region_and_year_filters(driver: Any, url: str) -> None:
     from selenium.webdriver.support.ui import Select
 
-    listed = httpx.get(f"{url}/reports", timeout=WAIT).json()
+    listed = httpx.get(f"{url}/reports", timeout=BROWSER_WAIT).json()
     open_page(driver, f"{url}/")
     region_options = [o.get_attribute("value") for o in Select(css(driver, "#filter-region")).options][1:]
     year_options = [o.get_attribute("value") for o in Select(css(driver, "#filter-year")).options][1:]

@@ -19,15 +19,7 @@ from rag.ingest.load import load_report
 from rag.ingest.sample import SAMPLES, report_text
 from rag.ingest.write import ingest
 from tests.conftest import HashEmbedder
-
-TITLE = "示例县关于2024年法治政府建设情况的报告（示例）"
-
-
-def long_report(paragraphs: int) -> str:
-    body = "\n".join(
-        f"（{i % 9 + 1}）示例县第{i}项工作持续推进，办理行政复议申请{i}件，和解率47.5%。" for i in range(paragraphs)
-    )
-    return f"{TITLE}\n一、主要举措\n{body}\n"
+from tests.helpers import TITLE, long_report
 
 
 def docx_bytes(text: str) -> bytes:
