@@ -8,7 +8,7 @@ the rate words of a rate question (和解率 → 和解), the years it names, th
 scope recognised, and for a question about the document itself which metadata field it asks for.
 
 Written by hand: these rules are about the kinds of question users ask of these reports (README); the
-word lists they use are data in ``rag/data`` (``rag.text.lexicon``). Each rule is switchable by name
+word lists they use are data in ``rag/text/data`` (``rag.text.lexicon``). Each rule is switchable by name
 (``RULES``) so ``rag eval --ablate`` can measure what it adds.
 """
 

@@ -1,4 +1,4 @@
-"""Claim checks (rag/verify.py) on the sample corpus's wording: figures with their units and counted
+"""Claim checks (rag/answer/verify.py) on the sample corpus's wording: figures with their units and counted
 things, Chinese numerals, vague quantities, claims that do not answer, instructions inside reports."""
 
 from __future__ import annotations
