@@ -10,11 +10,13 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import socket
 import subprocess
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -189,3 +191,29 @@ def long_report(paragraphs: int) -> str:
         f"（{i % 9 + 1}）示例县第{i}项工作持续推进，办理行政复议申请{i}件，和解率47.5%。" for i in range(paragraphs)
     )
     return f"{TITLE}\n一、主要举措\n{body}\n"
+
+
+def docx_bytes(text: str) -> bytes:
+    """A DOCX (python-docx) with one paragraph per line of ``text``."""
+    import docx
+
+    document = docx.Document()
+    for line in text.splitlines():
+        document.add_paragraph(line)
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
+def inflated_docx(text: str, inflate_to: int) -> bytes:
+    """A valid DOCX of ``text`` whose document.xml is padded (with an XML comment) to ``inflate_to`` bytes: it
+    compresses to a few KB, like the 215 KB file that inflated to 50 MB."""
+    src = zipfile.ZipFile(io.BytesIO(docx_bytes(text)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "word/document.xml":
+                data = data.replace(b"<w:body>", b"<w:body><!--" + b"x" * inflate_to + b"-->", 1)
+            z.writestr(item, data, zipfile.ZIP_DEFLATED)
+    return out.getvalue()

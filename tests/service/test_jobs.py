@@ -5,18 +5,15 @@ index, and a SIGTERM during an ingest."""
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import subprocess
 import sys
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import docx
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -25,28 +22,11 @@ from rag import store
 from rag.settings import Settings
 from service import errors
 from service.app import create_app
-from tests.helpers import TITLE, Client, copy_index, free_port, healthz, long_report, wait_until_up
+from tests.helpers import TITLE, Client, copy_index, free_port, healthz, inflated_docx, long_report, wait_until_up
 
 TIMEOUT = 30
 KEY = "test-key"
 REPORT = f"{TITLE}\n一、主要举措\n（一）依法化解矛盾纠纷。接收行政复议申请64件，和解率47.5%。\n"
-
-
-def bomb_docx(inflate_to: int) -> bytes:
-    document = docx.Document()
-    for line in REPORT.splitlines():
-        document.add_paragraph(line)
-    plain = io.BytesIO()
-    document.save(plain)
-    src = zipfile.ZipFile(plain)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for item in src.infolist():
-            data = src.read(item)
-            if item.filename == "word/document.xml":
-                data = data.replace(b"<w:body>", b"<w:body><!--" + b"x" * inflate_to + b"-->", 1)
-            z.writestr(item, data, zipfile.ZIP_DEFLATED)
-    return out.getvalue()
 
 
 def copy(sample_index_dir: Path, tmp_path: Path) -> Path:
@@ -80,7 +60,7 @@ def stored(index: Path) -> list[Path]:
         (
             {"doc_max_inflated_bytes": 1024 * 1024},
             "bomb.docx",
-            bomb_docx(3 * 1024 * 1024),
+            inflated_docx(REPORT, 3 * 1024 * 1024),
             "RAG_DOC_MAX_INFLATED_BYTES",
         ),
         ({"doc_max_chars": 2000}, "long.txt", long_report(100).encode(), "RAG_DOC_MAX_CHARS"),

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
-import docx
 import pytest
 
 from rag import store
@@ -19,35 +16,12 @@ from rag.ingest.load import load_report
 from rag.ingest.sample import SAMPLES, report_text
 from rag.ingest.write import ingest
 from tests.conftest import HashEmbedder
-from tests.helpers import TITLE, long_report
-
-
-def docx_bytes(text: str) -> bytes:
-    document = docx.Document()
-    for line in text.splitlines():
-        document.add_paragraph(line)
-    buf = io.BytesIO()
-    document.save(buf)
-    return buf.getvalue()
-
-
-def inflated_docx(inflate_to: int) -> bytes:
-    """A valid DOCX whose document.xml is padded (with an XML comment) to ``inflate_to`` bytes: it
-    compresses to a few KB, like the 215 KB file that inflated to 50 MB."""
-    src = zipfile.ZipFile(io.BytesIO(docx_bytes(long_report(3))))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for item in src.infolist():
-            data = src.read(item)
-            if item.filename == "word/document.xml":
-                data = data.replace(b"<w:body>", b"<w:body><!--" + b"x" * inflate_to + b"-->", 1)
-            z.writestr(item, data, zipfile.ZIP_DEFLATED)
-    return out.getvalue()
+from tests.helpers import TITLE, docx_bytes, inflated_docx, long_report
 
 
 def test_a_docx_inflating_past_the_limit_is_refused_before_parsing(tmp_path: Path) -> None:
     path = tmp_path / "bomb.docx"
-    path.write_bytes(inflated_docx(3 * 1024 * 1024))
+    path.write_bytes(inflated_docx(long_report(3), 3 * 1024 * 1024))
     assert path.stat().st_size < 100_000
     with applied(DocLimits(max_inflated_bytes=1024 * 1024)), pytest.raises(LimitExceededError) as e:
         load_report(path)
