@@ -39,7 +39,7 @@ from ..question import Question, coverage, term_weights
 from ..question.figures import COUNTED_SHARE, has_figure, written_with
 from ..retrieve import Reading, Retrieved
 from ..text import ITEM_START_RE, iso_date, sentence_spans
-from ..types import MATTER, Answer, Chunk, Report
+from ..types import MATTER, Answer, Chunk, Citation, Report
 from .base import AnswerLine, Fallback, StreamEvent, stream_lines
 from .cite import make_citation
 
@@ -321,7 +321,7 @@ class ExtractiveAnswerer:
         """The answer with its lines as values (what the LLM answerer is handed as its fallback)."""
         t0 = time.perf_counter()
         q = retrieved.question
-        scope, question = q.scope, q.text
+        scope = q.scope
         if scope.unknown_places:
             place = "、".join(scope.unknown_places)
             return Fallback(self._refusal(retrieved, f"索引中没有{place}的报告，无法回答这个问题。", t0))
@@ -350,18 +350,7 @@ class ExtractiveAnswerer:
             if by_document and q.document_field:
                 prefix += f"{_DOCUMENT_LABELS[q.document_field]}——"
             lines.append(AnswerLine(prefix, s.text, make_citation(n, s.report, s.chunk, s.start, s.end)))
-        answer = Answer(
-            question=question,
-            answer="\n".join(line.text for line in lines),
-            answerable=True,
-            citations=tuple(line.citation for line in lines),
-            passages=retrieved.passages,
-            mode="extractive",
-            prompt_version=EXTRACTIVE_VERSION,
-            scope=scope.to_dict(),
-            notes=scope.notes,
-            timings={"retrieve_ms": retrieved.retrieve_ms, "answer_ms": (time.perf_counter() - t0) * 1000},
-        )
+        answer = self._answer(retrieved, "\n".join(line.text for line in lines), [line.citation for line in lines], t0)
         return Fallback(answer, tuple(lines))
 
     def _document(self, reading: Reading, q: Question, report_ids: Sequence[str]) -> list[Sentence]:
@@ -452,12 +441,17 @@ class ExtractiveAnswerer:
         return sorted(by_report.values(), key=lambda s: -best_score[s.report.report_id])[: p.max_reports]
 
     def _refusal(self, retrieved: Retrieved, message: str, t0: float) -> Answer:
+        return self._answer(retrieved, message, [], t0)
+
+    @staticmethod
+    def _answer(retrieved: Retrieved, text: str, citations: Sequence[Citation], t0: float) -> Answer:
+        """The extractive answer of ``retrieved``: answerable when it cites something, else a refusal."""
         scope = retrieved.question.scope
         return Answer(
             question=retrieved.question.text,
-            answer=message,
-            answerable=False,
-            citations=(),
+            answer=text,
+            answerable=bool(citations),
+            citations=tuple(citations),
             passages=retrieved.passages,
             mode="extractive",
             prompt_version=EXTRACTIVE_VERSION,
