@@ -1,6 +1,7 @@
 """The pipeline's value types: one frozen dataclass per thing that flows between stages.
 
-load → ``Report``; chunk → ``Chunk``; retrieve → ``Passage``; answer/cite → ``Citation``, ``Answer``.
+load → ``Report``; chunk → ``Chunk``; retrieve → ``Passage``; answer/cite → ``Citation``,
+``Answer`` (a refusal with its ``Candidate`` sentences).
 Each has ``to_dict()`` giving the JSON shape used by the CLI, the eval records and the HTTP API.
 """
 
@@ -180,6 +181,28 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """A sentence that came nearest to answering a refused question, and the check that turned it down
+    (its name: ``rag.answer.why.CHECKS``). Never an answer: it explains a refusal."""
+
+    report_id: str
+    title: str
+    region: str | None
+    paragraph_id: str
+    sentence: str  # verbatim: the report's text from start to end
+    start: int
+    end: int
+    score: float  # the answerer's sentence score (coverage of the question plus meaning), before the check
+    check: str  # the check that turned it down: scope, year, place, figure, no-figure, unit, counted-thing, coverage …
+    reason: str  # the check's result in words, for a reader
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["score"] = round(self.score, 3)
+        return d
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     answer: str
@@ -192,6 +215,8 @@ class Answer:
     notes: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
     checks: dict[str, int] = field(default_factory=dict)  # LLM claims: claims, kept, repaired, dropped[:reason]
+    # a refusal's nearest sentences with the check that turned each down; JSON puts them in checks.candidates
+    candidates: tuple[Candidate, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -205,5 +230,12 @@ class Answer:
             "scope": self.scope,
             "notes": list(self.notes),
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
-            "checks": dict(self.checks),
+            "checks": self.checks_dict(),
         }
+
+    def checks_dict(self) -> dict[str, Any]:
+        """``checks`` as JSON: the counts, and for a refusal the ``candidates`` that came nearest."""
+        out: dict[str, Any] = dict(self.checks)
+        if self.candidates:
+            out["candidates"] = [c.to_dict() for c in self.candidates]
+        return out

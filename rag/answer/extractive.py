@@ -23,6 +23,8 @@ the question once), not their wording:
   carries the figure the question names (100%).
 - Questions about the document (文号, 发布机关, 发布日期, 报告年度) are answered from the report's
   metadata, quoting the header or signature line that holds the value.
+- A refusal carries the sentences that came nearest, each with the check that turned it down
+  (``rag.answer.why``; collected by ``_candidates``, apart from the answering).
 """
 
 from __future__ import annotations
@@ -39,9 +41,10 @@ from ..question import Question, coverage, term_weights
 from ..question.figures import COUNTED_SHARE, has_figure, written_with
 from ..retrieve import Reading, Retrieved
 from ..text import ITEM_START_RE, iso_date, sentence_spans
-from ..types import MATTER, Answer, Chunk, Citation, Report
+from ..types import MATTER, Answer, Candidate, Chunk, Citation, Report
 from .base import AnswerLine, Fallback, StreamEvent, stream_lines
 from .cite import make_citation
+from .why import WhyParams, nearest, turned_down
 
 __all__ = ["EXTRACTIVE_VERSION", "ExtractiveAnswerer", "ExtractiveParams", "Scorer", "Sentence", "sentences_of"]
 
@@ -198,9 +201,10 @@ class ExtractiveAnswerer:
     """The offline answer stage (``rag.answer.base.Answerer``): verbatim sentences of what was retrieved,
     each cited, or a plain statement that the reports do not say. Reads nothing but its ``Retrieved``."""
 
-    def __init__(self, params: ExtractiveParams = ExtractiveParams()) -> None:
+    def __init__(self, params: ExtractiveParams = ExtractiveParams(), why: WhyParams = WhyParams()) -> None:
         self.params = params
         self.read_k = params.read_k
+        self.why = why
 
     # -- helpers ---------------------------------------------------------------------------------
     @staticmethod
@@ -324,7 +328,8 @@ class ExtractiveAnswerer:
         scope = q.scope
         if scope.unknown_places:
             place = "、".join(scope.unknown_places)
-            return Fallback(self._refusal(retrieved, f"索引中没有{place}的报告，无法回答这个问题。", t0))
+            why = self._candidates(retrieved, None, scope=f"索引中没有{place}的报告")
+            return Fallback(self._refusal(retrieved, f"索引中没有{place}的报告，无法回答这个问题。", t0, why))
         ids = scope.report_filter()
         if ids is not None and not ids:
             return Fallback(self._refusal(retrieved, "没有符合筛选条件的报告。", t0))
@@ -342,7 +347,8 @@ class ExtractiveAnswerer:
             picked = (self._list(reading, scorer) if q.is_list else []) or self._single(reading, scorer)
         if not picked:
             where = f"{'、'.join(scope.regions)}的报告中" if scope.regions else "已索引的报告中"
-            return Fallback(self._refusal(retrieved, f"{where}没有找到能回答这个问题的内容。", t0))
+            why = self._candidates(retrieved, scorer)
+            return Fallback(self._refusal(retrieved, f"{where}没有找到能回答这个问题的内容。", t0, why))
         lines: list[AnswerLine] = []
         by_document = bool(q.document_field) and picked[0].chunk.section_ref in MATTER
         for n, s in enumerate(picked, 1):
@@ -424,9 +430,7 @@ class ExtractiveAnswerer:
         """The best sentence of each report that answers; ``explicit`` for 哪些地方… questions, which
         accept a looser match when the sentence carries the figure the question names."""
         p = self.params
-        floor = p.threshold
-        if explicit:
-            floor = p.cross_figure_threshold if scorer.q.numbers else p.cross_threshold
+        floor = self._floor(scorer.q, explicit=explicit)
         by_report: dict[str, Sentence] = {}
         best_score: dict[str, float] = {}
         for s in self._sentences(reading, p.max_reports * p.passages_per_report):
@@ -440,11 +444,54 @@ class ExtractiveAnswerer:
                 by_report[rid], best_score[rid] = s, sc
         return sorted(by_report.values(), key=lambda s: -best_score[s.report.report_id])[: p.max_reports]
 
-    def _refusal(self, retrieved: Retrieved, message: str, t0: float) -> Answer:
-        return self._answer(retrieved, message, [], t0)
+    def _floor(self, q: Question, *, explicit: bool) -> float:
+        """The score a sentence must reach: lower across reports (``explicit``: 哪些地方…), lower still
+        when the sentence must carry the figure the question names."""
+        p = self.params
+        if explicit:
+            return p.cross_figure_threshold if q.numbers else p.cross_threshold
+        return p.threshold
+
+    # -- why a refusal (rag.answer.why) -------------------------------------------------------------
+    def _candidates(self, retrieved: Retrieved, scorer: Scorer | None, scope: str | None = None) -> list[Candidate]:
+        """The sentences of the passages read that came nearest (coverage plus meaning, before any
+        check), each with the first check that turned it down; ``scope`` says why the question is out
+        of the index's scope, when it is."""
+        reading = retrieved.reading
+        q = retrieved.question
+        p = self.params
+        if scorer is None:
+            background = reading.lines(reading.report_ids(p.scope_passages)[: p.background_reports])
+            scorer = Scorer(q, background, reading, retrieved.vector, p)
+        explicit = q.cross
+        floor = self._floor(q, explicit=explicit)
+        needs_figure = q.quantity and not explicit
+        out: list[Candidate] = []
+        for s in self._sentences(reading, self.read_k):
+            context = " ".join(s.chunk.section_path)
+            score = scorer.coverage(s.text, context, title=s.report.title) + p.semantic_weight * scorer.meaning(s)
+            check, reason = turned_down(
+                q,
+                s.text,
+                f"{context} {s.chunk.text}",
+                score,
+                floor,
+                needs_figure=needs_figure,
+                counted_share=p.counted_share,
+                scope=scope,
+            )
+            r = s.report
+            where = (r.report_id, r.title, r.region, s.chunk.paragraph_id)
+            out.append(Candidate(*where, s.text, s.start, s.end, score, check, reason))
+        return list(nearest(out, self.why.candidates))
+
+    def _refusal(self, retrieved: Retrieved, message: str, t0: float, candidates: Sequence[Candidate] = ()) -> Answer:
+        return self._answer(retrieved, message, [], t0, candidates)
 
     @staticmethod
-    def _answer(retrieved: Retrieved, text: str, citations: Sequence[Citation], t0: float) -> Answer:
+    def _answer(
+        retrieved: Retrieved, text: str, citations: Sequence[Citation], t0: float, candidates: Sequence[Candidate] = ()
+    ) -> Answer:
         """The extractive answer of ``retrieved``: answerable when it cites something, else a refusal."""
         scope = retrieved.question.scope
         return Answer(
@@ -458,4 +505,5 @@ class ExtractiveAnswerer:
             scope=scope.to_dict(),
             notes=scope.notes,
             timings={"retrieve_ms": retrieved.retrieve_ms, "answer_ms": (time.perf_counter() - t0) * 1000},
+            candidates=tuple(candidates),
         )

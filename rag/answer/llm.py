@@ -339,6 +339,7 @@ class LLMAnswerer:
             notes=(*base.notes, *dropped),
             checks=checks,
             timings=timings,
+            candidates=(),  # an answer: no refusal to explain
         )
 
     def fallback(self, base: Answer, reason: str, *more: str, timings: dict[str, float] | None = None) -> Answer:

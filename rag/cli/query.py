@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from ..question.scope import Filters
 from .common import (
@@ -62,6 +63,10 @@ def ask(
     retrieval: RetrievalOpt = "hybrid",
     answer_mode: AnswerModeOpt = "extractive",
     json_: JsonOpt = False,
+    why: Annotated[
+        bool,
+        typer.Option("--why", help="for a refusal, print the nearest sentences and the check that turned each down"),
+    ] = False,
 ) -> None:
     """Answer a question with verbatim, cited sentences (or say the reports do not answer it)."""
     modes = parse_retrieval(retrieval), parse_answer_mode(answer_mode)
@@ -81,6 +86,22 @@ def ask(
             out.print(
                 f"[{c.n}] {c.reference} [dim]({c.report_id} {c.paragraph_id} {c.start}:{c.end})[/]", highlight=False
             )
+    if why and not answer.answerable:
+        out.print()
+        if not answer.candidates:
+            out.print("[dim]没有读到可比较的句子（索引中没有在范围内的段落）。[/]", highlight=False)
+            return
+        table = Table(title="最接近的句子（不是答案）：每句被哪项检查拒绝", show_lines=True)
+        table.add_column("报告", overflow="fold", max_width=14)
+        table.add_column("段落", overflow="fold", max_width=10)
+        table.add_column("句子", overflow="fold", ratio=3, min_width=20)
+        table.add_column("得分", justify="right")
+        table.add_column("检查", overflow="fold")
+        table.add_column("原因", overflow="fold", ratio=1, min_width=10)
+        for cand in answer.candidates:
+            where = f"{cand.region or cand.title}\n{cand.report_id}"
+            table.add_row(where, cand.paragraph_id, cand.sentence, f"{cand.score:.2f}", cand.check, cand.reason)
+        out.print(table)
 
 
 def register(app: typer.Typer) -> None:
