@@ -27,6 +27,7 @@ from .answer.base import Answerer, AnswerMode, Fallback, Final, StreamEvent, str
 from .answer.cite import reference
 from .answer.extractive import ExtractiveAnswerer, ExtractiveParams
 from .answer.llm import LLM, POLICIES, LLMAnswerer, LLMParams
+from .answer.why import WhyParams
 from .embed import Embedder
 from .errors import QueryError, RagError, ReportNotFoundError
 from .question import RULES, AnalysisParams, Question, analyse
@@ -67,7 +68,8 @@ class Generation:
 class Engine:
     """``llm``: the configured model, or None (answer modes llm and auto then answer extractively; llm
     is refused). ``replies``: memoise the model's replies by request (an eval runs several policies).
-    ``analysis``, ``extractive`` and ``llm_params``: each stage's tuning (defaults: today's values)."""
+    ``analysis``, ``extractive`` and ``llm_params``: each stage's tuning (defaults: today's values);
+    ``why``: how a refusal explains itself (how many nearest sentences it carries)."""
 
     def __init__(
         self,
@@ -80,10 +82,11 @@ class Engine:
         analysis: AnalysisParams = AnalysisParams(),
         extractive: ExtractiveParams = ExtractiveParams(),
         llm_params: LLMParams = LLMParams(),
+        why: WhyParams = WhyParams(),
     ) -> None:
         self.directory = Path(directory)
         self.analysis = analysis
-        self.extractive = ExtractiveAnswerer(extractive)
+        self.extractive = ExtractiveAnswerer(extractive, why)
         self.embedder = embedder
         self.top_k = top_k
         self.llm = llm

@@ -191,6 +191,32 @@ class ScopeOut(Out):
     text_places: list[str] | None = None
 
 
+class CandidateOut(Out):
+    """A sentence that came nearest to answering a refused question: never an answer, an explanation."""
+
+    report_id: str
+    title: str
+    region: str | None
+    paragraph_id: str = Field(description="permalink: /reports/{report_id}/paragraphs/{paragraph_id}")
+    sentence: str = Field(description="verbatim: the report's text from start to end")
+    start: int
+    end: int
+    score: float = Field(description="the answerer's sentence score (coverage of the question plus meaning)")
+    check: str = Field(description="the check that turned it down: scope, year, place, figure, no-figure, unit, …")
+    reason: str = Field(description="the check's result in words")
+
+
+class ChecksOut(BaseModel):
+    """Counts of the LLM answer's claim checks (claims, kept, repaired, dropped[:reason]) and, for a
+    refusal, the candidates that came nearest with the check that turned each down."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, int] = Field(init=False)  # the counts
+    candidates: list[CandidateOut] | None = Field(
+        default=None, description="a refusal's nearest sentences, best first (not an answer)"
+    )
+
+
 class AnswerOut(Out):
     question: str
     answer: str = Field(description="the answer text, each claim with its [n] markers")
@@ -202,7 +228,7 @@ class AnswerOut(Out):
     scope: ScopeOut
     notes: list[str]
     timings: dict[str, float] = Field(description="milliseconds per stage")
-    checks: dict[str, int] = Field(description="LLM claims: claims, kept, repaired, dropped[:reason]")
+    checks: ChecksOut = Field(description="LLM claims: claims, kept, repaired, dropped[:reason]; candidates")
 
 
 class ChatAnswerOut(AnswerOut):

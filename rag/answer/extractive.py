@@ -483,7 +483,7 @@ class ExtractiveAnswerer:
             r = s.report
             where = (r.report_id, r.title, r.region, s.chunk.paragraph_id)
             out.append(Candidate(*where, s.text, s.start, s.end, score, check, reason))
-        return list(nearest(out, self.why.candidates))
+        return list(nearest(out, self.why))
 
     def _refusal(self, retrieved: Retrieved, message: str, t0: float, candidates: Sequence[Candidate] = ()) -> Answer:
         return self._answer(retrieved, message, [], t0, candidates)

@@ -50,6 +50,7 @@ class WhyParams:
     """How a refusal explains itself; each field says what it trades."""
 
     candidates: int = 3  # nearest sentences a refusal carries: more shows more near misses, a longer response
+    min_score: float = 0.1  # a sentence scoring less shares next to nothing with the question: it explains nothing
 
 
 def figure_check(q: Question, text: str, counted_share: float) -> str | None:
@@ -103,12 +104,15 @@ def turned_down(
     return "not-picked", CHECKS["not-picked"]
 
 
-def nearest(candidates: Iterable[Candidate], limit: int) -> tuple[Candidate, ...]:
-    """The ``limit`` best-scoring candidates, one per paragraph of a report."""
+def nearest(candidates: Iterable[Candidate], params: WhyParams = WhyParams()) -> tuple[Candidate, ...]:
+    """The ``params.candidates`` best-scoring candidates scoring at least ``params.min_score``, one per
+    paragraph of a report."""
     best: dict[tuple[str, str], Candidate] = {}
     for c in candidates:
+        if c.score < params.min_score:
+            continue
         key = (c.report_id, c.paragraph_id)
         if key not in best or c.score > best[key].score:
             best[key] = c
     ranked: Sequence[Candidate] = sorted(best.values(), key=lambda c: -c.score)
-    return tuple(ranked[:limit])
+    return tuple(ranked[: params.candidates])
