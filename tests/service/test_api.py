@@ -210,6 +210,17 @@ def test_ask_unanswerable(api: Client, question: str) -> None:
     assert not any(fig in body["answer"] for fig in ("181", "96", "57", "%"))
 
 
+def test_a_refusal_carries_its_nearest_sentences(api: Client) -> None:
+    body = ask(api, "青禾县行政复议纠错率是多少？")
+    assert body["answerable"] is False and body["citations"] == []
+    nearest = body["checks"]["candidates"]
+    assert nearest[0]["check"] == "counted-thing" and "纠错率" in nearest[0]["reason"]
+    assert nearest[0]["region"] == "青禾县" and "和解率36.23%" in nearest[0]["sentence"]
+    para = get(api, f"/reports/{nearest[0]['report_id']}/paragraphs/{nearest[0]['paragraph_id']}").json()
+    assert nearest[0]["sentence"] in para["text"]
+    assert "candidates" not in ask(api, "青禾县接收了多少件行政复议申请？")["checks"]
+
+
 def test_search_ranked_passages(api: Client) -> None:
     r = post(api, "/search", json={"query": "行政复议申请和解率", "k": 4})
     assert r.status_code == 200, r.text
@@ -257,6 +268,29 @@ def test_chat_follow_up_pronoun(api: Client) -> None:
     assert "青禾县" in body["standalone_question"] and "和解率" in body["standalone_question"]
     assert "36.23%" in body["answer"]
     assert {c["region"] for c in body["citations"]} == {"青禾县"}
+
+
+def test_chat_a_question_across_reports_stands_alone(api: Client) -> None:
+    across = "哪些地方的行政机关负责人出庭应诉率达到100%？"
+    messages = [
+        {"role": "user", "content": "云溪区接收了多少件行政复议申请？"},
+        {"role": "assistant", "content": "云溪区接收行政复议申请96件。[1]"},
+        {"role": "user", "content": across},
+    ]
+    body = post(api, "/chat", json={"messages": messages}).json()
+    assert body["standalone_question"] == across
+    assert body["answerable"] and {c["region"] for c in body["citations"]} == {"青禾县", "白鹭市"}
+
+
+def test_chat_a_refusal_carries_its_nearest_sentences(api: Client) -> None:
+    messages = [
+        {"role": "user", "content": "青禾县接收了多少件行政复议申请？"},
+        {"role": "assistant", "content": "青禾县接收行政复议申请181件。[1]"},
+        {"role": "user", "content": "它的行政复议纠错率是多少？"},
+    ]
+    body = post(api, "/chat", json={"messages": messages}).json()
+    assert body["standalone_question"] == "青禾县的行政复议纠错率是多少？"
+    assert body["answerable"] is False and body["checks"]["candidates"][0]["check"] == "counted-thing"
 
 
 def test_chat_stream_events(live: httpx.Client) -> None:

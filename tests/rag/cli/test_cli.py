@@ -192,6 +192,15 @@ def test_ask_json_unanswerable(sample_index: Any) -> None:
     assert d["citations"] == []
 
 
+def test_ask_why_prints_the_nearest_sentences_of_a_refusal(sample_index: Any) -> None:
+    result = _run(["ask", "青禾县行政复议纠错率是多少？", "--why"], index=sample_index.index)
+    assert result.exit_code == 0, result.output
+    flat = _flat(result.output)
+    assert "最接近的句子（不是答案）" in flat and "counted-thing" in flat and "和解率36.23%" in flat
+    answered = _run(["ask", "青禾县接收了多少件行政复议申请？", "--why"], index=sample_index.index)
+    assert "181件" in answered.output and "不是答案" not in answered.output
+
+
 def test_ask_text_output_lists_references(sample_index: Any) -> None:
     result = _run(["ask", "云溪区行政机关负责人出庭应诉率是多少？"], index=sample_index.index)
     assert result.exit_code == 0, result.output
