@@ -248,10 +248,60 @@
         ),
       );
     }
+    const nearest = (!answer.answerable && answer.checks && answer.checks.candidates) || [];
+    if (nearest.length) extra.push(nearestPassages(nearest));
     const notes = (answer.notes || []).filter((n) => !turn.answer.textContent.includes(n));
     if (notes.length) extra.push(el("div", { class: "notes muted" }, notes.join("；")));
     if (answer.mode && answer.mode !== "extractive") extra.push(el("div", { class: "mode muted" }, `模式：${answer.mode}`));
     turn.extra.replaceChildren(...extra);
+  }
+
+  /** Under a refusal: the sentences that came nearest, each with the check that turned it down. They
+   *  are no answer, and the page says so before a reader sees them. */
+  function nearestPassages(candidates) {
+    return el(
+      "section",
+      { class: "nearest", "aria-label": "最接近的段落（不是答案）" },
+      el("div", { class: "nearest-label" }, "最接近的段落 · 不是答案"),
+      el("p", { class: "nearest-hint muted" }, "以下原句与问题最接近，但未通过回答的检查，不能当作答案："),
+      el(
+        "ol",
+        { class: "nearest-list" },
+        candidates.map((c) => {
+          const where = `${c.region || c.title} · ${c.paragraph_id}`;
+          const asQuote = {
+            report_id: c.report_id,
+            paragraph_id: c.paragraph_id,
+            start: c.start,
+            end: c.end,
+            quote: c.sentence,
+            reference: `《${c.title}》${c.paragraph_id}（最接近的段落，不是答案）`,
+          };
+          return el(
+            "li",
+            { class: "nearest-item", dataset: { check: c.check, reportId: c.report_id, paragraphId: c.paragraph_id } },
+            el("blockquote", { class: "nearest-sentence" }, c.sentence),
+            el(
+              "div",
+              { class: "nearest-meta muted" },
+              el(
+                "a",
+                {
+                  href: permalink(c.report_id, c.paragraph_id),
+                  class: "nearest-ref",
+                  onclick: (ev) => {
+                    ev.preventDefault();
+                    showParagraph(c.report_id, c.paragraph_id, asQuote);
+                  },
+                },
+                where,
+              ),
+              el("span", { class: "nearest-check", title: c.check }, `未采用：${c.reason}`),
+            ),
+          );
+        }),
+      ),
+    );
   }
 
   function renderError(turn, message) {

@@ -346,3 +346,36 @@ def test_region_and_year_filters(driver: Any, url: str) -> None:
         assert markers and all(m.get_attribute("data-report-id") == report["report_id"] for m in markers)
     else:  # "<region>的报告中没有找到…": the filter was applied all the same
         assert report["region"] in text_of(turn) and not markers
+
+
+@pytest.mark.slow
+def test_a_refusal_shows_the_nearest_passages_marked_as_no_answer(driver: Any, url: str) -> None:
+    # a rate none of the shared reports states: refused, with the sentences that came nearest
+    refused = None
+    for region in regions(url):
+        question = f"{region}行政复议纠错率是多少？"
+        body = chat_api(url, [{"role": "user", "content": question}])
+        if not body["answerable"] and body["checks"].get("candidates"):
+            refused = (question, body["checks"]["candidates"])
+            break
+    assert refused, "no region's report refuses the 纠错率 question with candidates"
+    question, expected = refused
+    open_page(driver, f"{url}/")
+    turn = ask(driver, question)
+    assert turn.get_attribute("data-state") == "done" and "unanswerable" in (turn.get_attribute("class") or "")
+    assert not css_all(turn, ".citation-marker") and not css_all(turn, ".citation-list")
+    section = css(turn, ".nearest")
+    assert section.is_displayed()
+    assert text_of(css(section, ".nearest-label")) == "最接近的段落 · 不是答案"
+    items = css_all(section, ".nearest-item")
+    assert [text_of(css(i, ".nearest-sentence")) for i in items] == [c["sentence"] for c in expected]
+    assert [i.get_attribute("data-check") for i in items] == [c["check"] for c in expected]
+    assert all(c["reason"] in text_of(css(i, ".nearest-check")) for i, c in zip(items, expected, strict=True))
+    # the answer text is the refusal alone: no candidate sentence is shown as the answer
+    assert all(c["sentence"] not in text_of(css(turn, ".answer")) for c in expected)
+
+    css(items[0], "a.nearest-ref").click()
+    mark = wait(driver, lambda d: css_all(d, "#paragraph-panel .quote-highlight"), "no highlighted sentence")[0]
+    assert text_of(mark) == expected[0]["sentence"]
+    assert "不是答案" in text_of(css(driver, "#paragraph-panel .panel-reference"))
+    driver.save_screenshot(str(SCREENSHOTS / "refusal-nearest.png"))
