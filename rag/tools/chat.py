@@ -109,7 +109,11 @@ def rewrite_rules(previous: str | None, question: str, regions: Sequence[str], *
         out = previous
         for _, alias in prev_regions:
             out = out.replace(alias, named[0][0])
-        return out if prev_regions else f"{named[0][0]}{previous}"
+        if prev_regions:
+            return out
+        if CROSS_RE.search(previous):  # after 哪些地方的…达到100%？: 云溪区的…达到100%？
+            return CROSS_RE.sub(named[0][0], previous, count=1)
+        return f"{named[0][0]}{previous}"
     if names_own_place(q, regions):
         return q
     carried = _regions_in(place_from if place_from is not None else previous, regions)

@@ -56,6 +56,11 @@ def test_a_pronoun_after_a_question_across_reports_reaches_the_last_place() -> N
     assert chat(FIRST, across, "它的和解率是多少？") == "青禾县的和解率是多少？"
 
 
+def test_a_place_after_a_question_across_reports_narrows_it() -> None:
+    across = "哪些地方的行政机关负责人出庭应诉率达到100%？"
+    assert chat(across, "那云溪区呢？") == "云溪区的行政机关负责人出庭应诉率达到100%？"
+
+
 def test_three_turns_switch_then_follow() -> None:
     assert chat(FIRST, "那云溪区呢？", "它的和解率是多少？") == "云溪区的和解率是多少？"
     assert chat(FIRST, "那冠县呢？", "和解率呢？") == "冠县和解率是多少？"
