@@ -226,9 +226,10 @@ def describe(
 
     central = central_body(issuer.value if issuer else None)
     if central and issuer:  # a ministry: a body, not a place
-        name = next((central[len(c) :] for c in _COUNTRY if central.startswith(c)), central)
-        department = Found(name, issuer.source, issuer.confidence, issuer.evidence)
-        return Description(None, (), issuer, department, "national")
+        body_name = next((central[len(c) :] for c in _COUNTRY if central.startswith(c)), central)
+        return Description(
+            None, (), issuer, Found(body_name, issuer.source, issuer.confidence, issuer.evidence), "national"
+        )
 
     # region: every clue, weighed
     strong: Sequence[tuple[str | None, str, str, float]] = (
@@ -245,12 +246,11 @@ def describe(
     )
     clues: list[Clue] = []
     for text, source, confidence, weight in strong:
-        name = extract_region(text.split()[-1] if text and text is not title else text)
-        if name and not (GENERIC_IN_REPORT & set(name[:1])):
-            known = places.lookup(name)
-            place = known[0].name if known and name not in places.by_name else name
-            role = "title" if source == "title" else source
-            clues.append(Clue(place, role, weight, source, confidence, text or name))
+        unit = extract_region(text.split()[-1] if text and text is not title else text)
+        if unit and not (GENERIC_IN_REPORT & set(unit[:1])):
+            known = places.lookup(unit)
+            full = known[0].name if known and unit not in places.by_name else unit
+            clues.append(Clue(full, source, weight, source, confidence, text or unit))
     clues.extend(body_clues(body, places, params))
     choice = choose(clues, self_unit(body, params), places, params)
     if choice is not None:

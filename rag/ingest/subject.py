@@ -185,11 +185,11 @@ def body_clues(body: str, places: Gazetteer, params: SubjectParams) -> list[Clue
         return clues
     # no division the gazetteer knows speaks for the report: a place by its form at a clause start
     opening = body[: params.opening_chars]
-    for m in _FORM_PLACE_RE.finditer(opening):
-        name = m.group("name")
+    for form in _FORM_PLACE_RE.finditer(opening):
+        name = form.group("name")
         if places.is_division(name) or GENERIC_IN_REPORT & set(name) or SUBPLACE_END_RE.search(name):
             continue
-        clues.append(Clue(name, "actor", params.actor, "body", "low", name, m.start("name")))
+        clues.append(Clue(name, "actor", params.actor, "body", "low", name, form.start("name")))
     return clues
 
 
@@ -201,14 +201,13 @@ _SELF_RE = re.compile(r"(?P<who>[我本全])(?P<unit>[县区市旗州省])")
 def self_unit(body: str, params: SubjectParams) -> str | None:
     """The level a report speaks for, as the unit word of its self-references (县, 区, 市, 旗, 州, 省):
     我区/本区, 全区, and a body named by its level alone acting at a clause start (区司法局始终…, 县政府…);
-    a 县委/县政府 the report works under (在市委、市政府领导下) is not the report's own."""
+    a 市委/市政府 the report works under (在市委、市政府领导下) stands after 在, at no clause start."""
     votes: Counter[str] = Counter()
     for m in _SELF_RE.finditer(body):
         votes[m.group("unit")] += params.self_whole if m.group("who") == "全" else params.self_mine
     acting = re.compile(rf"(?:^|(?<=[{re.escape(_CLAUSE_START)}]))(?P<unit>[县区市旗州])(?:{_body_orgs()})")
-    for m in acting.finditer(body):
-        if not _UNDER_AFTER_RE.search(body[m.end() : m.end() + 24]):
-            votes[m.group("unit")] += params.self_acting
+    for m in acting.finditer(body):  # at a clause start, so never after 在 (在县委、县政府领导下)
+        votes[m.group("unit")] += params.self_acting
     return votes.most_common(1)[0][0] if votes else None
 
 
