@@ -121,6 +121,8 @@ def _markers() -> dict[str, list[tuple[str, str]]]:
 
 
 _CLAUSE_START = '，,。；;：:“"（(\n'
+#: A time phrase that opens a clause without a comma: 2023年以来X区…, 2023年X县…
+_CLAUSE_LEAD_RE = re.compile(r"(?:以来|\d年度?)$")
 #: A document's name opening with a place, after an optional year: 《2022年X县…》, 《X区…》.
 _DOC_OPEN_RE = re.compile(r"《(?:\d{4}(?:[—\-–]\d{4})?年度?)?$")
 #: Served under: 在X市委、市政府坚强领导下 (the place after 在, the clause going on to 领导/指导).
@@ -135,6 +137,9 @@ def _body_orgs() -> str:
 
 def _role(body: str, start: int, end: int, params: SubjectParams, markers: dict[str, list[tuple[str, str]]]) -> str:
     before, after = body[max(0, start - 24) : start], body[end : end + 24]
+    at_clause_start = start == 0 or body[start - 1] in _CLAUSE_START or bool(_CLAUSE_LEAD_RE.search(before))
+    if at_clause_start and start < params.opening_chars and re.match(rf"[{CJK}‘“]", after[:1] or " "):
+        return "actor"
     for marker, role in markers["before"]:
         if before.endswith(marker):
             return role
@@ -150,9 +155,6 @@ def _role(body: str, start: int, end: int, params: SubjectParams, markers: dict[
     for marker, role in markers["after"]:
         if after.startswith(marker):
             return role
-    at_clause_start = start == 0 or body[start - 1] in _CLAUSE_START
-    if at_clause_start and start < params.opening_chars and after[:1] and re.match(rf"[{CJK}‘“]", after[:1]):
-        return "actor"
     return "mention" if start < params.opening_chars else "later_mention"
 
 

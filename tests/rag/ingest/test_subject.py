@@ -187,3 +187,15 @@ def test_a_close_call_is_low_confidence() -> None:
 def test_an_unknown_role_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown role"):
         SubjectParams().weight("neighbour")
+
+
+def test_an_issuer_field_naming_only_the_level_is_completed_with_the_district() -> None:
+    d = describe(title=None, body=DISTRICT_DEPARTMENT, field_issuer="区司法局")
+    assert d.region and d.region.value == "綦江区"
+    assert d.issuer and (d.issuer.value, d.issuer.evidence) == ("綦江区司法局", "区司法局")
+    assert d.department and d.department.value == "司法局"
+
+
+def test_a_clause_opened_by_a_time_phrase_makes_the_place_an_actor() -> None:
+    roles = {c.place: c.role for c in body_clues("2023年以来崇义县深入推进依法行政。", gazetteer(), SubjectParams())}
+    assert roles == {"崇义县": "actor"}
