@@ -199,3 +199,22 @@ def test_an_issuer_field_naming_only_the_level_is_completed_with_the_district() 
 def test_a_clause_opened_by_a_time_phrase_makes_the_place_an_actor() -> None:
     roles = {c.place: c.role for c in body_clues("2023年以来崇义县深入推进依法行政。", gazetteer(), SubjectParams())}
     assert roles == {"崇义县": "actor"}
+
+
+@pytest.mark.parametrize(
+    ("page", "year"),
+    [
+        (BROKEN_TITLE, {"value": "2025", "source": "title", "confidence": "high"}),
+        (DISTRICT_DEPARTMENT, {"value": "2024", "source": "body", "confidence": "medium"}),
+        (
+            "发布时间：2025-02-10\n一、主要成效\n全年办理案件12件（示例文本）。\n",
+            {"value": "2024", "source": "inferred", "confidence": "low"},
+        ),
+    ],
+)
+def test_the_year_has_its_provenance(tmp_path: Path, page: str, year: dict[str, str]) -> None:
+    r = _load(tmp_path, page)
+    prov = r.provenance["year"]
+    assert {k: prov[k] for k in year} == year and str(r.year) == year["value"]
+    # the title as read (a broken one joined); elsewhere the verbatim clause
+    assert prov["evidence"] == r.title if prov["source"] == "title" else prov["evidence"] in r.text
