@@ -20,6 +20,7 @@ Written by hand: no library reads the roles of places in a 公文.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -130,7 +131,9 @@ _UNDER_BEFORE_RE = re.compile(r"在[^，,。；;\n]{0,12}$")
 _UNDER_AFTER_RE = re.compile(r"^[^，,。；;\n]{0,24}?(?:领导|指导)")
 
 
+@functools.cache
 def _body_orgs() -> str:
+    """The bodies a place acts as (人民政府, 委, 司法局, 市场监管局 …), as a regex alternation."""
     names = sorted({*department_names(), "人民政府", "政府", "党委", "委员会", "委"}, key=len, reverse=True)
     return alternatives(names)
 
