@@ -32,8 +32,8 @@ class Report:
     warnings: tuple[str, ...] = ()
     region_path: tuple[str, ...] = ()  # the region with its parents: (江西省, 南昌市, 南昌县)
     department: str | None = None  # for a department's report, canonical: 市场监督管理局
-    level: str | None = None  # province | city | county | department
-    # where each of region / issuer / department / title was read: {"value", "source", "confidence", "evidence"}
+    level: str | None = None  # national | province | city | county | department (a city's or county's)
+    # where each of region / issuer / department / year / title was read: {"value", "source", "confidence", "evidence"}
     provenance: dict[str, dict[str, str]] = field(default_factory=dict)
     body_start: int = 0  # text[body_start:body_end] is the body; the rest are the document's header/footer lines
     body_end: int | None = None  # None: to the end

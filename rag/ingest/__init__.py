@@ -7,6 +7,8 @@ The package's modules, in the order a file goes through them:
               footer's metadata (title, 发布机构, 文号, dates, signature) kept;
 - ``meta``:   who published a report and about which place (region with its parents, issuer,
               department, level), each with its provenance;
+- ``subject``: the report's place weighed over every clue (title, header, signature, the roles of the
+              places the body names), with a confidence;
 - ``places``: China's administrative divisions (the gazetteer) and where their names stand in a text;
 - ``load``:   the three above put together: one file → one ``Report`` (year, id, text with its
               document lines around the body);

@@ -51,6 +51,9 @@ _MAX_TITLE_LEN = 80
 #: A line this long starts the body even without a sentence end (a paragraph whose 。 was lost); lower
 #: ends the header sooner, at the risk of leaving long header lines (an issuer and a date) in the body.
 _MIN_PARAGRAPH_LEN = 40
+#: A title broken over lines (…局2025年法治政府 / 建设年度报告) is joined from at most this many consecutive
+#: header lines; more joins titles broken more often, at the risk of gluing an issuer line or a subtitle on.
+_MAX_TITLE_LINES = 3
 #: The value of a label that stood alone on its line (索引号 / 1137…) is at most this long; longer, the
 #: next line is a document line of its own.
 _MAX_FIELD_VALUE = 80
@@ -297,7 +300,22 @@ def _find_title(page: _Page) -> tuple[str | None, str | None]:
             if line.startswith("关于") and _ORG_LINE_RE.match(before):
                 return before + line, before  # 新乐市人民政府 + 关于2024年度…报告
             return line, None
-    return None, None
+    return _joined_title(page.header), None
+
+
+def _joined_title(header: list[str]) -> str | None:
+    """A title broken over consecutive header lines, none a title alone: 紫金县司法局2025年法治政府 /
+    建设年度报告. The pieces are joined without a separator (a Chinese title has no spaces); the lines
+    themselves stay as they were in the document's text."""
+    for k in range(len(header)):
+        for n in range(2, _MAX_TITLE_LINES + 1):
+            part = header[k : k + n]
+            if len(part) < n or any(_is_date_line(x) or _SALUTATION_RE.match(x) for x in part):
+                break
+            joined = "".join(part)
+            if is_title_like(joined) and part[-1].endswith("报告"):
+                return joined
+    return None
 
 
 @dataclass(frozen=True)

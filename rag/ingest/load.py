@@ -13,6 +13,7 @@ itself, whose text keeps the document lines around the body so a citation can qu
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from ..errors import EmptyDocumentError
@@ -34,6 +35,7 @@ __all__ = [
     "load_report",
     "make_report_id",
     "read_text",
+    "year_found",
 ]
 
 # ---------------------------------------------------------------------------------------------------
@@ -43,10 +45,23 @@ __all__ = [
 
 def extract_year(title: str, body: str, published: str | None) -> int | None:
     """The year reported on: from the title, else the first paragraph, else the year before publication."""
-    year = first_year(title) or first_year(body.split("\n", 1)[0])
-    if year is None and published:
-        year = int(published[:4]) - 1
-    return year
+    found = year_found(title, body, published)
+    return int(found["value"]) if found else None
+
+
+def year_found(title: str, body: str, published: str | None) -> dict[str, str] | None:
+    """The year reported on with its provenance (the shape of ``Report.provenance``): from the title
+    (high), else the first paragraph (medium), else the year before publication (low: a guess)."""
+    first = body.split("\n", 1)[0]
+    for text, source, confidence in ((title, "title", "high"), (first, "body", "medium")):
+        year = first_year(text)
+        if year is not None:  # the evidence: the title, or the clause of the first paragraph naming the year
+            clause = next((c for c in re.split(r"[，,。；;]", text) if first_year(c) == year), text)
+            return {"value": str(year), "source": source, "confidence": confidence, "evidence": clause}
+    if published:
+        value = str(int(published[:4]) - 1)
+        return {"value": value, "source": "inferred", "confidence": "low", "evidence": published}
+    return None
 
 
 def make_report_id(region: str | None, year: int | None, source: str) -> str:
@@ -82,7 +97,8 @@ def load_report(path: str | Path) -> Report:
 
     title = meta.get("title") or doc_meta.get("title")
     published = meta.get("published") or (iso_date(doc_meta["date"]) if "date" in doc_meta else None)
-    year = extract_year(title or "", body, published)
+    year_provenance = year_found(title or "", body, published)
+    year = int(year_provenance["value"]) if year_provenance else None
     described = describe(
         title=title,
         body=body,
@@ -94,6 +110,8 @@ def load_report(path: str | Path) -> Report:
     region = described.region.value if described.region else None
     issuer = described.issuer.value if described.issuer else None
     provenance = described.provenance()
+    if year_provenance:
+        provenance["year"] = year_provenance
     if not title:
         title = inferred_title(issuer or region, year)
         provenance["title"] = {"value": title, "source": "inferred", "confidence": "low", "evidence": ""}

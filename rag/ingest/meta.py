@@ -4,9 +4,11 @@ level, each with where it was read and how sure that is.
 Reports come in many layouts: a full title (X县人民政府关于2023年度…的报告), a title with no place
 (2022年度法治政府建设工作报告), a joint party–government title (中共X市委X市人民政府关于…), no title at
 all (the page opens with "2023年以来，县司法局…" and names the county sentences later), department
-reports (X市市场监督管理局…), the 政府信息公开 header (发布机构 / 来源), the signature at the end. Each
-source below is tried in order of how much it can be trusted; the first that names a value wins,
-and the value's ``Found`` records the source, a confidence and the verbatim evidence.
+reports (X市市场监督管理局…), the 政府信息公开 header (发布机构 / 来源), the signature at the end, and
+bodies above the regions (司法部, 国家市场监督管理总局: no region; 江西省司法厅: a department of its province).
+The issuer is taken from the most trusted line that names one; the region is weighed over every clue, the
+header's and the body's (``rag.ingest.subject``). Each value's ``Found`` records the source, a
+confidence and the verbatim evidence.
 
 Written by hand: no library reads the 公文 conventions. Places are checked against the gazetteer
 (``rag.ingest.places``) for their parents and level; names the gazetteer does not know (new divisions,
@@ -17,16 +19,16 @@ fictional samples) are still taken from the layout when their form is a place's 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..text import CJK
-from ..text.lexicon import department_names
+from ..text.lexicon import department_names, table
 from ..text.names import (
     ACTOR_PLACE,
     ACTOR_UNIT_SUFFIXES,
-    BODY_PLACE,
+    CENTRAL_BODY,
+    CENTRAL_PREFIXES,
     DEPARTMENT_END_RE,
     GENERIC_IN_REPORT,
     ORG,
@@ -35,17 +37,17 @@ from ..text.names import (
     level_by_suffix,
 )
 from .places import Gazetteer, gazetteer
+from .subject import Clue, SubjectParams, body_clues, choose, self_unit
 
 __all__ = [
-    "OPENING_CHARS",
     "Description",
     "Found",
+    "central_body",
     "department_of",
     "describe",
     "extract_region",
     "issuer_in_body",
     "place_units",
-    "region_in_body",
 ]
 
 _PLACE_STOP_RE = re.compile(r"关于|人民政府|政府|党委|委员会|司法局|年度|法治|依法|[\d〇《“\"（(]")
@@ -56,15 +58,13 @@ _TITLE_ORG_RE = re.compile(rf"^{ORG}(?=关于|\d|[〇一二]{{4}}|年度|法治|
 _BODY_ORG_RE = re.compile(
     rf"(?P<org>{ACTOR_PLACE}(?P<unit>人民政府|政府|[{CJK}]{{1,14}}?(?:{alternatives(ACTOR_UNIT_SUFFIXES)})))"
 )
-_SELF_REFERENCE_RE = re.compile(r"(?:我|全|本)(?P<unit>县|区|市|旗|州|省)")
-_BODY_PLACE_RE = re.compile(rf"(?:^|(?<=[，,。；;：:\s“])){BODY_PLACE}(?=[{CJK}‘“])")
+_CENTRAL_RE = re.compile(CENTRAL_BODY)
+_TITLE_CENTRAL_RE = re.compile(rf"^{CENTRAL_BODY}(?=关于|\d|[〇一二]{{4}}|年度|法治|依法|推进|贯彻)")
+#: The country's name, left out of a ministry's name (中华人民共和国司法部 → 司法部).
+_COUNTRY = tuple(k for k, tags in table("central_bodies").items() if "country" in tags)
 _LED_BY_RE = re.compile(r"[、和及]?[^，,。；]{0,4}?(?:领导|指导|部署|决策|要求|党委|党组)")
-#: How much of the body is read for places and issuers: more finds a place named late, at the risk of
-#: taking another region a report mentions for its own.
-OPENING_CHARS = 800
-#: Of the opening, how many paragraphs are read for a place at a clause start, and how many characters of
-#: the first one for the body acting (县司法局始终…); more reads further, with the same risk.
-_OPENING_PARAGRAPHS = 3
+#: How many characters of the first paragraph are read for the body acting (县司法局始终…); more reads
+#: further, at the risk of taking another body the report names for its issuer.
 _FIRST_SENTENCES_CHARS = 200
 #: A department name not in the department list is taken only up to this length; longer, it is a
 #: phrase that happens to end in 局 or 中心.
@@ -100,7 +100,7 @@ class Description:
 def place_units(name: str | None) -> list[str]:
     """The administrative units a name starts with: 济南市历下区2023年度… → [济南市, 历下区];
     新乐市人民政府关于… → [新乐市]; 冠县司法局 → [冠县]."""
-    if not name:
+    if not name or name.startswith(CENTRAL_PREFIXES):  # 国家市场监督管理总局 names no 国家市
         return []
     stop = _PLACE_STOP_RE.search(name)
     prefix = name[: stop.start()] if stop else name
@@ -145,37 +145,10 @@ def _level(region: str, place_level: str | None) -> str:
     return place_level or level_by_suffix(region, "unit", default="county")
 
 
-def region_in_body(body: str, places: Gazetteer) -> tuple[str, str] | None:
-    """(place, evidence) for the place the opening paragraphs are about.
-
-    The body's self-references (我县, 全县, 县委) tell which level the report speaks for; the first
-    division of that level named there wins (a county report names its city too), else the most
-    named one; places unknown to the gazetteer are taken from the start of a clause
-    (2023年，桃源区深入推进…)."""
-    opening = body[:OPENING_CHARS]
-    mentions = [m for m in places.mentions(opening) if m.surface in places.by_name]
-    units = Counter(m.group("unit") for m in _SELF_REFERENCE_RE.finditer(opening))
-    units.update(m.group()[0] for m in re.finditer(r"[县区市旗]委|[县区市旗]政府", opening))
-    if mentions:
-        wanted = units.most_common(1)[0][0] if units else None
-        of_level = [m for m in mentions if wanted and m.surface.endswith(wanted)]
-        if of_level:
-            return of_level[0].surface, of_level[0].surface
-        counts = Counter(m.surface for m in mentions)
-        name = counts.most_common(1)[0][0]
-        return name, name
-    for paragraph in opening.split("\n")[:_OPENING_PARAGRAPHS]:
-        for m in _BODY_PLACE_RE.finditer(paragraph):
-            name = m.group("name")
-            if not GENERIC_IN_REPORT & set(name):
-                return name, name
-    return None
-
-
 def issuer_in_body(body: str, region: str | None) -> tuple[str, str] | None:
     """(issuer, evidence) from the opening sentences: 桂林市人民政府全面贯彻… → 桂林市人民政府;
     县司法局始终… in 蒙城县's report → 蒙城县司法局."""
-    first = body[:OPENING_CHARS].split("\n", 1)[0][:_FIRST_SENTENCES_CHARS]
+    first = body.split("\n", 1)[0][:_FIRST_SENTENCES_CHARS]
     for m in _BODY_ORG_RE.finditer(first):
         place, unit = m.group("place"), m.group("unit")
         if _LED_BY_RE.match(first, m.end()):  # 在县委、县政府坚强领导下: the body acting is another
@@ -192,6 +165,27 @@ def issuer_in_body(body: str, region: str | None) -> tuple[str, str] | None:
     return None
 
 
+def central_body(name: str | None) -> str | None:
+    """The name of a body above the regions that ``name`` is (司法部, 国家市场监督管理总局), else None: a
+    ministry is a body, not a place, whatever its name's characters look like (国家市…)."""
+    if not name:
+        return None
+    name = name.split()[-1]
+    m = _CENTRAL_RE.fullmatch(name)
+    if m is None or (not name.startswith(CENTRAL_PREFIXES) and place_units(name)):
+        return None
+    return name
+
+
+def _complete(issuer: Found | None, region: str | None) -> Found | None:
+    """An issuer named by its level alone (区司法局, from a 发布机构 field) completed with the region found."""
+    if issuer is None or not region or place_units(issuer.value) or central_body(issuer.value):
+        return issuer
+    if len(issuer.value) > 1 and issuer.value[0] == region[-1] and department_of(issuer.value[1:]):
+        return Found(region + issuer.value[1:], issuer.source, issuer.confidence, issuer.evidence)
+    return issuer
+
+
 def describe(
     *,
     title: str | None,
@@ -201,13 +195,20 @@ def describe(
     signature_issuer: str | None = None,
     header_issuer: str | None = None,
     places: Gazetteer | None = None,
+    params: SubjectParams | None = None,
 ) -> Description:
-    """Region, its parents, issuer, department and level of one report, each with its provenance."""
+    """Region, its parents, issuer, department and level of one report, each with its provenance.
+
+    The issuer is taken from the most trusted line that names one; the region is weighed over every
+    clue (``rag.ingest.subject``): the title, the header fields, the issuer line, the signature and the
+    roles of the places the body names."""
     places = places or gazetteer()
+    params = params or SubjectParams()
     issuer: Found | None = None
     region: Found | None = None
     joint = _JOINT_RE.match(title or "")
     title_org = _TITLE_ORG_RE.match(title or "")
+    title_central = _TITLE_CENTRAL_RE.match(title or "")
 
     # issuer, most trusted first
     if field_issuer:
@@ -216,38 +217,55 @@ def describe(
         issuer = Found(f"中共{joint.group('party')} {joint.group('gov')}", "title", "high", joint.group())
     elif header_issuer:
         issuer = Found(header_issuer, "issuer-line", "high", header_issuer)
+    elif title_central and central_body(title_central.group("org")):
+        issuer = Found(title_central.group("org"), "title", "high", title_central.group("org"))
     elif title_org and place_units(title_org.group("org")):
         issuer = Found(title_org.group("org"), "title", "high", title_org.group("org"))
     elif signature_issuer:
         issuer = Found(signature_issuer, "signature", "high", signature_issuer)
 
-    # region, most trusted first
-    candidates: Sequence[tuple[str | None, str, str]] = (
-        (joint.group("gov") if joint else None, "title", "high"),
-        (title, "title", "high"),
-        (issuer.value if issuer else None, issuer.source if issuer else "", "high"),
-        (signature_issuer, "signature", "high"),
-        (origin, "field:来源", "medium"),
+    central = central_body(issuer.value if issuer else None)
+    if central and issuer:  # a ministry: a body, not a place
+        body_name = next((central[len(c) :] for c in _COUNTRY if central.startswith(c)), central)
+        return Description(
+            None, (), issuer, Found(body_name, issuer.source, issuer.confidence, issuer.evidence), "national"
+        )
+
+    # region: every clue, weighed
+    strong: Sequence[tuple[str | None, str, str, float]] = (
+        (joint.group("gov") if joint else None, "title", "high", params.title),
+        (None if joint else title, "title", "high", params.title),
+        (
+            issuer.value.split()[-1] if issuer else None,
+            issuer.source if issuer else "",
+            "high",
+            _source_weight(issuer, params),
+        ),
+        (signature_issuer, "signature", "high", params.signature),
+        (origin, "field:来源", "medium", params.origin),
     )
-    for text, source, confidence in candidates:
-        name = extract_region(text.split()[-1] if text and source != "title" else text)
-        if name and not (GENERIC_IN_REPORT & set(name[:1])):
-            region = Found(name, source, confidence, text or name)
-            break
-    if region is None:
-        found = region_in_body(body, places)
-        if found:
-            region = Found(found[0], "body", "medium", found[1])
+    clues: list[Clue] = []
+    for text, source, confidence, weight in strong:
+        unit = extract_region(text.split()[-1] if text and text is not title else text)
+        if unit and not (GENERIC_IN_REPORT & set(unit[:1])):
+            known = places.lookup(unit)
+            full = known[0].name if known and unit not in places.by_name else unit
+            clues.append(Clue(full, source, weight, source, confidence, text or unit))
+    clues.extend(body_clues(body, places, params))
+    choice = choose(clues, self_unit(body, params), places, params)
+    if choice is not None:
+        region = Found(choice.place, choice.source, choice.confidence, choice.evidence)
+    issuer = _complete(issuer, region.value if region else None)
     if issuer is None:
         found = issuer_in_body(body, region.value if region else None)
         if found:
-            issuer = Found(found[0], "body", "medium", found[1])
+            issuer = Found(found[0], "body", "low" if region and region.confidence == "low" else "medium", found[1])
 
     path: tuple[str, ...] = ()
     level: str | None = None
     if region:
         heading = " ".join(x for x in (title, issuer.value if issuer else None) if x)
-        context = [m.surface for m in places.mentions(f"{heading} {body[:OPENING_CHARS]}")]
+        context = [m.surface for m in places.mentions(f"{heading} {body[: params.opening_chars]}")]
         place = places.resolve(region.value, context)
         units = place_units(title) if region.source == "title" else []
         if place is not None:
@@ -271,5 +289,17 @@ def describe(
     dept = department_of(author.value if author else None, region.value if region else None)
     if dept and author:
         department = Found(dept, author.source, author.confidence, author.evidence)
-        level = "department"
+        # a province's department (江西省司法厅) keeps its province's level: a body above the cities
+        level = "province" if level == "province" else "department"
     return Description(region, path, issuer, department, level)
+
+
+def _source_weight(issuer: Found | None, params: SubjectParams) -> float:
+    if issuer is None:
+        return 0.0
+    return {
+        "title": params.title,
+        "field:发布机构": params.header_field,
+        "issuer-line": params.issuer_line,
+        "signature": params.signature,
+    }.get(issuer.source, params.origin)

@@ -27,6 +27,10 @@ one changes what some pattern matches, which only a new measurement may decide):
   ``rag.ingest.meta``): ``local`` without 自治旗; such a name with a two-character stem still ends
   within the pattern's four characters before 旗.
 
+Bodies above the regions (``central_bodies.tsv``): the prefixes (国家, 中华人民共和国 …) and suffixes (部,
+总局, 署) a ministry's or a national administration's name is written with (``CENTRAL_BODY``,
+``rag.ingest.meta``): such an issuer is a body, not a place, so 国家市场监督管理总局 is never 国家市.
+
 Organisation suffixes: all of them end a title's, an issuer line's or a signature's organisation
 (``ORG_SUFFIXES``); ``department`` ends a department's name (``rag.ingest.meta.department_of``);
 ``actor`` ends a department acting in an opening sentence (县司法局始终…), where 中心 is left out.
@@ -47,6 +51,8 @@ __all__ = [
     "ACTOR_PLACE",
     "ACTOR_UNIT_SUFFIXES",
     "BODY_PLACE",
+    "CENTRAL_BODY",
+    "CENTRAL_PREFIXES",
     "DEPARTMENT_END_RE",
     "DEPARTMENT_SUFFIXES",
     "DIVISION_SUFFIXES",
@@ -134,3 +140,11 @@ ACTOR_UNIT_SUFFIXES = _tagged("org_suffixes", "actor")
 DEPARTMENT_END_RE = re.compile(rf"(?:{alternatives(DEPARTMENT_SUFFIXES)})$")
 #: An organisation's name (a group ``org`` of two to thirty characters before its suffix).
 ORG = rf"(?P<org>[{CJK}]{{2,30}}?(?:{ORG_SUFFIXES}))"
+
+#: Prefixes of a body above the regions (国家, 中华人民共和国, 国务院 …): a name so written names no place.
+CENTRAL_PREFIXES = _tagged("central_bodies", "prefix")
+#: A body above the regions (group ``org``): 司法部, 国家市场监督管理总局, 中华人民共和国司法部, 海关总署.
+CENTRAL_BODY = (
+    rf"(?P<org>(?:{alternatives(CENTRAL_PREFIXES)})?[{CJK}]{{1,14}}?"
+    rf"(?:{alternatives(_tagged('central_bodies', 'suffix'))}))"
+)
