@@ -67,16 +67,19 @@ bench-scale: setup
 	HF_HUB_OFFLINE=1 $(PY) -m eval.bench_scale
 
 # The shared dev set on the five reports (three retrieval modes); then real-dev, the project's layout dev set
-# (with the ablation of each answer rule) and its held-out set, on one index of all twenty reports.
+# (with the ablation of each answer rule), its held-out set and the unseen held-out set (eval/sets/unseen),
+# on one index of all thirty-nine reports.
 # Each run writes predictions.jsonl, metrics.json and report.html (open it in a browser; README
 # "Evaluation reports"); each gold set is checked against the index's files first (rag gold check).
 eval: setup
 	$(RAG) ingest $(SHARED)/corpus --index index/shared
 	$(RAG) eval --gold $(SHARED)/gold/dev.jsonl --index index/shared --out out/eval --compare --html
-	$(RAG) ingest $(SHARED)/corpus $(SHARED)/corpus-real eval/sets/layouts/reports --index index/all
+	$(RAG) ingest $(SHARED)/corpus $(SHARED)/corpus-real eval/sets/layouts/reports eval/sets/unseen/reports \
+		--index index/all
 	$(RAG) eval --gold $(SHARED)/gold/real-dev.jsonl --index index/all --out out/eval-real --ablate --html
 	$(RAG) eval --gold eval/sets/layouts/dev.jsonl --index index/all --out out/eval-layouts --ablate --html
 	$(RAG) eval --gold eval/sets/layouts/heldout.jsonl --index index/all --out out/eval-heldout --html
+	$(RAG) eval --gold eval/sets/unseen/heldout.jsonl --index index/all --out out/eval-unseen --html
 	$(RAG) eval diff out/eval out/eval/dense --html out/eval/diff-hybrid-dense.html
 
 # Every gold set the project and $(SHARED) ship, checked against its reports (no index needed).
@@ -85,6 +88,7 @@ gold-check: setup
 	$(RAG) gold check $(SHARED)/gold/real-dev.jsonl --corpus $(SHARED)/corpus --corpus $(SHARED)/corpus-real
 	$(RAG) gold check eval/sets/layouts/dev.jsonl --corpus eval/sets/layouts/reports
 	$(RAG) gold check eval/sets/layouts/heldout.jsonl --corpus eval/sets/layouts/reports
+	$(RAG) gold check eval/sets/unseen/heldout.jsonl --corpus eval/sets/unseen/reports
 
 clean:
 	rm -rf index/sample index/sample-corpus index/corpus index/shared index/all out .pytest_cache .mypy_cache .ruff_cache

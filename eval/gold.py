@@ -7,7 +7,9 @@ One JSON object a line (see ``shared/gold/README.md``)::
      "family": "1", "tags": ["…"]}
 
 ``family`` and ``tags`` are optional (the layout family of the report holding the evidence, free labels);
-``family`` is carried into the per-family metrics and the report.
+``family`` is carried into the per-family metrics and the report. ``history`` is optional too: the user's
+earlier questions of a chat, oldest first (``["南昌县…？"]``); the question is then a later turn, and the
+eval asks it as the service's ``/chat`` would, rewritten with that history (``eval.suite.chat_rewrite``).
 
 ``load_gold`` checks every line and raises ``InputError`` naming the file and the line.
 ``normalize`` is the one matching rule every metric uses.
@@ -52,6 +54,7 @@ class GoldItem:
     filters: dict[str, Any] = field(default_factory=dict)
     family: str | None = None  # optional: the layout family of the report holding the evidence
     tags: tuple[str, ...] = ()  # optional free labels
+    history: tuple[str, ...] = ()  # optional: the earlier user turns of a chat, oldest first
 
 
 def parsed_lines(path: str | Path) -> Iterator[tuple[int, str, GoldItem | ValueError]]:
@@ -120,6 +123,9 @@ def _parse(line: str) -> GoldItem:
     tags = d.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
         raise ValueError("'tags' must be a list of non-empty strings")
+    history = d.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(h, str) and h.strip() for h in history):
+        raise ValueError("'history' must be a list of non-empty strings (the earlier user questions)")
     return GoldItem(
         id=d["id"],
         question=d["question"],
@@ -130,6 +136,7 @@ def _parse(line: str) -> GoldItem:
         filters=filters,
         family=family,
         tags=tuple(tags),
+        history=tuple(history),
     )
 
 

@@ -2,7 +2,9 @@
 
 ``evaluate`` knows nothing of how answers are made: it takes ``ask(question, filters) -> Answer``
 and ``source_text(citation) -> full document text | None``, so the same loop scores dense-only,
-keyword-only and hybrid retrieval, or a stub in tests.
+keyword-only and hybrid retrieval, or a stub in tests. A gold item with a ``history`` (a later turn of a
+chat) is first made standalone by ``rewrite(history, question)`` (the service's chat rewrite, given by
+``eval.suite.chat_rewrite``); its record keeps the history and the standalone question asked.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from rag.types import Answer, Citation
 
 Ask = Callable[[str, dict[str, Any]], Answer]
 SourceText = Callable[[Citation], str | None]
+Rewrite = Callable[[Sequence[str], str], str]
+"""``rewrite(earlier user questions, question) -> standalone question``, as the service's ``/chat`` does."""
 
 PREDICTIONS_FILE = "predictions.jsonl"
 METRICS_FILE = "metrics.json"
@@ -35,6 +39,7 @@ def evaluate(
     k: int = 5,
     out_dir: Path | None = None,
     run_info: dict[str, Any] | None = None,
+    rewrite: Rewrite | None = None,
 ) -> dict[str, Any]:
     """Ask every gold question, score it, and return the aggregate metrics.
 
@@ -42,7 +47,9 @@ def evaluate(
     and ``print_table`` shows ``recall@k``; it is stored in the result as ``"k"``. With ``out_dir``,
     writes ``predictions.jsonl`` (one record per question: the ``Answer.to_dict()`` fields, the gold
     id/type/answerability, wall-clock ``latency_ms`` and the per-question metrics) and
-    ``metrics.json`` (the aggregate plus ``run_info``). Exceptions from ``ask`` propagate.
+    ``metrics.json`` (the aggregate plus ``run_info``). Exceptions from ``ask`` propagate. An item with a
+    ``history`` is asked as ``rewrite`` makes it standalone (the rewrite's time counted in its latency); one
+    without ``rewrite`` raises ``ValueError`` naming the item, before any question is asked.
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
@@ -55,12 +62,18 @@ def evaluate(
             texts[key] = source_text(c)
         return texts[key]
 
+    if rewrite is None and (chats := [item.id for item in gold if item.history]):
+        raise ValueError(f"gold item(s) {', '.join(chats)} carry a chat history, but no chat rewrite was given")
     records = []
     for item in gold:
         t0 = time.perf_counter()
-        answer = ask(item.question, dict(item.filters))
+        question = rewrite(item.history, item.question) if item.history and rewrite else item.question
+        answer = ask(question, dict(item.filters))
         latency_ms = (time.perf_counter() - t0) * 1000.0
-        records.append(score_answer(item, answer, cached_source, ks=ks, latency_ms=latency_ms))
+        record = score_answer(item, answer, cached_source, ks=ks, latency_ms=latency_ms)
+        if item.history:
+            record.update(history=list(item.history), standalone_question=question)
+        records.append(record)
 
     metrics = aggregate(records)
     metrics["k"] = k

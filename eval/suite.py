@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eval.gold import GoldItem
-from eval.run import Ask, SourceText, evaluate
+from eval.run import Ask, Rewrite, SourceText, evaluate
 from rag.answer.base import AnswerMode
 from rag.answer.extractive import EXTRACTIVE_VERSION
 from rag.errors import ConfigError
@@ -32,6 +32,7 @@ from rag.ingest.load import read_text
 from rag.question import RULES
 from rag.question.scope import Filters
 from rag.retrieve import RetrievalMode
+from rag.tools.chat import Turn, rewrite_with_llm, standalone
 from rag.types import Answer, Citation
 
 if TYPE_CHECKING:
@@ -88,6 +89,22 @@ def asker(engine: Engine, variant: Variant, top_k: int = PASSAGES_PER_QUESTION) 
         )
 
     return ask
+
+
+def chat_rewrite(engine: Engine) -> Rewrite:
+    """``rewrite(history, question)``: the standalone question the service's ``/chat`` would answer after
+    those earlier user questions (``service.state``'s choice: the rules, or the configured LLM checked by
+    them), with the regions of the engine's reports."""
+
+    def rewrite(history: Sequence[str], question: str) -> str:
+        turns = [Turn("user", q) for q in (*history, question)]
+        regions = sorted({r.region for r in engine.reports() if r.region})
+        if engine.llm is None:
+            return standalone(turns, regions)
+        llm = engine.llm
+        return rewrite_with_llm(llm.client, llm.model, llm.rewrite_prompt, turns, regions)
+
+    return rewrite
 
 
 def source_text(engine: Engine) -> SourceText:
@@ -179,7 +196,7 @@ def retrieval_runs(
         }
         ask = asker(engine, Variant(retrieval=mode, answer_mode=answer_mode), plan.top_k)
         target = plan.out_dir if mode == "hybrid" else plan.out_dir / mode
-        runs[mode] = evaluate(gold, ask, text_of, k=plan.k, out_dir=target, run_info=info)
+        runs[mode] = evaluate(gold, ask, text_of, k=plan.k, out_dir=target, run_info=info, rewrite=chat_rewrite(engine))
         if replies is not None:
             save_replies(replies_file, replies)
     return runs
@@ -211,7 +228,9 @@ def side_by_side_runs(
             "gold": str(plan.gold),
         }
         ask = asker(engine, Variant(answer_mode=mode), plan.top_k)
-        sides[mode] = evaluate(gold, ask, text_of, k=plan.k, out_dir=plan.out_dir / mode, run_info=info)
+        sides[mode] = evaluate(
+            gold, ask, text_of, k=plan.k, out_dir=plan.out_dir / mode, run_info=info, rewrite=chat_rewrite(engine)
+        )
         if replies is not None:
             save_replies(replies_file, replies)
     return sides
@@ -226,7 +245,9 @@ def ablation_runs(engine: Engine, gold: Sequence[GoldItem], plan: Plan, base: Me
         info = {"ablate": rule, "gold": str(plan.gold), "index": str(plan.index)}
         ask = asker(engine, Variant(rules=tuple(r for r in RULES if r != rule)), plan.top_k)
         target = plan.out_dir / "ablate" / rule
-        runs[f"without {rule}"] = evaluate(gold, ask, text_of, k=plan.k, out_dir=target, run_info=info)
+        runs[f"without {rule}"] = evaluate(
+            gold, ask, text_of, k=plan.k, out_dir=target, run_info=info, rewrite=chat_rewrite(engine)
+        )
     return runs
 
 

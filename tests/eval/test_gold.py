@@ -89,6 +89,13 @@ def test_load_gold_parses_items(tmp_path: Path) -> None:
     ]
 
 
+def test_a_chat_turn_carries_its_history(tmp_path: Path) -> None:
+    earlier = ["冠县出庭应诉率是多少？", "那新乐市呢？"]
+    item = load_gold(write_lines(tmp_path, [line(question="它的复议案件呢？", history=earlier)]))[0]
+    assert item.history == tuple(earlier)
+    assert load_gold(write_lines(tmp_path, [line()]))[0].history == ()
+
+
 def test_null_filters_become_empty(tmp_path: Path) -> None:
     assert load_gold(write_lines(tmp_path, [line(filters=None)]))[0].filters == {}
 
@@ -107,6 +114,8 @@ def test_null_filters_become_empty(tmp_path: Path) -> None:
         (line(id="q2", evidence=[{"source": "a.txt", "quote": " \n"}]), "evidence[0] has an empty quote"),
         (line(id="q2", filters=["冠县"]), "'filters' must be an object"),
         (line(id=""), "'id' must be a non-empty string"),
+        (line(id="q2", history="冠县？"), "'history' must be a list of non-empty strings"),
+        (line(id="q2", history=["冠县？", " "]), "'history' must be a list of non-empty strings"),
         (line(), "duplicate id 'q1' (first on line 1)"),
     ],
 )

@@ -16,6 +16,7 @@ from rag.cli import app
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 LAYOUTS = ROOT / "eval" / "sets" / "layouts"
+UNSEEN = ROOT / "eval" / "sets" / "unseen"
 
 # SAMPLE text written for these tests; not from any real report.
 REPORT = "示例县2024年法治政府建设情况\n全年收到行政复议申请87件，办结85件。\n企业开办时间压缩至0.5个工作日。\n"
@@ -121,6 +122,7 @@ def test_without_a_corpus_only_the_lines_are_checked(broken: Path) -> None:
 SHIPPED = [
     (LAYOUTS / "dev.jsonl", [LAYOUTS / "reports"]),
     (LAYOUTS / "heldout.jsonl", [LAYOUTS / "reports"]),
+    (UNSEEN / "heldout.jsonl", [UNSEEN / "reports"]),
     (SHARED / "gold" / "dev.jsonl", [SHARED / "corpus"]),
     (SHARED / "gold" / "real-dev.jsonl", [SHARED / "corpus", SHARED / "corpus-real"]),
 ]
@@ -137,6 +139,16 @@ def test_the_project_sets_carry_families() -> None:
     for gold in (LAYOUTS / "dev.jsonl", LAYOUTS / "heldout.jsonl"):
         items = [json.loads(x) for x in gold.read_text("utf-8").splitlines() if x.strip()]
         assert all(x.get("family") for x in items if x["answerable"])
+    unseen = [json.loads(x) for x in (UNSEEN / "heldout.jsonl").read_text("utf-8").splitlines() if x.strip()]
+    assert {x["family"] for x in unseen} <= UNSEEN_FAMILIES
+    assert all(x["history"] for x in unseen if x["family"] == "chat")
+
+
+UNSEEN_FAMILIES = {
+    *("subject", "scope", "ordinal", "counted-thing", "multi-figure", "description"),
+    *("list", "wrong-body", "chat", "refusal", "plain-figure"),
+}
+"""The question families of issue 16 that eval/sets/unseen/heldout.jsonl labels every question with."""
 
 
 def test_rag_gold_check_prints_one_line_per_defect_and_exits_1(broken: Path, corpus: Path) -> None:

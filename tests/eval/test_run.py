@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +229,34 @@ def test_answering_an_unanswerable_question_is_wrong() -> None:
     assert m["per_type"] == {"unanswerable": {"n": 1, "accuracy": 0.0}}
     assert m["answer_accuracy"] is None  # no answerable questions to average over
     assert (m["citations_valid"], m["citations_checked"], m["citation_validity"]) == (1, 1, 1.0)
+
+
+def test_a_chat_turn_is_asked_as_the_rewrite_makes_it_standalone(tmp_path: Path) -> None:
+    fake = Fake()
+    rewritten: list[tuple[tuple[str, ...], str]] = []
+
+    def rewrite(history: Sequence[str], question: str) -> str:
+        rewritten.append((tuple(history), question))
+        return "问题g1？"
+
+    turn = GoldItem(**{**GOLD[0].__dict__, "id": "g5", "question": "那它呢？", "history": ("问题g0？",)})
+    m = evaluate([GOLD[1], turn], fake.ask, fake.source_text, out_dir=tmp_path, rewrite=rewrite)
+    assert rewritten == [(("问题g0？",), "那它呢？")]  # only the item with a history is rewritten
+    assert [q for q, _ in fake.asked] == ["问题g2？", "问题g1？"]
+    assert m["n"] == 2
+    records = [json.loads(x) for x in (tmp_path / "predictions.jsonl").read_text("utf-8").splitlines()]
+    assert "history" not in records[0] and "standalone_question" not in records[0]
+    assert records[1]["question"] == "那它呢？"  # the gold wording, with what was asked beside it
+    assert (records[1]["history"], records[1]["standalone_question"]) == (["问题g0？"], "问题g1？")
+    assert records[1]["correct"] is True
+
+
+def test_a_chat_turn_without_a_rewrite_is_refused_before_asking() -> None:
+    fake = Fake()
+    turn = GoldItem(**{**GOLD[0].__dict__, "id": "g5", "history": ("问题g0？",)})
+    with pytest.raises(ValueError, match="g5 carry a chat history"):
+        evaluate([GOLD[1], turn], fake.ask, fake.source_text)
+    assert fake.asked == []
 
 
 def test_evaluate_extra_k(tmp_path: Path) -> None:

