@@ -2,8 +2,11 @@
 written out by hand after reading each report (its title, header, opening and signature).
 
 Sources: the project's layout families (eval/sets/layouts/reports), the sample corpus (``rag sample``),
-and, read in place when present next to the project, ../shared/corpus and ../shared/corpus-real (those
-rows skip when the directory is absent). A new report family gets its row here.
+the unseen held-out reports (eval/sets/unseen/reports, written for issue 16 before any change; their rows
+were added after the merge and are never tuned on: a row the code misreads is marked ``xfail(strict=True)``
+with what it reads, so the day it is read right the mark must go), and, read in place when present next
+to the project, ../shared/corpus and ../shared/corpus-real (those rows skip when the
+directory is absent). A new report family gets its row here.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[3]
 SHARED = ROOT.parent / "shared"
 DIRS = {
     "layouts": ROOT / "eval" / "sets" / "layouts" / "reports",
+    "unseen": ROOT / "eval" / "sets" / "unseen" / "reports",
     "shared": SHARED / "corpus",
     "real": SHARED / "corpus-real",
 }
@@ -62,6 +66,29 @@ ROWS: list[tuple[str, str, tuple[str, ...], str | None, str | None, int | None]]
 ]
 
 
+# The held-out reports of issue 16 (eval/sets/unseen): the subject only (their confidence is what the reader
+# says it is: a region read from a drafted document's name alone is rightly "low", for a person to confirm).
+UNSEEN: list[tuple[str, tuple[str, ...], str | None, str | None, int | None]] = [
+    ("sample-changde-wjw-2023-notitle.txt", ("湖南省", "常德市"), "卫生健康委", "department", 2023),
+    ("sample-changxing-scjgj-2024-notitle.txt", ("浙江省", "湖州市", "长兴县"), SCJG, "department", 2024),
+    ("sample-changxing-sfj-2024.txt", ("浙江省", "湖州市", "长兴县"), SFJ, "department", 2024),
+    ("sample-fengyang-county-2023.txt", ("安徽省", "滁州市", "凤阳县"), G, "county", 2023),
+    ("sample-fengyang-county-2024.txt", ("安徽省", "滁州市", "凤阳县"), G, "county", 2024),
+    ("sample-forestry-ministry-2024.txt", (), "国家林业和草原局", "national", 2024),
+    ("sample-guizhou-sft-2024.txt", ("贵州省",), "司法厅", "province", 2024),
+    ("sample-lianxi-district-2024.txt", ("江西省", "九江市", "濂溪区"), G, "county", 2024),
+    ("sample-yongkang-sfj-2025-brokentitle.txt", ("浙江省", "金华市", "永康市"), SFJ, "department", 2025),
+    ("sample-yubei-sfj-2024-notitle.txt", ("重庆市", "渝北区"), SFJ, "department", 2024),
+    ("sample-zhanjiang-city-2023-brokentitle.txt", ("广东省", "湛江市"), G, "city", 2023),
+]
+# What the reader gets wrong today on the held-out reports (not tuned on: each is a family for a later fix).
+MISREAD = {
+    "sample-forestry-ministry-2024.txt": "region 云南省 (a place of work), level province",
+    "sample-yubei-sfj-2024-notitle.txt": "region 北区 (from 区司法局)",
+    "sample-zhanjiang-city-2023-brokentitle.txt": "region 广东省: the portal line above the title is joined into it",
+}
+
+
 @pytest.fixture(scope="module")
 def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("sample")
@@ -89,8 +116,25 @@ def test_subject_of_each_report(
         assert prov["value"] and prov["confidence"] in ("high", "medium") and prov["evidence"]
 
 
+@pytest.mark.parametrize(
+    ("name", "path", "department", "level", "year"),
+    [
+        pytest.param(*row, marks=[pytest.mark.xfail(strict=True, reason=MISREAD[row[0]])] if row[0] in MISREAD else [])
+        for row in UNSEEN
+    ],
+    ids=[row[0] for row in UNSEEN],
+)
+def test_subject_of_each_unseen_report(
+    name: str, path: tuple[str, ...], department: str | None, level: str | None, year: int | None
+) -> None:
+    r = load_report(DIRS["unseen"] / name)
+    region = path[-1] if path else None
+    assert (r.region, r.region_path, r.department, r.level, r.year) == (region, path, department, level, year)
+
+
 def test_the_table_covers_every_report_the_project_holds(sample_dir: Path) -> None:
     listed = {(w, n) for w, n, *_ in ROWS}
+    listed |= {("unseen", name) for name, *_ in UNSEEN}
     present = {("sample", p.name) for p in sample_dir.iterdir()}
     present |= {(w, p.name) for w, d in DIRS.items() if d.is_dir() for p in d.iterdir() if p.is_file()}
     assert present <= listed, f"reports without a row: {sorted(present - listed)}"
