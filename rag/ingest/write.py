@@ -16,9 +16,10 @@ from typing import Literal, TypeAlias
 import numpy as np
 
 from .. import store as st
-from ..embed import Embedder
+from ..embed import Embedder, call_size
 from ..errors import (
     DuplicateDocumentError,
+    EmbedderError,
     EmptyDocumentError,
     IngestCancelledError,
     InputError,
@@ -44,8 +45,9 @@ class Outcome:
     message: str
     report_id: str | None = None
     chunks: int = 0
-    # why a file was not indexed: an InputError when it failed, a DuplicateDocumentError for a duplicate
-    error: InputError | DuplicateDocumentError | None = None
+    # why a file was not indexed: an InputError when it failed on its content, an EmbedderError when the
+    # embedder failed on it (a remote pool out of retries), a DuplicateDocumentError for a duplicate
+    error: InputError | EmbedderError | DuplicateDocumentError | None = None
 
 
 @dataclass
@@ -82,7 +84,7 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 def embedding_text(report: Report, chunk: Chunk) -> str:
     """What the embedder sees: region and section headings give the chunk its context."""
-    context = " ".join(x for x in (report.region, *chunk.section_path) if x)
+    context = context_text(report, chunk)
     return f"{context}\n{chunk.text}" if context else chunk.text
 
 
@@ -93,16 +95,69 @@ def sentence_texts(chunk: Chunk) -> list[str]:
     return [chunk.text[s:e] for s, e in sentence_spans(chunk.text)]
 
 
-EMBED_BATCH = 8  # between batches the deadline and a stop request are checked (small: a prompt stop)
+EMBED_BATCH = 8  # texts per embedder call; between calls the deadline and a stop request are checked
 
 
 def embed_within(embedder: Embedder, texts: Sequence[str], deadline: lim.Deadline) -> np.ndarray:
-    parts = []
-    for i in range(0, len(texts), EMBED_BATCH):
+    """Embed ``texts`` as documents, in batches of texts of like length (little padding), rows in the
+    order given; the deadline and a stop request are checked between batches."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    size = call_size(embedder, EMBED_BATCH)  # a remote pool gets enough per call to fill its request slots
+    for i in range(0, len(order), size):
         deadline.check()
-        parts.append(np.asarray(embedder.embed_documents(texts[i : i + EMBED_BATCH]), dtype=np.float32))
+        rows = order[i : i + size]
+        out[rows] = np.asarray(embedder.embed_documents([texts[j] for j in rows]), dtype=np.float32)
     deadline.check()
-    return np.vstack(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
+    return out
+
+
+def context_text(report: Report, chunk: Chunk) -> str:
+    """The region and section headings of a chunk: what ``embedding_text`` puts before its text."""
+    return " ".join(x for x in (report.region, *chunk.section_path) if x)
+
+
+#: Weight of a chunk's headings (``context_text``, embedded once per distinct heading path) against its
+#: sentences' mean in the chunk vector derived from them; 0 leaves the headings out of the dense vector.
+CONTEXT_WEIGHT = 0.5
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v
+
+
+def embed_chunks(
+    embedder: Embedder, report: Report, chunks: Sequence[Chunk], deadline: lim.Deadline
+) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk vectors and sentence vectors (``sentence_texts`` order) with each text embedded once.
+
+    The model sees each distinct sentence and each distinct heading path once; a chunk's vector is the
+    unit mean of its sentences' vectors (weighted by their length) plus ``CONTEXT_WEIGHT`` times its
+    headings' vector, renormalised. A chunk without sentences is embedded whole (``embedding_text``).
+    """
+    per_chunk = [sentence_texts(c) for c in chunks]
+    contexts = [context_text(report, c) for c in chunks]
+    wanted: dict[str, int] = {}
+    for c, sents, ctx in zip(chunks, per_chunk, contexts, strict=True):
+        for t in sents if sents else [embedding_text(report, c)]:
+            wanted.setdefault(t, len(wanted))
+        if sents and ctx and CONTEXT_WEIGHT > 0:
+            wanted.setdefault(ctx, len(wanted))
+    vectors = embed_within(embedder, list(wanted), deadline)
+    chunk_vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    for k, (c, sents, ctx) in enumerate(zip(chunks, per_chunk, contexts, strict=True)):
+        if not sents:
+            chunk_vectors[k] = vectors[wanted[embedding_text(report, c)]]
+            continue
+        weights = np.array([len(t) for t in sents], dtype=np.float32)
+        mean = _unit(weights @ vectors[[wanted[t] for t in sents]])
+        if ctx and CONTEXT_WEIGHT > 0:
+            mean = mean + CONTEXT_WEIGHT * vectors[wanted[ctx]]
+        chunk_vectors[k] = _unit(mean)
+    sentence_rows = [wanted[t] for sents in per_chunk for t in sents]
+    sentence_vectors = vectors[sentence_rows] if sentence_rows else np.zeros((0, embedder.dim), dtype=np.float32)
+    return chunk_vectors, np.ascontiguousarray(sentence_vectors, dtype=np.float32)
 
 
 def keyword_text(chunk: Chunk) -> str:
@@ -190,9 +245,7 @@ def ingest(
                 continue
             try:
                 lim.check_chunks(len(chunks), path, limits)
-                vectors = embed_within(embedder, [embedding_text(report, c) for c in chunks], deadline)
-                sentences = [t for c in chunks for t in sentence_texts(c)]
-                sentence_vectors = embed_within(embedder, sentences, deadline)
+                vectors, sentence_vectors = embed_chunks(embedder, report, chunks, deadline)
             except IngestCancelledError as e:
                 if committed:
                     raise IngestCancelledError(
@@ -202,6 +255,9 @@ def ingest(
                 raise
             except InputError as e:
                 result.outcomes.append(Outcome(str(path), "failed", str(e), error=e))
+                continue
+            except EmbedderError as e:  # out of retries: this file fails by name, the committed ones stay
+                result.outcomes.append(Outcome(str(path), "failed", f"{path}: not embedded: {e}", error=e))
                 continue
             tokens = [tok(keyword_text(c)) for c in chunks]
             if previous is not None:

