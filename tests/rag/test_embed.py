@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import openai
 import pytest
@@ -23,6 +27,9 @@ from rag.embed import (
     make_embedder,
 )
 from rag.errors import ConfigError, EmbedderError
+from rag.ingest.chunk import chunk_report
+from rag.ingest.load import load_report
+from rag.ingest.write import sentence_texts
 from tests.helpers import free_port, wait_until_up
 
 QUESTION = "2024年行政机关负责人出庭应诉率是多少？"
@@ -191,7 +198,7 @@ def test_openai_backend_http_error_names_server(e5_server: str) -> None:
 def test_openai_backend_server_down_fails_fast() -> None:
     base_url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens here
     client = openai.OpenAI(base_url=base_url, api_key="x", timeout=2.0, max_retries=0)
-    remote = OpenAIEmbedder("e5", base_url=base_url, client=client)
+    remote = OpenAIEmbedder("e5", base_url=base_url, client=client, max_retries=0)
     start = time.monotonic()
     with pytest.raises(EmbedderError) as err:
         remote.embed_documents(["任何文本"])
@@ -226,3 +233,134 @@ def test_make_embedder_builds_backends(minilm_path: str, e5_server: str) -> None
 def test_make_embedder_config_errors(backend: str, kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         make_embedder(backend, **kwargs)
+
+
+# --- concurrent requests, retries and their budget (a scripted endpoint) -----------------------------
+
+
+class ScriptedEndpoint:
+    """An OpenAI-compatible ``/embeddings`` endpoint in-process (an httpx ``MockTransport``): each text's
+    vector encodes its number (``"t17"`` → 17 in dim 0), and ``script(text_of_first, attempt)`` decides per
+    request: ``"ok"``, an HTTP status (``429``, ``503`` …), ``"timeout"`` or ``"stall"`` (wait until
+    another request is in flight too, proving they overlap)."""
+
+    def __init__(self, script: Callable[[str, int], object]) -> None:
+        self.script = script
+        self.attempts: dict[str, int] = {}
+        self.inflight = 0
+        self.most_inflight = 0
+        self.lock = threading.Lock()
+        self.overlap = threading.Event()
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        texts = body["input"]
+        with self.lock:
+            attempt = self.attempts.get(texts[0], 0)
+            self.attempts[texts[0]] = attempt + 1
+            self.inflight += 1
+            self.most_inflight = max(self.most_inflight, self.inflight)
+            if self.inflight > 1:
+                self.overlap.set()
+        try:
+            action = self.script(texts[0], attempt)
+            if action == "stall":
+                self.overlap.wait(timeout=10)
+            elif action == "timeout":
+                raise httpx.ReadTimeout("scripted stall", request=request)
+            elif isinstance(action, int):
+                return httpx.Response(action, json={"error": {"message": f"scripted {action}"}})
+            data = [{"object": "embedding", "index": i, "embedding": _vector(t)} for i, t in enumerate(texts)]
+            return httpx.Response(200, json={"object": "list", "data": data, "model": body["model"]})
+        finally:
+            with self.lock:
+                self.inflight -= 1
+
+    def embedder(self, **kw: Any) -> tuple[OpenAIEmbedder, list[float]]:
+        waits: list[float] = []
+        client = openai.OpenAI(
+            base_url="http://pool.test/v1",
+            api_key="x",
+            max_retries=0,
+            http_client=httpx.Client(transport=httpx.MockTransport(self.handle)),
+        )
+        kw.setdefault("sleep", waits.append)  # no real waiting: the waits are recorded
+        return OpenAIEmbedder("e5", base_url="http://pool.test/v1", client=client, **kw), waits
+
+
+def _vector(text: str) -> list[float]:
+    """``"t17"`` → [18, 1, 0]; any other text → a vector of its length and checksum."""
+    if re.fullmatch(r"t\d+", text):
+        return [float(text[1:]) + 1.0, 1.0, 0.0]
+    return [float(len(text)), 1.0, float(zlib.crc32(text.encode()) % 97)]
+
+
+def _numbers(vectors: np.ndarray) -> list[int]:
+    """The text numbers back from the scripted vectors ([n + 1, 1, 0] normalised)."""
+    return [round(v[0] / v[1] - 1.0) for v in vectors]
+
+
+def test_openai_concurrent_requests_overlap_and_keep_order() -> None:
+    endpoint = ScriptedEndpoint(lambda first, attempt: "stall")
+    remote, _ = endpoint.embedder(batch_size=3, concurrency=4)
+    texts = [f"t{i}" for i in range(20)]
+    vectors = remote.embed_documents(texts)
+    assert _numbers(vectors) == list(range(20))
+    assert endpoint.most_inflight > 1  # the stalled requests waited for one another: they were in flight together
+    assert remote.call_size == 12
+
+
+def test_openai_retries_429_5xx_and_timeouts_with_backoff() -> None:
+    failures: dict[str, list[object]] = {"t0": [429, 503], "t4": ["timeout"], "t8": [502, 500, 504]}
+
+    def script(first: str, attempt: int) -> object:
+        plan = failures.get(first, [])
+        return plan[attempt] if attempt < len(plan) else "ok"
+
+    endpoint = ScriptedEndpoint(script)
+    remote, waits = endpoint.embedder(batch_size=4, concurrency=3, backoff=1.0, backoff_max=3.0)
+    vectors = remote.embed_documents([f"t{i}" for i in range(12)])
+    assert _numbers(vectors) == list(range(12))
+    assert endpoint.attempts == {"t0": 3, "t4": 2, "t8": 4}
+    assert len(waits) == 6
+    assert all(1.0 <= w <= 3.0 * 1.5 for w in waits)  # backoff: at least the first wait, at most the cap
+    assert max(waits) > 2.0  # t8's third wait has doubled twice (1 → 2 → 4, capped at 3)
+
+
+def test_openai_gives_up_within_the_budget_and_names_the_server() -> None:
+    endpoint = ScriptedEndpoint(lambda first, attempt: 503)
+    remote, waits = endpoint.embedder(batch_size=2, concurrency=2, max_retries=100, retry_budget=10.0)
+    with pytest.raises(EmbedderError) as err:
+        remote.embed_documents([f"t{i}" for i in range(6)])
+    assert sum(waits) <= 10.0
+    assert "http://pool.test/v1" in str(err.value)
+    assert "503" in str(err.value)
+
+
+def test_openai_does_not_retry_a_client_error() -> None:
+    endpoint = ScriptedEndpoint(lambda first, attempt: 400)
+    remote, waits = endpoint.embedder()
+    with pytest.raises(EmbedderError, match="400"):
+        remote.embed_documents(["t1"])
+    assert waits == [] and endpoint.attempts == {"t1": 1}
+
+
+def test_failed_embedding_fails_its_files_by_name_and_keeps_the_committed(
+    write_samples: Callable[..., list[Path]], tmp_path: Path
+) -> None:
+    from rag import store
+    from rag.ingest.write import ingest
+
+    paths = write_samples()
+    # every request carrying a sentence of the second file fails, however often it is tried
+    second = {t for c in chunk_report(load_report(paths[1])) for t in sentence_texts(c)}
+    endpoint = ScriptedEndpoint(lambda first, attempt: 503 if first in second else "ok")
+    remote, _ = endpoint.embedder(batch_size=1, concurrency=2, retry_budget=1.0, backoff=0.1)
+    result = ingest(paths, tmp_path / "index", remote, batch_files=1)
+    status = {Path(o.path).name: o.status for o in result.outcomes}
+    assert status == {paths[0].name: "added", paths[1].name: "failed", paths[2].name: "added"}
+    failed = result.failed[0]
+    assert paths[1].name in failed.message and "503" in failed.message
+    assert isinstance(failed.error, EmbedderError)
+    data = store.load(tmp_path / "index", embedder=remote.id)
+    assert {r.source for r in data.reports.values()} == {paths[0].name, paths[2].name}
