@@ -8,7 +8,9 @@ by name and the others still go in. Nothing is written when nothing changed, and
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeAlias
@@ -164,6 +166,19 @@ def keyword_text(chunk: Chunk) -> str:
     return " ".join((*chunk.section_path, chunk.text))
 
 
+READ_AHEAD = 2  # files read, cleaned and chunked ahead of the one being embedded (memory: two reports)
+
+
+def _prepare(path: Path, limits: lim.DocLimits, max_chars: int) -> tuple[Report | InputError, list[Chunk]]:
+    """Load and chunk one file (on the reader thread): the report and its chunks, or why it failed."""
+    try:
+        with lim.applied(limits):
+            report = load_report(path)
+    except InputError as e:
+        return e, []
+    return report, chunk_report(report, max_chars=max_chars)
+
+
 DEFAULT_BATCH_FILES = 64  # reports per commit of a bulk ingest (a crash or Ctrl-C loses at most one batch)
 DEFAULT_BATCH_CHUNKS = 20_000  # or fewer reports, when they make this many chunks
 
@@ -217,73 +232,80 @@ def ingest(
                 committed += len(add) + len(drop)
             drop, add = [], []
 
-        for n, path in enumerate(files, 1):
-            if progress:
-                progress(path.name, n - 1, len(files))
-            deadline = lim.Deadline(path, limits, should_stop)
-            try:
-                with lim.applied(limits):
-                    report = load_report(path)
-            except InputError as e:
-                result.outcomes.append(Outcome(str(path), "failed", str(e), error=e))
-                continue
-            same = by_hash.get(report.content_hash)
-            if same is not None:
-                if same.source == report.source:
-                    msg = f"{path}: unchanged, already indexed as {same.report_id}"
-                    result.outcomes.append(Outcome(str(path), "unchanged", msg, same.report_id))
+        # the next files are read, cleaned and chunked while the current one is embedded
+        reader = ThreadPoolExecutor(1, thread_name_prefix="ingest-read")  # inherits this thread's niceness
+        ahead = deque(reader.submit(_prepare, p, limits, max_chars) for p in files[:READ_AHEAD])
+        try:
+            for n, path in enumerate(files, 1):
+                if n - 1 + READ_AHEAD < len(files):
+                    ahead.append(reader.submit(_prepare, files[n - 1 + READ_AHEAD], limits, max_chars))
+                loaded, prepared_chunks = ahead.popleft().result()
+                if progress:
+                    progress(path.name, n - 1, len(files))
+                deadline = lim.Deadline(path, limits, should_stop)
+                if isinstance(loaded, InputError):
+                    result.outcomes.append(Outcome(str(path), "failed", str(loaded), error=loaded))
+                    continue
+                report = loaded
+                same = by_hash.get(report.content_hash)
+                if same is not None:
+                    if same.source == report.source:
+                        msg = f"{path}: unchanged, already indexed as {same.report_id}"
+                        result.outcomes.append(Outcome(str(path), "unchanged", msg, same.report_id))
+                    else:
+                        dup = DuplicateDocumentError(path, same.source, same.report_id)
+                        result.outcomes.append(Outcome(str(path), "duplicate", str(dup), same.report_id, error=dup))
+                    continue
+                previous = by_source.get(report.source)
+                status: OutcomeStatus
+                chunks = prepared_chunks
+                if not chunks:
+                    empty = EmptyDocumentError(path, "no paragraphs to index after cleaning")
+                    result.outcomes.append(Outcome(str(path), "failed", str(empty), error=empty))
+                    continue
+                try:
+                    lim.check_chunks(len(chunks), path, limits)
+                    vectors, sentence_vectors = embed_chunks(embedder, report, chunks, deadline)
+                except IngestCancelledError as e:
+                    if committed:
+                        raise IngestCancelledError(
+                            f"ingest stopped (shutting down); {committed} reports of earlier batches were written, "
+                            "the batch in progress was not"
+                        ) from e
+                    raise
+                except InputError as e:
+                    result.outcomes.append(Outcome(str(path), "failed", str(e), error=e))
+                    continue
+                except EmbedderError as e:  # out of retries: this file fails by name, the committed ones stay
+                    result.outcomes.append(Outcome(str(path), "failed", f"{path}: not embedded: {e}", error=e))
+                    continue
+                tokens = [tok(keyword_text(c)) for c in chunks]
+                if previous is not None:
+                    by_hash.pop(previous.content_hash, None)
+                    pending = next((a for a in add if a.report is previous), None)
+                    if pending is not None:  # the same file name earlier in this batch
+                        add = [a for a in add if a is not pending]
+                        result.chars -= len(pending.report.text)
+                    else:
+                        drop.append(previous.report_id)
+                    status, msg = "replaced", f"{path}: changed; replaced {previous.report_id}"
                 else:
-                    dup = DuplicateDocumentError(path, same.source, same.report_id)
-                    result.outcomes.append(Outcome(str(path), "duplicate", str(dup), same.report_id, error=dup))
-                continue
-            previous = by_source.get(report.source)
-            status: OutcomeStatus
-            chunks = chunk_report(report, max_chars=max_chars)
-            if not chunks:
-                empty = EmptyDocumentError(path, "no paragraphs to index after cleaning")
-                result.outcomes.append(Outcome(str(path), "failed", str(empty), error=empty))
-                continue
-            try:
-                lim.check_chunks(len(chunks), path, limits)
-                vectors, sentence_vectors = embed_chunks(embedder, report, chunks, deadline)
-            except IngestCancelledError as e:
-                if committed:
-                    raise IngestCancelledError(
-                        f"ingest stopped (shutting down); {committed} reports of earlier batches were written, "
-                        "the batch in progress was not"
-                    ) from e
-                raise
-            except InputError as e:
-                result.outcomes.append(Outcome(str(path), "failed", str(e), error=e))
-                continue
-            except EmbedderError as e:  # out of retries: this file fails by name, the committed ones stay
-                result.outcomes.append(Outcome(str(path), "failed", f"{path}: not embedded: {e}", error=e))
-                continue
-            tokens = [tok(keyword_text(c)) for c in chunks]
-            if previous is not None:
-                by_hash.pop(previous.content_hash, None)
-                pending = next((a for a in add if a.report is previous), None)
-                if pending is not None:  # the same file name earlier in this batch
-                    add = [a for a in add if a is not pending]
-                    result.chars -= len(pending.report.text)
-                else:
-                    drop.append(previous.report_id)
-                status, msg = "replaced", f"{path}: changed; replaced {previous.report_id}"
-            else:
-                status, msg = "added", f"{path}: added as {report.report_id}"
-            for w in report.warnings:
-                msg += f"; warning: {w}"
-            add.append(st.Addition(report, chunks, tokens, vectors, sentence_vectors))
-            by_hash[report.content_hash] = report
-            by_source[report.source] = report
-            result.chars += len(report.text)
-            if on_chars:
-                on_chars(len(report.text))
-            result.outcomes.append(Outcome(str(path), status, msg, report.report_id, len(chunks)))
-            if len(add) + len(drop) >= batch_files or sum(len(a.chunks) for a in add) >= batch_chunks:
-                if should_stop is not None and should_stop():
-                    break
-                flush()
+                    status, msg = "added", f"{path}: added as {report.report_id}"
+                for w in report.warnings:
+                    msg += f"; warning: {w}"
+                add.append(st.Addition(report, chunks, tokens, vectors, sentence_vectors))
+                by_hash[report.content_hash] = report
+                by_source[report.source] = report
+                result.chars += len(report.text)
+                if on_chars:
+                    on_chars(len(report.text))
+                result.outcomes.append(Outcome(str(path), status, msg, report.report_id, len(chunks)))
+                if len(add) + len(drop) >= batch_files or sum(len(a.chunks) for a in add) >= batch_chunks:
+                    if should_stop is not None and should_stop():
+                        break
+                    flush()
+        finally:
+            reader.shutdown(wait=True, cancel_futures=True)
         if progress:
             progress("", len(files), len(files))
         if should_stop is not None and should_stop():
