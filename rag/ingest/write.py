@@ -129,37 +129,52 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / n if n > 0 else v
 
 
-def embed_chunks(
-    embedder: Embedder, report: Report, chunks: Sequence[Chunk], deadline: lim.Deadline
-) -> tuple[np.ndarray, np.ndarray]:
-    """Chunk vectors and sentence vectors (``sentence_texts`` order) with each text embedded once.
+#: How a chunk's dense vector is made: ``"whole"`` embeds the chunk (``embedding_text``) besides its
+#: sentences, each character twice; ``"derived"`` derives it from the sentences' and headings' vectors,
+#: each character once (twice the ingest speed; on the gold sets one layouts-dev question fell from
+#: rank 5 to 6, so it is not the default). ``RAG_INGEST_CHUNK_VECTORS``.
+ChunkVectors: TypeAlias = Literal["whole", "derived"]
+DEFAULT_CHUNK_VECTORS: ChunkVectors = "whole"
 
-    The model sees each distinct sentence and each distinct heading path once; a chunk's vector is the
-    unit mean of its sentences' vectors (weighted by their length) plus ``CONTEXT_WEIGHT`` times its
-    headings' vector, renormalised. A chunk without sentences is embedded whole (``embedding_text``).
+
+def embed_chunks(
+    embedder: Embedder,
+    report: Report,
+    chunks: Sequence[Chunk],
+    deadline: lim.Deadline,
+    chunk_vectors: ChunkVectors = DEFAULT_CHUNK_VECTORS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk vectors and sentence vectors (``sentence_texts`` order), each distinct text embedded once,
+    in one pass of calls grouped by length.
+
+    ``"whole"``: a chunk's vector is its ``embedding_text`` embedded. ``"derived"``: the model sees each
+    distinct sentence and each distinct heading path once; a chunk's vector is the unit mean of its
+    sentences' vectors (weighted by their length) plus ``CONTEXT_WEIGHT`` times its headings' vector,
+    renormalised. Either way a chunk without sentences is embedded whole.
     """
+    derive = chunk_vectors == "derived"
     per_chunk = [sentence_texts(c) for c in chunks]
     contexts = [context_text(report, c) for c in chunks]
     wanted: dict[str, int] = {}
     for c, sents, ctx in zip(chunks, per_chunk, contexts, strict=True):
-        for t in sents if sents else [embedding_text(report, c)]:
+        for t in sents if sents and derive else [*sents, embedding_text(report, c)]:
             wanted.setdefault(t, len(wanted))
-        if sents and ctx and CONTEXT_WEIGHT > 0:
+        if derive and sents and ctx and CONTEXT_WEIGHT > 0:
             wanted.setdefault(ctx, len(wanted))
     vectors = embed_within(embedder, list(wanted), deadline)
-    chunk_vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    chunk_vectors_out = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
     for k, (c, sents, ctx) in enumerate(zip(chunks, per_chunk, contexts, strict=True)):
-        if not sents:
-            chunk_vectors[k] = vectors[wanted[embedding_text(report, c)]]
+        if not sents or not derive:
+            chunk_vectors_out[k] = vectors[wanted[embedding_text(report, c)]]
             continue
         weights = np.array([len(t) for t in sents], dtype=np.float32)
         mean = _unit(weights @ vectors[[wanted[t] for t in sents]])
         if ctx and CONTEXT_WEIGHT > 0:
             mean = mean + CONTEXT_WEIGHT * vectors[wanted[ctx]]
-        chunk_vectors[k] = _unit(mean)
+        chunk_vectors_out[k] = _unit(mean)
     sentence_rows = [wanted[t] for sents in per_chunk for t in sents]
     sentence_vectors = vectors[sentence_rows] if sentence_rows else np.zeros((0, embedder.dim), dtype=np.float32)
-    return chunk_vectors, np.ascontiguousarray(sentence_vectors, dtype=np.float32)
+    return chunk_vectors_out, np.ascontiguousarray(sentence_vectors, dtype=np.float32)
 
 
 def keyword_text(chunk: Chunk) -> str:
@@ -197,6 +212,7 @@ def ingest(
     batch_files: int = DEFAULT_BATCH_FILES,
     batch_chunks: int = DEFAULT_BATCH_CHUNKS,
     on_chars: Callable[[int], None] | None = None,
+    chunk_vectors: ChunkVectors = DEFAULT_CHUNK_VECTORS,
 ) -> IngestResult:
     """Ingest ``paths`` into the index at ``directory`` (created when missing, in the store ``store``
     names; an existing index stays in its own store).
@@ -206,7 +222,8 @@ def ingest(
     commit one new generation: a crash or Ctrl-C loses at most the batch in progress, and a re-run skips
     the files already in (unchanged). ``on_chars(n)`` is told the clean characters of each file ingested
     (for a progress bar's chars/s). When ``should_stop()`` turns true, ``IngestCancelledError`` is
-    raised between embedding batches and the batch in progress is not written.
+    raised between embedding batches and the batch in progress is not written. ``chunk_vectors``: see
+    ``ChunkVectors``.
     """
     limits = limits or lim.DocLimits()
     t0 = time.perf_counter()
@@ -265,7 +282,7 @@ def ingest(
                     continue
                 try:
                     lim.check_chunks(len(chunks), path, limits)
-                    vectors, sentence_vectors = embed_chunks(embedder, report, chunks, deadline)
+                    vectors, sentence_vectors = embed_chunks(embedder, report, chunks, deadline, chunk_vectors)
                 except IngestCancelledError as e:
                     if committed:
                         raise IngestCancelledError(

