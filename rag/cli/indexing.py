@@ -57,7 +57,7 @@ def ingest(
                 limits=s.doc_limits(),
                 store=s.store_spec(),
                 on_chars=on_chars,
-                chunk_vectors=s.ingest_chunk_vectors,
+                sentence_vectors=s.ingest_sentence_vectors,
             )
         )
     colours = {"added": "green", "replaced": "cyan", "unchanged": "dim", "duplicate": "yellow", "failed": "red"}

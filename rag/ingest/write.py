@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal, TypeAlias
 
 import numpy as np
 
 from .. import store as st
-from ..embed import Embedder, call_size
+from ..embed import Embedder, call_size, spans_separately
 from ..errors import (
     DuplicateDocumentError,
     EmbedderError,
@@ -97,21 +98,7 @@ def sentence_texts(chunk: Chunk) -> list[str]:
     return [chunk.text[s:e] for s, e in sentence_spans(chunk.text)]
 
 
-EMBED_BATCH = 8  # texts per embedder call; between calls the deadline and a stop request are checked
-
-
-def embed_within(embedder: Embedder, texts: Sequence[str], deadline: lim.Deadline) -> np.ndarray:
-    """Embed ``texts`` as documents, in batches of texts of like length (little padding), rows in the
-    order given; the deadline and a stop request are checked between batches."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
-    size = call_size(embedder, EMBED_BATCH)  # a remote pool gets enough per call to fill its request slots
-    for i in range(0, len(order), size):
-        deadline.check()
-        rows = order[i : i + size]
-        out[rows] = np.asarray(embedder.embed_documents([texts[j] for j in rows]), dtype=np.float32)
-    deadline.check()
-    return out
+EMBED_BATCH = 8  # chunks per embedder call; between calls the deadline and a stop request are checked
 
 
 def context_text(report: Report, chunk: Chunk) -> str:
@@ -119,22 +106,12 @@ def context_text(report: Report, chunk: Chunk) -> str:
     return " ".join(x for x in (report.region, *chunk.section_path) if x)
 
 
-#: Weight of a chunk's headings (``context_text``, embedded once per distinct heading path) against its
-#: sentences' mean in the chunk vector derived from them; 0 leaves the headings out of the dense vector.
-CONTEXT_WEIGHT = 0.5
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = float(np.linalg.norm(v))
-    return v / n if n > 0 else v
-
-
-#: How a chunk's dense vector is made: ``"whole"`` embeds the chunk (``embedding_text``) besides its
-#: sentences, each character twice; ``"derived"`` derives it from the sentences' and headings' vectors,
-#: each character once (twice the ingest speed; on the gold sets one layouts-dev question fell from
-#: rank 5 to 6, so it is not the default). ``RAG_INGEST_CHUNK_VECTORS``.
-ChunkVectors: TypeAlias = Literal["whole", "derived"]
-DEFAULT_CHUNK_VECTORS: ChunkVectors = "whole"
+#: How sentence vectors are made: ``"late"`` pools each sentence's vector from the token states of the
+#: one pass over its chunk (``Embedder.embed_spans``: each character through the model once; a remote
+#: embedder without token states embeds the sentences separately); ``"separate"`` embeds each sentence
+#: alone besides its chunk, each character twice. ``RAG_INGEST_SENTENCE_VECTORS``.
+SentenceVectors: TypeAlias = Literal["late", "separate"]
+DEFAULT_SENTENCE_VECTORS: SentenceVectors = "late"
 
 
 def embed_chunks(
@@ -142,39 +119,30 @@ def embed_chunks(
     report: Report,
     chunks: Sequence[Chunk],
     deadline: lim.Deadline,
-    chunk_vectors: ChunkVectors = DEFAULT_CHUNK_VECTORS,
+    sentence_vectors: SentenceVectors = DEFAULT_SENTENCE_VECTORS,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Chunk vectors and sentence vectors (``sentence_texts`` order), each distinct text embedded once,
-    in one pass of calls grouped by length.
-
-    ``"whole"``: a chunk's vector is its ``embedding_text`` embedded. ``"derived"``: the model sees each
-    distinct sentence and each distinct heading path once; a chunk's vector is the unit mean of its
-    sentences' vectors (weighted by their length) plus ``CONTEXT_WEIGHT`` times its headings' vector,
-    renormalised. Either way a chunk without sentences is embedded whole.
-    """
-    derive = chunk_vectors == "derived"
-    per_chunk = [sentence_texts(c) for c in chunks]
-    contexts = [context_text(report, c) for c in chunks]
-    wanted: dict[str, int] = {}
-    for c, sents, ctx in zip(chunks, per_chunk, contexts, strict=True):
-        for t in sents if sents and derive else [*sents, embedding_text(report, c)]:
-            wanted.setdefault(t, len(wanted))
-        if derive and sents and ctx and CONTEXT_WEIGHT > 0:
-            wanted.setdefault(ctx, len(wanted))
-    vectors = embed_within(embedder, list(wanted), deadline)
-    chunk_vectors_out = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
-    for k, (c, sents, ctx) in enumerate(zip(chunks, per_chunk, contexts, strict=True)):
-        if not sents or not derive:
-            chunk_vectors_out[k] = vectors[wanted[embedding_text(report, c)]]
-            continue
-        weights = np.array([len(t) for t in sents], dtype=np.float32)
-        mean = _unit(weights @ vectors[[wanted[t] for t in sents]])
-        if ctx and CONTEXT_WEIGHT > 0:
-            mean = mean + CONTEXT_WEIGHT * vectors[wanted[ctx]]
-        chunk_vectors_out[k] = _unit(mean)
-    sentence_rows = [wanted[t] for sents in per_chunk for t in sents]
-    sentence_vectors = vectors[sentence_rows] if sentence_rows else np.zeros((0, embedder.dim), dtype=np.float32)
-    return chunk_vectors_out, np.ascontiguousarray(sentence_vectors, dtype=np.float32)
+    """Chunk vectors (each chunk's ``embedding_text`` embedded) and sentence vectors (``sentence_texts``
+    order), in calls of chunks of like length; the deadline and a stop request are checked between calls."""
+    texts = [embedding_text(report, c) for c in chunks]
+    spans = []
+    for text, c in zip(texts, chunks, strict=True):
+        at = len(text) - len(c.text)  # the chunk's text ends its embedding text
+        spans.append([(at + a, at + b) for a, b in sentence_spans(c.text)])
+    embed = embedder.embed_spans if sentence_vectors == "late" else partial(spans_separately, embedder)
+    chunk_out = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    sentence_at = np.cumsum([0, *map(len, spans)])
+    sentence_out = np.zeros((int(sentence_at[-1]), embedder.dim), dtype=np.float32)
+    order = sorted(range(len(chunks)), key=lambda i: len(texts[i]))
+    size = call_size(embedder, EMBED_BATCH)  # a remote pool gets enough per call to fill its request slots
+    for i in range(0, len(order), size):
+        deadline.check()
+        rows = order[i : i + size]
+        vectors, span_vectors = embed([texts[k] for k in rows], [spans[k] for k in rows])
+        chunk_out[rows] = vectors
+        sentence_rows = [j for k in rows for j in range(sentence_at[k], sentence_at[k + 1])]
+        sentence_out[sentence_rows] = span_vectors
+    deadline.check()
+    return chunk_out, sentence_out
 
 
 def keyword_text(chunk: Chunk) -> str:
@@ -192,6 +160,22 @@ def _prepare(path: Path, limits: lim.DocLimits, max_chars: int) -> tuple[Report 
     except InputError as e:
         return e, []
     return report, chunk_report(report, max_chars=max_chars)
+
+
+def _read_ahead(
+    files: Sequence[Path], limits: lim.DocLimits, max_chars: int
+) -> Iterator[tuple[Path, Report | InputError, list[Chunk]]]:
+    """Each file with its report (or why it failed) and chunks, in order; the next ``READ_AHEAD`` files
+    are read, cleaned and chunked on a reader thread while the caller embeds the current one."""
+    reader = ThreadPoolExecutor(1, thread_name_prefix="ingest-read")  # inherits this thread's niceness
+    try:
+        ahead = deque(reader.submit(_prepare, p, limits, max_chars) for p in files[:READ_AHEAD])
+        for n, path in enumerate(files):
+            if n + READ_AHEAD < len(files):
+                ahead.append(reader.submit(_prepare, files[n + READ_AHEAD], limits, max_chars))
+            yield (path, *ahead.popleft().result())
+    finally:
+        reader.shutdown(wait=True, cancel_futures=True)
 
 
 DEFAULT_BATCH_FILES = 64  # reports per commit of a bulk ingest (a crash or Ctrl-C loses at most one batch)
@@ -212,7 +196,7 @@ def ingest(
     batch_files: int = DEFAULT_BATCH_FILES,
     batch_chunks: int = DEFAULT_BATCH_CHUNKS,
     on_chars: Callable[[int], None] | None = None,
-    chunk_vectors: ChunkVectors = DEFAULT_CHUNK_VECTORS,
+    sentence_vectors: SentenceVectors = DEFAULT_SENTENCE_VECTORS,
 ) -> IngestResult:
     """Ingest ``paths`` into the index at ``directory`` (created when missing, in the store ``store``
     names; an existing index stays in its own store).
@@ -222,8 +206,8 @@ def ingest(
     commit one new generation: a crash or Ctrl-C loses at most the batch in progress, and a re-run skips
     the files already in (unchanged). ``on_chars(n)`` is told the clean characters of each file ingested
     (for a progress bar's chars/s). When ``should_stop()`` turns true, ``IngestCancelledError`` is
-    raised between embedding batches and the batch in progress is not written. ``chunk_vectors``: see
-    ``ChunkVectors``.
+    raised between embedding batches and the batch in progress is not written. ``sentence_vectors``: see
+    ``SentenceVectors``.
     """
     limits = limits or lim.DocLimits()
     t0 = time.perf_counter()
@@ -249,80 +233,71 @@ def ingest(
                 committed += len(add) + len(drop)
             drop, add = [], []
 
-        # the next files are read, cleaned and chunked while the current one is embedded
-        reader = ThreadPoolExecutor(1, thread_name_prefix="ingest-read")  # inherits this thread's niceness
-        ahead = deque(reader.submit(_prepare, p, limits, max_chars) for p in files[:READ_AHEAD])
-        try:
-            for n, path in enumerate(files, 1):
-                if n - 1 + READ_AHEAD < len(files):
-                    ahead.append(reader.submit(_prepare, files[n - 1 + READ_AHEAD], limits, max_chars))
-                loaded, prepared_chunks = ahead.popleft().result()
-                if progress:
-                    progress(path.name, n - 1, len(files))
-                deadline = lim.Deadline(path, limits, should_stop)
-                if isinstance(loaded, InputError):
-                    result.outcomes.append(Outcome(str(path), "failed", str(loaded), error=loaded))
-                    continue
-                report = loaded
-                same = by_hash.get(report.content_hash)
-                if same is not None:
-                    if same.source == report.source:
-                        msg = f"{path}: unchanged, already indexed as {same.report_id}"
-                        result.outcomes.append(Outcome(str(path), "unchanged", msg, same.report_id))
-                    else:
-                        dup = DuplicateDocumentError(path, same.source, same.report_id)
-                        result.outcomes.append(Outcome(str(path), "duplicate", str(dup), same.report_id, error=dup))
-                    continue
-                previous = by_source.get(report.source)
-                status: OutcomeStatus
-                chunks = prepared_chunks
-                if not chunks:
-                    empty = EmptyDocumentError(path, "no paragraphs to index after cleaning")
-                    result.outcomes.append(Outcome(str(path), "failed", str(empty), error=empty))
-                    continue
-                try:
-                    lim.check_chunks(len(chunks), path, limits)
-                    vectors, sentence_vectors = embed_chunks(embedder, report, chunks, deadline, chunk_vectors)
-                except IngestCancelledError as e:
-                    if committed:
-                        raise IngestCancelledError(
-                            f"ingest stopped (shutting down); {committed} reports of earlier batches were written, "
-                            "the batch in progress was not"
-                        ) from e
-                    raise
-                except InputError as e:
-                    result.outcomes.append(Outcome(str(path), "failed", str(e), error=e))
-                    continue
-                except EmbedderError as e:  # out of retries: this file fails by name, the committed ones stay
-                    result.outcomes.append(Outcome(str(path), "failed", f"{path}: not embedded: {e}", error=e))
-                    continue
-                tokens = [tok(keyword_text(c)) for c in chunks]
-                if previous is not None:
-                    by_hash.pop(previous.content_hash, None)
-                    pending = next((a for a in add if a.report is previous), None)
-                    if pending is not None:  # the same file name earlier in this batch
-                        add = [a for a in add if a is not pending]
-                        result.chars -= len(pending.report.text)
-                    else:
-                        drop.append(previous.report_id)
-                    status, msg = "replaced", f"{path}: changed; replaced {previous.report_id}"
+        for n, (path, loaded, prepared) in enumerate(_read_ahead(files, limits, max_chars), 1):
+            if progress:
+                progress(path.name, n - 1, len(files))
+            deadline = lim.Deadline(path, limits, should_stop)
+            if isinstance(loaded, InputError):
+                result.outcomes.append(Outcome(str(path), "failed", str(loaded), error=loaded))
+                continue
+            report = loaded
+            same = by_hash.get(report.content_hash)
+            if same is not None:
+                if same.source == report.source:
+                    msg = f"{path}: unchanged, already indexed as {same.report_id}"
+                    result.outcomes.append(Outcome(str(path), "unchanged", msg, same.report_id))
                 else:
-                    status, msg = "added", f"{path}: added as {report.report_id}"
-                for w in report.warnings:
-                    msg += f"; warning: {w}"
-                add.append(st.Addition(report, chunks, tokens, vectors, sentence_vectors))
-                by_hash[report.content_hash] = report
-                by_source[report.source] = report
-                result.chars += len(report.text)
-                if on_chars:
-                    on_chars(len(report.text))
-                result.outcomes.append(Outcome(str(path), status, msg, report.report_id, len(chunks)))
-                if len(add) + len(drop) >= batch_files or sum(len(a.chunks) for a in add) >= batch_chunks:
-                    if should_stop is not None and should_stop():
-                        break
-                    flush()
-        finally:
-            reader.shutdown(wait=True, cancel_futures=True)
+                    dup = DuplicateDocumentError(path, same.source, same.report_id)
+                    result.outcomes.append(Outcome(str(path), "duplicate", str(dup), same.report_id, error=dup))
+                continue
+            previous = by_source.get(report.source)
+            status: OutcomeStatus
+            chunks = prepared
+            if not chunks:
+                empty = EmptyDocumentError(path, "no paragraphs to index after cleaning")
+                result.outcomes.append(Outcome(str(path), "failed", str(empty), error=empty))
+                continue
+            try:
+                lim.check_chunks(len(chunks), path, limits)
+                vectors, sentence_rows = embed_chunks(embedder, report, chunks, deadline, sentence_vectors)
+            except IngestCancelledError as e:
+                if committed:
+                    raise IngestCancelledError(
+                        f"ingest stopped (shutting down); {committed} reports of earlier batches were written, "
+                        "the batch in progress was not"
+                    ) from e
+                raise
+            except InputError as e:
+                result.outcomes.append(Outcome(str(path), "failed", str(e), error=e))
+                continue
+            except EmbedderError as e:  # out of retries: this file fails by name, the committed ones stay
+                result.outcomes.append(Outcome(str(path), "failed", f"{path}: not embedded: {e}", error=e))
+                continue
+            tokens = [tok(keyword_text(c)) for c in chunks]
+            if previous is not None:
+                by_hash.pop(previous.content_hash, None)
+                pending = next((a for a in add if a.report is previous), None)
+                if pending is not None:  # the same file name earlier in this batch
+                    add = [a for a in add if a is not pending]
+                    result.chars -= len(pending.report.text)
+                else:
+                    drop.append(previous.report_id)
+                status, msg = "replaced", f"{path}: changed; replaced {previous.report_id}"
+            else:
+                status, msg = "added", f"{path}: added as {report.report_id}"
+            for w in report.warnings:
+                msg += f"; warning: {w}"
+            add.append(st.Addition(report, chunks, tokens, vectors, sentence_rows))
+            by_hash[report.content_hash] = report
+            by_source[report.source] = report
+            result.chars += len(report.text)
+            if on_chars:
+                on_chars(len(report.text))
+            result.outcomes.append(Outcome(str(path), status, msg, report.report_id, len(chunks)))
+            if len(add) + len(drop) >= batch_files or sum(len(a.chunks) for a in add) >= batch_chunks:
+                if should_stop is not None and should_stop():
+                    break
+                flush()
         if progress:
             progress("", len(files), len(files))
         if should_stop is not None and should_stop():

