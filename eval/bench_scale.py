@@ -4,7 +4,9 @@ The corpus is made from the project's sample report (``rag.ingest.sample``): a l
 section repeated with other headings) is loaded and chunked once; each synthetic report renames the
 region (three characters: the offsets stay) and draws new figures of the same width. Embeddings are
 stand-ins: unit vectors clustered by topic (a topic per 50 chunks, so that nearest neighbours exist as
-with real embeddings); a question is a chunk's vector with noise. Keyword tokens are the template
+with real embeddings), and a vector per sentence (several per chunk, each its chunk's with noise), as a
+real ingest stores them, so disk and open figures are a real index's; a question is a chunk's vector
+with noise. Keyword tokens are the template
 chunk's own plus the region's and the figures'. Embedding and tokenising are therefore excluded from
 every figure, as the targets ask.
 
@@ -30,6 +32,7 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +86,13 @@ class Synth:
     def chunks_per_report(self) -> int:
         return len(self.chunks)
 
+    @cached_property
+    def sentences_per_chunk(self) -> list[int]:
+        """Sentences of each template chunk (``rag.text.sentence_spans``), as the store counts them."""
+        from rag.store.base import sentence_counts
+
+        return sentence_counts(self.chunks)
+
     def region(self, i: int) -> str:
         a, b = divmod(i, len(_HANS))
         a %= len(_HANS)
@@ -124,7 +134,13 @@ class Synth:
             topics = rng.integers(0, len(centers), size=n)
             vectors = centers[topics] + rng.standard_normal((n, DIM), dtype=np.float32) * (0.5 / np.sqrt(DIM))
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            out.append(Addition(report, chunks, tokens, vectors.astype(np.float32), None))
+            # as a real ingest stores them: a vector per sentence (several per chunk), each its chunk's
+            # vector with noise of its own
+            per_chunk = self.sentences_per_chunk
+            sentences = np.repeat(vectors, per_chunk, axis=0)
+            sentences += rng.standard_normal(sentences.shape, dtype=np.float32) * (0.5 / np.sqrt(DIM))
+            sentences /= np.linalg.norm(sentences, axis=1, keepdims=True)
+            out.append(Addition(report, chunks, tokens, vectors.astype(np.float32), sentences.astype(np.float32)))
         return out
 
 

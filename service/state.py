@@ -15,7 +15,7 @@ from typing import Any
 from rag.answer.llm import LLM
 from rag.embed import Embedder
 from rag.engine import Engine
-from rag.errors import DuplicateDocumentError, IndexBusyError, InputError
+from rag.errors import DuplicateDocumentError, EmbedderError, IndexBusyError, InputError
 from rag.ingest.write import ingest, remove
 from rag.settings import Settings
 from rag.store import Manifest
@@ -66,6 +66,7 @@ class AppState:
                     max_chars=self.settings.chunk_chars,
                     limits=self.settings.doc_limits(),
                     should_stop=should_stop,
+                    sentence_vectors=self.settings.ingest_sentence_vectors,
                 )
             except BaseException:
                 stored.discard()
@@ -78,6 +79,9 @@ class AppState:
             if isinstance(error, InputError):
                 stored.discard()
                 raise type(error)(name, error.detail)
+            if isinstance(error, EmbedderError):
+                stored.discard()
+                raise error
             message = outcome.message.replace(str(stored.path), name)
             if outcome.status == "replaced" and previous is not None and previous.source_path != str(stored.path):
                 uploads.remove(folder, previous.source_path)

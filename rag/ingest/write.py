@@ -8,17 +8,21 @@ by name and the others still go in. Nothing is written when nothing changed, and
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal, TypeAlias
 
 import numpy as np
 
 from .. import store as st
-from ..embed import Embedder
+from ..embed import Embedder, call_size, spans_separately
 from ..errors import (
     DuplicateDocumentError,
+    EmbedderError,
     EmptyDocumentError,
     IngestCancelledError,
     InputError,
@@ -44,8 +48,9 @@ class Outcome:
     message: str
     report_id: str | None = None
     chunks: int = 0
-    # why a file was not indexed: an InputError when it failed, a DuplicateDocumentError for a duplicate
-    error: InputError | DuplicateDocumentError | None = None
+    # why a file was not indexed: an InputError when it failed on its content, an EmbedderError when the
+    # embedder failed on it (a remote pool out of retries), a DuplicateDocumentError for a duplicate
+    error: InputError | EmbedderError | DuplicateDocumentError | None = None
 
 
 @dataclass
@@ -82,7 +87,7 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 def embedding_text(report: Report, chunk: Chunk) -> str:
     """What the embedder sees: region and section headings give the chunk its context."""
-    context = " ".join(x for x in (report.region, *chunk.section_path) if x)
+    context = context_text(report, chunk)
     return f"{context}\n{chunk.text}" if context else chunk.text
 
 
@@ -93,20 +98,84 @@ def sentence_texts(chunk: Chunk) -> list[str]:
     return [chunk.text[s:e] for s, e in sentence_spans(chunk.text)]
 
 
-EMBED_BATCH = 8  # between batches the deadline and a stop request are checked (small: a prompt stop)
+EMBED_BATCH = 8  # chunks per embedder call; between calls the deadline and a stop request are checked
 
 
-def embed_within(embedder: Embedder, texts: Sequence[str], deadline: lim.Deadline) -> np.ndarray:
-    parts = []
-    for i in range(0, len(texts), EMBED_BATCH):
+def context_text(report: Report, chunk: Chunk) -> str:
+    """The region and section headings of a chunk: what ``embedding_text`` puts before its text."""
+    return " ".join(x for x in (report.region, *chunk.section_path) if x)
+
+
+#: How sentence vectors are made: ``"late"`` pools each sentence's vector from the token states of the
+#: one pass over its chunk (``Embedder.embed_spans``: each character through the model once; a remote
+#: embedder without token states embeds the sentences separately); ``"separate"`` embeds each sentence
+#: alone besides its chunk, each character twice. ``RAG_INGEST_SENTENCE_VECTORS``.
+SentenceVectors: TypeAlias = Literal["late", "separate"]
+DEFAULT_SENTENCE_VECTORS: SentenceVectors = "late"
+
+
+def embed_chunks(
+    embedder: Embedder,
+    report: Report,
+    chunks: Sequence[Chunk],
+    deadline: lim.Deadline,
+    sentence_vectors: SentenceVectors = DEFAULT_SENTENCE_VECTORS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk vectors (each chunk's ``embedding_text`` embedded) and sentence vectors (``sentence_texts``
+    order), in calls of chunks of like length; the deadline and a stop request are checked between calls."""
+    texts = [embedding_text(report, c) for c in chunks]
+    spans = []
+    for text, c in zip(texts, chunks, strict=True):
+        at = len(text) - len(c.text)  # the chunk's text ends its embedding text
+        spans.append([(at + a, at + b) for a, b in sentence_spans(c.text)])
+    embed = embedder.embed_spans if sentence_vectors == "late" else partial(spans_separately, embedder)
+    chunk_out = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    sentence_at = np.cumsum([0, *map(len, spans)])
+    sentence_out = np.zeros((int(sentence_at[-1]), embedder.dim), dtype=np.float32)
+    order = sorted(range(len(chunks)), key=lambda i: len(texts[i]))
+    size = call_size(embedder, EMBED_BATCH)  # a remote pool gets enough per call to fill its request slots
+    for i in range(0, len(order), size):
         deadline.check()
-        parts.append(np.asarray(embedder.embed_documents(texts[i : i + EMBED_BATCH]), dtype=np.float32))
+        rows = order[i : i + size]
+        vectors, span_vectors = embed([texts[k] for k in rows], [spans[k] for k in rows])
+        chunk_out[rows] = vectors
+        sentence_rows = [j for k in rows for j in range(sentence_at[k], sentence_at[k + 1])]
+        sentence_out[sentence_rows] = span_vectors
     deadline.check()
-    return np.vstack(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
+    return chunk_out, sentence_out
 
 
 def keyword_text(chunk: Chunk) -> str:
     return " ".join((*chunk.section_path, chunk.text))
+
+
+READ_AHEAD = 2  # files read, cleaned and chunked ahead of the one being embedded (memory: two reports)
+
+
+def _prepare(path: Path, limits: lim.DocLimits, max_chars: int) -> tuple[Report | InputError, list[Chunk]]:
+    """Load and chunk one file (on the reader thread): the report and its chunks, or why it failed."""
+    try:
+        with lim.applied(limits):
+            report = load_report(path)
+    except InputError as e:
+        return e, []
+    return report, chunk_report(report, max_chars=max_chars)
+
+
+def _read_ahead(
+    files: Sequence[Path], limits: lim.DocLimits, max_chars: int
+) -> Iterator[tuple[Path, Report | InputError, list[Chunk]]]:
+    """Each file with its report (or why it failed) and chunks, in order; the next ``READ_AHEAD`` files
+    are read, cleaned and chunked on a reader thread while the caller embeds the current one."""
+    reader = ThreadPoolExecutor(1, thread_name_prefix="ingest-read")  # inherits this thread's niceness
+    try:
+        ahead = deque(reader.submit(_prepare, p, limits, max_chars) for p in files[:READ_AHEAD])
+        for n, path in enumerate(files):
+            if n + READ_AHEAD < len(files):
+                ahead.append(reader.submit(_prepare, files[n + READ_AHEAD], limits, max_chars))
+            yield (path, *ahead.popleft().result())
+    finally:
+        reader.shutdown(wait=True, cancel_futures=True)
 
 
 DEFAULT_BATCH_FILES = 64  # reports per commit of a bulk ingest (a crash or Ctrl-C loses at most one batch)
@@ -127,6 +196,7 @@ def ingest(
     batch_files: int = DEFAULT_BATCH_FILES,
     batch_chunks: int = DEFAULT_BATCH_CHUNKS,
     on_chars: Callable[[int], None] | None = None,
+    sentence_vectors: SentenceVectors = DEFAULT_SENTENCE_VECTORS,
 ) -> IngestResult:
     """Ingest ``paths`` into the index at ``directory`` (created when missing, in the store ``store``
     names; an existing index stays in its own store).
@@ -136,7 +206,8 @@ def ingest(
     commit one new generation: a crash or Ctrl-C loses at most the batch in progress, and a re-run skips
     the files already in (unchanged). ``on_chars(n)`` is told the clean characters of each file ingested
     (for a progress bar's chars/s). When ``should_stop()`` turns true, ``IngestCancelledError`` is
-    raised between embedding batches and the batch in progress is not written.
+    raised between embedding batches and the batch in progress is not written. ``sentence_vectors``: see
+    ``SentenceVectors``.
     """
     limits = limits or lim.DocLimits()
     t0 = time.perf_counter()
@@ -162,16 +233,14 @@ def ingest(
                 committed += len(add) + len(drop)
             drop, add = [], []
 
-        for n, path in enumerate(files, 1):
+        for n, (path, loaded, prepared) in enumerate(_read_ahead(files, limits, max_chars), 1):
             if progress:
                 progress(path.name, n - 1, len(files))
             deadline = lim.Deadline(path, limits, should_stop)
-            try:
-                with lim.applied(limits):
-                    report = load_report(path)
-            except InputError as e:
-                result.outcomes.append(Outcome(str(path), "failed", str(e), error=e))
+            if isinstance(loaded, InputError):
+                result.outcomes.append(Outcome(str(path), "failed", str(loaded), error=loaded))
                 continue
+            report = loaded
             same = by_hash.get(report.content_hash)
             if same is not None:
                 if same.source == report.source:
@@ -183,16 +252,14 @@ def ingest(
                 continue
             previous = by_source.get(report.source)
             status: OutcomeStatus
-            chunks = chunk_report(report, max_chars=max_chars)
+            chunks = prepared
             if not chunks:
                 empty = EmptyDocumentError(path, "no paragraphs to index after cleaning")
                 result.outcomes.append(Outcome(str(path), "failed", str(empty), error=empty))
                 continue
             try:
                 lim.check_chunks(len(chunks), path, limits)
-                vectors = embed_within(embedder, [embedding_text(report, c) for c in chunks], deadline)
-                sentences = [t for c in chunks for t in sentence_texts(c)]
-                sentence_vectors = embed_within(embedder, sentences, deadline)
+                vectors, sentence_rows = embed_chunks(embedder, report, chunks, deadline, sentence_vectors)
             except IngestCancelledError as e:
                 if committed:
                     raise IngestCancelledError(
@@ -202,6 +269,9 @@ def ingest(
                 raise
             except InputError as e:
                 result.outcomes.append(Outcome(str(path), "failed", str(e), error=e))
+                continue
+            except EmbedderError as e:  # out of retries: this file fails by name, the committed ones stay
+                result.outcomes.append(Outcome(str(path), "failed", f"{path}: not embedded: {e}", error=e))
                 continue
             tokens = [tok(keyword_text(c)) for c in chunks]
             if previous is not None:
@@ -217,7 +287,7 @@ def ingest(
                 status, msg = "added", f"{path}: added as {report.report_id}"
             for w in report.warnings:
                 msg += f"; warning: {w}"
-            add.append(st.Addition(report, chunks, tokens, vectors, sentence_vectors))
+            add.append(st.Addition(report, chunks, tokens, vectors, sentence_rows))
             by_hash[report.content_hash] = report
             by_source[report.source] = report
             result.chars += len(report.text)

