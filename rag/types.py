@@ -36,6 +36,10 @@ class Report:
     provenance: dict[str, dict[str, str]] = field(default_factory=dict)
     body_start: int = 0  # text[body_start:body_end] is the body; the rest are the document's header/footer lines
     body_end: int | None = None  # None: to the end
+    # what a person's correction replaced (rag meta set): field → its provenance entry as it stood before
+    # (read from the text or given at ingest; the region's also with "region_path" and "level"), so that
+    # ``rag meta unset`` restores it
+    read_values: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def body(self) -> str:
