@@ -274,7 +274,12 @@ def _given_update(data: st.IndexData, report_id: str, loaded: Report) -> Report 
 
 
 def correct(
-    directory: str | Path, report_id: str, values: dict[str, object] | None = None, unset: Sequence[str] = ()
+    directory: str | Path,
+    report_id: str,
+    values: dict[str, object] | None = None,
+    unset: Sequence[str] = (),
+    *,
+    evidence: str = "rag meta set",
 ) -> Report:
     """Set metadata fields of one report by hand (``rag meta set``, ``PATCH /reports/{id}``) and undo
     earlier corrections (``unset``: back to the value read from the text or given at ingest).
@@ -283,7 +288,8 @@ def correct(
     ``ReportNotFoundError``). The corrected report is one new generation with the same text, chunks and
     vectors (no re-embedding); the correction is also kept in the index's corrections ledger under the
     file's content hash, written first and put back if the commit fails, so that it is reapplied when
-    the same file is ingested again. Returns the report as now stored."""
+    the same file is ingested again. ``evidence`` says who corrected it (the provenance's evidence).
+    Returns the report as now stored."""
     directory = Path(directory)
     checked_values = {check_field(k): check_value(k, v) for k, v in (values or {}).items()}
     for name in unset:
@@ -298,7 +304,7 @@ def correct(
         if report_id not in writer.data.report_ids():
             raise ReportNotFoundError(f"no report with id {report_id!r} in {directory}")
         report = writer.data.report(report_id)
-        fixed = apply(restore(report, list(unset)), checked_values, source=USER, evidence="rag meta set")
+        fixed = apply(restore(report, list(unset)), checked_values, source=USER, evidence=evidence)
         ledger = st.read_corrections(directory)
         before = {h: dict(f) for h, f in ledger.items()}
         entry = ledger.setdefault(report.content_hash, {})
