@@ -265,12 +265,12 @@ def _given_update(data: st.IndexData, report_id: str, loaded: Report) -> Report 
     if report_id not in data.report_ids():
         return None
     stored = data.report(report_id)
-    values = {
-        k: v["value"] for k, v in loaded.provenance.items() if v.get("source") == GIVEN and k not in stored.read_values
-    }
-    if all(stored.provenance.get(k, {}).get("value") == v for k, v in values.items()):
+    given = {k: v for k, v in loaded.provenance.items() if v.get("source") == GIVEN and k not in stored.read_values}
+    if all(stored.provenance.get(k, {}).get("value") == v["value"] for k, v in given.items()):
         return None
-    return apply(stored, values, source=GIVEN, evidence=next(iter(loaded.provenance.values()))["evidence"])
+    for name, entry in given.items():
+        stored = apply(stored, {name: entry["value"]}, source=GIVEN, evidence=entry["evidence"])
+    return stored
 
 
 def correct(
