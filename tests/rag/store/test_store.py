@@ -9,8 +9,8 @@ makes the answers; the tiny hash embedder makes the write-path tests fast.
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
