@@ -45,6 +45,11 @@ class Report:
     def body(self) -> str:
         return self.text[self.body_start : self.body_end]
 
+    @property
+    def url(self) -> str | None:
+        """Where the report was published, when given at ingest or set by hand (kept in ``provenance``)."""
+        return self.provenance.get("url", {}).get("value") or None
+
     def meta(self) -> dict[str, Any]:
         """Metadata without the text."""
         d = asdict(self)
@@ -176,6 +181,7 @@ class Citation:
     start: int
     end: int
     reference: str  # for briefings: 《冠县关于2024年法治政府建设情况的报告》一、（六）第1段
+    url: str | None = None  # where the report was published, when known (given at ingest or set by hand)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

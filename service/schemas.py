@@ -157,6 +157,7 @@ class CitationOut(Out):
     start: int
     end: int
     reference: str = Field(description="《title》section第n段")
+    url: str | None = Field(None, description="where the report was published, when given at ingest or set by hand")
 
 
 class PassageOut(Out):
