@@ -5,7 +5,6 @@ it) from the report's page. SAMPLE reports only (tests/conftest.py); the index i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
