@@ -134,10 +134,6 @@ async def delete(report_id: str, state: StateDep) -> dict[str, Any]:
     return {"status": "removed", "report_id": report_id, "reports": m.reports, "chunks": m.chunks}
 
 
-#: a correction is a few short fields: a body over this is not one
-PATCH_MAX_BYTES = 16 * 1024
-
-
 @router.patch(
     "/{report_id}",
     response_model=ReportOut,
@@ -155,11 +151,7 @@ async def patch(report_id: str, request: Request, state: StateDep) -> dict[str, 
     "year": 2024}`` sets, ``null`` undoes a field's correction. Stored with provenance ``user`` at once,
     without re-embedding, and kept for a re-ingest of the same file. An unknown field or a bad value is a
     422 naming it, an unknown report a 404; nothing is changed then."""
-    body = b""
-    async for part in request.stream():
-        body += part
-        if len(body) > PATCH_MAX_BYTES:
-            raise HTTPException(413, f"a correction body over {PATCH_MAX_BYTES:,} bytes")
+    body = await request.body()  # capped by the app's body limit (RAG_JSON_MAX_BYTES), as every JSON body
     try:
         patch = json.loads(body or b"null")
     except ValueError as e:
