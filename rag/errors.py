@@ -14,6 +14,8 @@
     ├── DuplicateDocumentError     the same content is indexed already, under another file name
     ├── IngestCancelledError       an ingest stopped on request (shutdown); nothing was written
     ├── ReportNotFoundError        unknown report id / paragraph id
+    ├── MetadataError              a metadata field or value that cannot be stored (unknown field, bad
+    │                              year, a malformed row of a metadata file: named), nothing changed
     ├── QueryError                 a question or filter that cannot be served
     ├── EmbedderError              an embedding backend failed or is misconfigured
     └── ConfigError                settings that cannot work
@@ -99,6 +101,12 @@ class IngestCancelledError(RagError):
 
 class ReportNotFoundError(RagError):
     pass
+
+
+class MetadataError(RagError):
+    """Metadata given or corrected by a person that cannot be stored: an unknown field, a value that is
+    not one (a year that is not a year), a malformed row of a ``--meta`` file. The message names the
+    field, the value and, for a file, the file and its line; nothing stored has changed."""
 
 
 class QueryError(RagError):

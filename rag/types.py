@@ -37,10 +37,19 @@ class Report:
     provenance: dict[str, dict[str, str]] = field(default_factory=dict)
     body_start: int = 0  # text[body_start:body_end] is the body; the rest are the document's header/footer lines
     body_end: int | None = None  # None: to the end
+    # what a person's correction replaced (rag meta set): field → its provenance entry as it stood before
+    # (read from the text or given at ingest; the region's also with "region_path" and "level"), so that
+    # ``rag meta unset`` restores it
+    read_values: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def body(self) -> str:
         return self.text[self.body_start : self.body_end]
+
+    @property
+    def url(self) -> str | None:
+        """Where the report was published, when given at ingest or set by hand (kept in ``provenance``)."""
+        return self.provenance.get("url", {}).get("value") or None
 
     def meta(self) -> dict[str, Any]:
         """Metadata without the text."""
@@ -173,6 +182,7 @@ class Citation:
     start: int
     end: int
     reference: str  # for briefings: 《冠县关于2024年法治政府建设情况的报告》一、（六）第1段
+    url: str | None = None  # where the report was published, when known (given at ingest or set by hand)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -157,6 +157,7 @@ class CitationOut(Out):
     start: int
     end: int
     reference: str = Field(description="《title》section第n段")
+    url: str | None = Field(None, description="where the report was published, when given at ingest or set by hand")
 
 
 class PassageOut(Out):
@@ -252,9 +253,35 @@ class ReportOut(Out):
     region_path: list[str]
     department: str | None
     level: str | None
-    provenance: dict[str, dict[str, str]]
+    provenance: dict[str, dict[str, str]] = Field(
+        description="field → {value, source, confidence, evidence}; source user: corrected by hand, given: given at "
+        "ingest (a --meta file or front matter; url is kept here)"
+    )
     body_start: int
     body_end: int | None
+    read_values: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="what a correction replaced, field → its provenance before (unset restores it)",
+    )
+    unsure: list[str] = Field(
+        default_factory=list, description="fields read with less than high confidence, or not found: worth a check"
+    )
+
+
+class MetaPatchIn(BaseModel):
+    """``PATCH /reports/{id}``: the fields to correct (JSON merge patch: ``null`` undoes a field's
+    correction, back to the value read from the text or given at ingest)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = None
+    region: str | None = Field(None, examples=["江西省/南昌市/南昌县"])
+    department: str | None = None
+    year: int | str | None = Field(None, examples=[2024])
+    published: str | None = Field(None, examples=["2025-03-01"])
+    issuer: str | None = None
+    doc_number: str | None = None
+    url: str | None = None
 
 
 class ReportListItemOut(ReportOut):

@@ -16,10 +16,11 @@ from rag.answer.llm import LLM
 from rag.embed import Embedder
 from rag.engine import Engine
 from rag.errors import DuplicateDocumentError, EmbedderError, IndexBusyError, InputError
-from rag.ingest.write import ingest, remove
+from rag.ingest.write import correct, ingest, remove
 from rag.settings import Settings
 from rag.store import Manifest
 from rag.tools.chat import Turn, rewrite_with_llm, standalone
+from rag.types import Report
 
 from . import uploads
 from .jobs import JobRunner
@@ -99,6 +100,17 @@ class AppState:
         finally:
             self.write_lock.release()
         return manifest
+
+    def correct_report(self, report_id: str, values: dict[str, object], unset: Sequence[str]) -> Report:
+        """A metadata correction (``rag.ingest.write.correct``), then the engine on the new generation."""
+        if not self.write_lock.acquire(timeout=30):
+            raise IndexBusyError("another write (an upload) is in progress; retry later")
+        try:
+            fixed = correct(self.settings.index_dir, report_id, values, unset, evidence="PATCH /reports")
+            self.engine.reload()
+        finally:
+            self.write_lock.release()
+        return fixed
 
     def sweep_uploads(self) -> list[Path]:
         """Remove stored uploads no indexed report references (left by a crash mid-ingest)."""

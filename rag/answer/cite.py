@@ -34,6 +34,7 @@ def make_citation(n: int, report: Report, chunk: Chunk, start: int, end: int) ->
         start=start,
         end=end,
         reference=reference(report, chunk),
+        url=report.url,
     )
 
 

@@ -1,4 +1,4 @@
-"""The ``rag`` command line: ingest, reports, remove, compact, search, ask, brief, compare, sample, and the
+"""The ``rag`` command line: ingest, reports, meta, remove, compact, search, ask, brief, compare, sample, and the
 commands other packages contribute (eval, serve).
 
 Options default to ``Settings`` (environment prefix ``RAG_``), validated when read. Every read command
@@ -20,7 +20,7 @@ from importlib.metadata import EntryPoint, entry_points
 
 import typer
 
-from . import indexing, query, sample, tools
+from . import indexing, meta, query, sample, tools
 from .common import fail
 
 PLUGIN_GROUP = "rag.cli"
@@ -31,7 +31,7 @@ def build(plugins: Iterable[EntryPoint] | None = None) -> typer.Typer:
     """The ``rag`` app: the library's commands, then each plugin's (by default the installed ``rag.cli``
     entry points, in the order of their names)."""
     app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP)
-    for module in (indexing, query, tools, sample):
+    for module in (indexing, meta, query, tools, sample):
         module.register(app)
     found = entry_points(group=PLUGIN_GROUP) if plugins is None else plugins
     for plugin in sorted(found, key=lambda ep: ep.name):

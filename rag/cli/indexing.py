@@ -20,11 +20,25 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="files or directories (.txt .html .md .pdf .docx)")],
     index: IndexOpt = None,
     tokenizer: Annotated[str | None, typer.Option(help="keyword tokenizer for a new index: jieba | bigram")] = None,
+    meta: Annotated[
+        Path | None,
+        typer.Option(
+            "--meta",
+            help="metadata for the files: CSV or JSONL with columns file, url, title, region, department, year, "
+            "published (given values beat what the text says)",
+        ),
+    ] = None,
 ) -> None:
     """Add reports to the index (created when missing); unchanged files are skipped, changed ones replaced."""
+    from ..ingest.given import read_sidecar
+    from ..ingest.write import expand_paths
     from ..ingest.write import ingest as run_ingest
 
     s = load_settings(index)
+    sidecar = run(lambda: read_sidecar(meta)) if meta is not None else None
+    if sidecar is not None:
+        for name in sidecar.unmatched(expand_paths(paths)):
+            err.print(f"[yellow]warning:[/] {meta}: no file given matches the row for {name!r}", highlight=False)
     embedder = run(s.make_embedder)
     chars = [0, time.perf_counter()]
     with Progress(
@@ -58,9 +72,17 @@ def ingest(
                 store=s.store_spec(),
                 on_chars=on_chars,
                 sentence_vectors=s.ingest_sentence_vectors,
+                sidecar=sidecar,
             )
         )
-    colours = {"added": "green", "replaced": "cyan", "unchanged": "dim", "duplicate": "yellow", "failed": "red"}
+    colours = {
+        "added": "green",
+        "replaced": "cyan",
+        "updated": "cyan",
+        "unchanged": "dim",
+        "duplicate": "yellow",
+        "failed": "red",
+    }
     for o in result.outcomes:
         (err if o.status == "failed" else out).print(
             f"[{colours[o.status]}]{o.status:>9}[/] {o.message}", highlight=False
@@ -77,25 +99,31 @@ def ingest(
 
 
 def reports(index: IndexOpt = None, json_: JsonOpt = False) -> None:
-    """List the indexed reports."""
+    """List the indexed reports; values read with less than high confidence are marked ?."""
     from .. import store
+    from ..ingest.given import unsure_fields
 
     s = load_settings(index)
     data = run(lambda: store.load(s.index_dir))
     rows = sorted(data.reports.values(), key=lambda r: (r.region or "", r.year or 0))
     if json_:
-        dump([{**r.meta(), "chunks": len(data.rows_of(r.report_id))} for r in rows])
+        dump([{**r.meta(), "chunks": len(data.rows_of(r.report_id)), "unsure": unsure_fields(r)} for r in rows])
         return
     table = Table(
         "report id", "region", "level", "year", "title", "published", "issuer", "read from", "chunks", "source"
     )
     for r in rows:
+        unsure = set(unsure_fields(r))
+
+        def marked(field: str, value: str, unsure: set[str] = unsure) -> str:
+            return f"{value} [yellow]?[/]" if field in unsure else value
+
         table.add_row(
             r.report_id,
-            "/".join(r.region_path) or (r.region or ""),
-            f"{r.level or ''}{f' ({r.department})' if r.department else ''}",
-            str(r.year or ""),
-            r.title,
+            marked("region", "/".join(r.region_path) or (r.region or "")),
+            (r.level or "") + (f" ({marked('department', r.department)})" if r.department else ""),
+            marked("year", str(r.year or "")),
+            marked("title", r.title),
             r.published or "",
             r.issuer or "",
             "; ".join(f"{k}: {v['source']} ({v['confidence']})" for k, v in r.provenance.items()),
@@ -103,6 +131,12 @@ def reports(index: IndexOpt = None, json_: JsonOpt = False) -> None:
             r.source,
         )
     out.print(table)
+    if any(unsure_fields(r) for r in rows):
+        out.print(
+            "[yellow]?[/] read with less than high confidence or not found: check it, and correct it with "
+            "`rag meta set REPORT_ID FIELD=VALUE`",
+            highlight=False,
+        )
 
 
 def remove(report_id: str, index: IndexOpt = None) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import EmptyDocumentError
@@ -21,6 +22,7 @@ from ..text import first_year, iso_date
 from ..types import Report
 from .chunk import has_headings
 from .clean import clean, clean_text
+from .given import FRONT_MATTER_PREFIX, GIVEN, apply
 from .meta import describe
 from .read import SUPPORTED_SUFFIXES, read_file, read_text
 
@@ -77,8 +79,12 @@ def inferred_title(who: str | None, year: int | None) -> str:
     return f"{who or ''}{f'{year}年度' if year else ''}法治政府建设情况{UNTITLED}"
 
 
-def load_report(path: str | Path) -> Report:
+def load_report(path: str | Path, given: tuple[dict[str, str], str] | None = None) -> Report:
     """Read, clean and describe one file. Raises the ``InputError`` family; never returns an empty text.
+
+    ``given``: checked values given for this file at ingest, and where they stand (a metadata file's
+    line, ``rag.ingest.given``); they, and a Markdown file's front matter, beat what the text says (the
+    report id is made from the values in force).
 
     The report's text is the body with the document lines that carry its metadata kept around it
     (the header fields, 文号, title, issuer line above; the signature and date below), so that a
@@ -124,7 +130,7 @@ def load_report(path: str | Path) -> Report:
     front = "\n".join(cleaned.front)
     body_start = len(front) + 1 if front else 0
     text = "\n".join([*cleaned.front, body, *cleaned.back])
-    return Report(
+    report = Report(
         report_id=make_report_id(region, year, name),
         title=title,
         region=region,
@@ -144,3 +150,24 @@ def load_report(path: str | Path) -> Report:
         body_start=body_start,
         body_end=body_start + len(body),
     )
+    return _with_given(report, doc_meta, given)
+
+
+def _with_given(report: Report, doc_meta: dict[str, str], given: tuple[dict[str, str], str] | None) -> Report:
+    """The report with its front matter's values, then the metadata file's, applied (``GIVEN``); the
+    warnings about a title or region not found dropped when one was given; the id remade."""
+    front = {k.removeprefix(FRONT_MATTER_PREFIX): v for k, v in doc_meta.items() if k.startswith(FRONT_MATTER_PREFIX)}
+    if not front and not given:
+        return report
+    if front:
+        report = apply(report, front, source=GIVEN, evidence=f"{report.source}: front matter")
+    if given:
+        report = apply(report, given[0], source=GIVEN, evidence=given[1])
+    title = report.provenance.get("title", {})
+    year = first_year(report.title) if title.get("source") == GIVEN else None
+    if year and report.provenance.get("year", {}).get("source") != GIVEN and year != report.year:
+        report = apply(report, {"year": str(year)}, source=GIVEN, evidence=f"the given title ({title['evidence']})")
+    settled = [k for k in ("title", "region") if report.provenance.get(k, {}).get("source") == GIVEN]
+    marks = {"title": "no report title found", "region": "no region found"}
+    warnings = tuple(w for w in report.warnings if not any(marks[k] in w for k in settled))
+    return replace(report, warnings=warnings, report_id=make_report_id(report.region, report.year, report.source))

@@ -28,11 +28,13 @@ from ..errors import (
     DecodeError,
     EmptyDocumentError,
     InputError,
+    MetadataError,
     UnsupportedFormatError,
 )
 from ..text import CN_NUMERAL_CHARS
 from . import limits
 from .clean import is_title_like, nonempty_lines, strip_line
+from .given import FRONT_MATTER_PREFIX, split_front_matter
 
 __all__ = ["SUPPORTED_SUFFIXES", "decode_bytes", "read_file", "read_text"]
 
@@ -87,9 +89,14 @@ def decode_bytes(data: bytes, path: str | Path) -> str:
 _MD_HEADING_RE = re.compile(r"(?m)^[ \t]{0,3}#{1,6}[ \t]+")
 
 
-def _read_markdown(data: bytes, path: Path) -> str:
-    """Markdown: the decoded text without ATX heading markers ("## 一、…" → "一、…")."""
-    return _MD_HEADING_RE.sub("", decode_bytes(data, path))
+def _read_markdown(data: bytes, path: Path) -> tuple[str, dict[str, str]]:
+    """Markdown: the decoded text without its front matter (``rag.ingest.given``: its values come back as
+    format metadata, keys prefixed ``given:``) and without ATX heading markers ("## 一、…" → "一、…")."""
+    try:
+        front, text = split_front_matter(decode_bytes(data, path))
+    except MetadataError as e:
+        raise InputError(path, str(e)) from None
+    return _MD_HEADING_RE.sub("", text), {f"{FRONT_MATTER_PREFIX}{k}": v for k, v in front.items()}
 
 
 def _read_html(data: bytes, path: Path) -> tuple[str, dict[str, str]]:
@@ -233,7 +240,8 @@ def read_file(path: Path) -> tuple[bytes, str, dict[str, str]]:
     elif suffix in (".html", ".htm"):
         text, meta = _read_html(data, path)
     elif suffix == ".md":
-        text = _unwrap_plain(_read_markdown(data, path))
+        text, meta = _read_markdown(data, path)
+        text = _unwrap_plain(text)
     else:
         text = _unwrap_plain(decode_bytes(data, path))
     if not strip_line(text):
@@ -245,7 +253,8 @@ def read_file(path: Path) -> tuple[bytes, str, dict[str, str]]:
 def read_text(path: str | Path) -> tuple[str, dict[str, str]]:
     """Format-specific extraction, before cleaning: ``(text, metadata)``.
 
-    Metadata is only filled for HTML (``title`` and ``date`` from trafilatura).
+    Metadata is filled for HTML (``title`` and ``date`` from trafilatura) and for Markdown with front
+    matter (its values, keys prefixed ``given:``).
     """
     _, text, meta = read_file(Path(path))
     return text, meta

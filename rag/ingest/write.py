@@ -1,6 +1,6 @@
 """Write path: files → load/clean → chunk → embed → new index generations, one per batch of reports.
 
-Each file gets an outcome (added, replaced, unchanged, duplicate, failed); a file that fails is reported
+Each file gets an outcome (added, replaced, updated, unchanged, duplicate, failed); a file that fails is reported
 by name and the others still go in. Nothing is written when nothing changed, and each commit is atomic
 (see ``rag.store``), so an interrupted ingest leaves the index as it was after the last whole batch.
 """
@@ -26,6 +26,7 @@ from ..errors import (
     EmptyDocumentError,
     IngestCancelledError,
     InputError,
+    MetadataError,
     ReportNotFoundError,
 )
 from ..store import StoreSpec
@@ -34,11 +35,13 @@ from ..text.tokenize import tokenizer_for
 from ..types import Chunk, Report
 from . import limits as lim
 from .chunk import DEFAULT_MAX_CHARS, chunk_report
+from .given import GIVEN, USER, Sidecar, apply, check_field, check_value, restore
 from .load import load_report
 from .read import SUPPORTED_SUFFIXES
 
 Progress = Callable[[str, int, int], None]  # (file name, done, total)
-OutcomeStatus: TypeAlias = Literal["added", "replaced", "unchanged", "duplicate", "failed"]
+#: updated: an indexed file, unchanged, whose given metadata (``--meta``) changed: stored without re-embedding
+OutcomeStatus: TypeAlias = Literal["added", "replaced", "updated", "unchanged", "duplicate", "failed"]
 
 
 @dataclass(frozen=True)
@@ -152,27 +155,31 @@ def keyword_text(chunk: Chunk) -> str:
 READ_AHEAD = 2  # files read, cleaned and chunked ahead of the one being embedded (memory: two reports)
 
 
-def _prepare(path: Path, limits: lim.DocLimits, max_chars: int) -> tuple[Report | InputError, list[Chunk]]:
-    """Load and chunk one file (on the reader thread): the report and its chunks, or why it failed."""
+def _prepare(
+    path: Path, limits: lim.DocLimits, max_chars: int, sidecar: Sidecar | None
+) -> tuple[Report | InputError, list[Chunk]]:
+    """Load and chunk one file (on the reader thread): the report (with the metadata ``sidecar`` gives for
+    it) and its chunks, or why it failed."""
+    given = sidecar.lookup(path) if sidecar is not None else None
     try:
         with lim.applied(limits):
-            report = load_report(path)
+            report = load_report(path, given)
     except InputError as e:
         return e, []
     return report, chunk_report(report, max_chars=max_chars)
 
 
 def _read_ahead(
-    files: Sequence[Path], limits: lim.DocLimits, max_chars: int
+    files: Sequence[Path], limits: lim.DocLimits, max_chars: int, sidecar: Sidecar | None
 ) -> Iterator[tuple[Path, Report | InputError, list[Chunk]]]:
     """Each file with its report (or why it failed) and chunks, in order; the next ``READ_AHEAD`` files
     are read, cleaned and chunked on a reader thread while the caller embeds the current one."""
     reader = ThreadPoolExecutor(1, thread_name_prefix="ingest-read")  # inherits this thread's niceness
     try:
-        ahead = deque(reader.submit(_prepare, p, limits, max_chars) for p in files[:READ_AHEAD])
+        ahead = deque(reader.submit(_prepare, p, limits, max_chars, sidecar) for p in files[:READ_AHEAD])
         for n, path in enumerate(files):
             if n + READ_AHEAD < len(files):
-                ahead.append(reader.submit(_prepare, files[n + READ_AHEAD], limits, max_chars))
+                ahead.append(reader.submit(_prepare, files[n + READ_AHEAD], limits, max_chars, sidecar))
             yield (path, *ahead.popleft().result())
     finally:
         reader.shutdown(wait=True, cancel_futures=True)
@@ -197,6 +204,7 @@ def ingest(
     batch_chunks: int = DEFAULT_BATCH_CHUNKS,
     on_chars: Callable[[int], None] | None = None,
     sentence_vectors: SentenceVectors = DEFAULT_SENTENCE_VECTORS,
+    sidecar: Sidecar | None = None,
 ) -> IngestResult:
     """Ingest ``paths`` into the index at ``directory`` (created when missing, in the store ``store``
     names; an existing index stays in its own store).
@@ -208,6 +216,10 @@ def ingest(
     (for a progress bar's chars/s). When ``should_stop()`` turns true, ``IngestCancelledError`` is
     raised between embedding batches and the batch in progress is not written. ``sentence_vectors``: see
     ``SentenceVectors``.
+
+    ``sidecar``: metadata given for the files (``rag.ingest.given.read_sidecar``); an indexed file whose
+    given values changed gets them without re-embedding (``updated``). Corrections a person made
+    (``correct``) are reapplied to a file ingested again with the same content.
     """
     limits = limits or lim.DocLimits()
     t0 = time.perf_counter()
@@ -219,21 +231,23 @@ def ingest(
     ) as writer:
         data = writer.data
         tok = tokenizer_for(data.manifest.tokenizer)
+        ledger = st.read_corrections(directory)
         known: list[Report | st.ReportKey] = list(data.report_keys())
         by_source = {r.source: r for r in known}
         by_hash = {r.content_hash: r for r in known}
         drop: list[str] = []
         add: list[st.Addition] = []
+        update: list[Report] = []
         committed = 0
 
         def flush() -> None:
-            nonlocal drop, add, committed
-            if add or drop:
-                result.manifest = writer.commit(drop_reports=drop, add=add)
-                committed += len(add) + len(drop)
-            drop, add = [], []
+            nonlocal drop, add, update, committed
+            if add or drop or update:
+                result.manifest = writer.commit(drop_reports=drop, add=add, update=update)
+                committed += len(add) + len(drop) + len(update)
+            drop, add, update = [], [], []
 
-        for n, (path, loaded, prepared) in enumerate(_read_ahead(files, limits, max_chars), 1):
+        for n, (path, loaded, prepared) in enumerate(_read_ahead(files, limits, max_chars, sidecar), 1):
             if progress:
                 progress(path.name, n - 1, len(files))
             deadline = lim.Deadline(path, limits, should_stop)
@@ -241,9 +255,18 @@ def ingest(
                 result.outcomes.append(Outcome(str(path), "failed", str(loaded), error=loaded))
                 continue
             report = loaded
+            given = sidecar.lookup(path) if sidecar is not None else None
+            if ledger.get(report.content_hash):  # a person's corrections of this content, kept in the ledger
+                report = apply(report, ledger[report.content_hash], source=USER, evidence="rag meta set")
             same = by_hash.get(report.content_hash)
             if same is not None:
                 if same.source == report.source:
+                    newer = _given_update(data, same.report_id, report) if given else None
+                    if newer is not None and not any(r.report_id == newer.report_id for r in update):
+                        update.append(newer)
+                        msg = f"{path}: unchanged; its given metadata updated on {same.report_id}"
+                        result.outcomes.append(Outcome(str(path), "updated", msg, same.report_id))
+                        continue
                     msg = f"{path}: unchanged, already indexed as {same.report_id}"
                     result.outcomes.append(Outcome(str(path), "unchanged", msg, same.report_id))
                 else:
@@ -294,7 +317,7 @@ def ingest(
             if on_chars:
                 on_chars(len(report.text))
             result.outcomes.append(Outcome(str(path), status, msg, report.report_id, len(chunks)))
-            if len(add) + len(drop) >= batch_files or sum(len(a.chunks) for a in add) >= batch_chunks:
+            if len(add) + len(drop) + len(update) >= batch_files or sum(len(a.chunks) for a in add) >= batch_chunks:
                 if should_stop is not None and should_stop():
                     break
                 flush()
@@ -308,6 +331,67 @@ def ingest(
             result.manifest = data.manifest
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _given_update(data: st.IndexData, report_id: str, loaded: Report) -> Report | None:
+    """The indexed report with the given values of ``loaded`` (the same file read again with a metadata
+    file), or None when they are the values it holds already (a person's corrections still win)."""
+    if report_id not in data.report_ids():
+        return None
+    stored = data.report(report_id)
+    given = {k: v for k, v in loaded.provenance.items() if v.get("source") == GIVEN and k not in stored.read_values}
+    if all(stored.provenance.get(k, {}).get("value") == v["value"] for k, v in given.items()):
+        return None
+    for name, entry in given.items():
+        stored = apply(stored, {name: entry["value"]}, source=GIVEN, evidence=entry["evidence"])
+    return stored
+
+
+def correct(
+    directory: str | Path,
+    report_id: str,
+    values: dict[str, object] | None = None,
+    unset: Sequence[str] = (),
+    *,
+    evidence: str = "rag meta set",
+) -> Report:
+    """Set metadata fields of one report by hand (``rag meta set``, ``PATCH /reports/{id}``) and undo
+    earlier corrections (``unset``: back to the value read from the text or given at ingest).
+
+    Each value is checked before anything is written (``MetadataError`` naming it; an unknown id is a
+    ``ReportNotFoundError``). The corrected report is one new generation with the same text, chunks and
+    vectors (no re-embedding); the correction is also kept in the index's corrections ledger under the
+    file's content hash, written first and put back if the commit fails, so that it is reapplied when
+    the same file is ingested again. ``evidence`` says who corrected it (the provenance's evidence).
+    Returns the report as now stored."""
+    directory = Path(directory)
+    checked_values = {check_field(k): check_value(k, v) for k, v in (values or {}).items()}
+    for name in unset:
+        check_field(name)
+    both = sorted(set(checked_values) & set(unset))
+    if both:
+        raise MetadataError(f"{', '.join(both)}: both set and unset in one correction")
+    if not checked_values and not unset:
+        raise MetadataError("nothing to correct: give FIELD=VALUE to set, or fields to unset")
+    st.read_manifest(directory)  # a clear error when there is no index
+    with st.writer(directory, create=False) as writer:
+        if report_id not in writer.data.report_ids():
+            raise ReportNotFoundError(f"no report with id {report_id!r} in {directory}")
+        report = writer.data.report(report_id)
+        fixed = apply(restore(report, list(unset)), checked_values, source=USER, evidence=evidence)
+        ledger = st.read_corrections(directory)
+        before = {h: dict(f) for h, f in ledger.items()}
+        entry = ledger.setdefault(report.content_hash, {})
+        entry.update(checked_values)
+        for name in unset:
+            entry.pop(name, None)
+        st.write_corrections(directory, ledger)
+        try:
+            writer.commit(update=[fixed])
+        except BaseException:
+            st.write_corrections(directory, before)
+            raise
+        return fixed
 
 
 def remove(directory: str | Path, report_id: str) -> st.Manifest:

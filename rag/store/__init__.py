@@ -18,6 +18,7 @@ The modules:
 - ``base``: the read interface (``IndexData``, one consistent generation), the ``Writer``, what a write
   adds (``Addition``), and the lazy views and LRU cache both stores share;
 - ``manifest``: the manifest, the store spec of a new index, the writer lock, durable file writes;
+- ``corrections``: the ledger of metadata corrected by hand, kept beside the index for both stores;
 - ``tuning``: each store's tuning numbers (``StoreTuning``), with their defaults;
 - ``registry``: ``load``, ``generation`` and ``writer``, which open the store the manifest names;
 - ``faiss`` and ``milvus``: the two stores. Import them only for what is theirs; the read path and the
@@ -27,6 +28,7 @@ The modules:
 from __future__ import annotations
 
 from .base import Addition, IndexData, ReportKey, Writer
+from .corrections import read_corrections, write_corrections
 from .manifest import FORMAT, MANIFEST, STORES, Manifest, StoreSpec, read_manifest, writer_lock
 from .registry import generation, load, writer
 from .tuning import FaissTuning, MilvusTuning, StoreTuning
@@ -46,7 +48,9 @@ __all__ = [
     "Writer",
     "generation",
     "load",
+    "read_corrections",
     "read_manifest",
+    "write_corrections",
     "writer",
     "writer_lock",
 ]

@@ -71,6 +71,18 @@ def checked(entry: Addition | tuple[Any, ...], dim: int) -> tuple[Addition, np.n
     return a, matrix, sent, per_chunk
 
 
+def updates_of(live: Collection[str], update: Sequence[Report], drop_reports: Sequence[str] = ()) -> dict[str, Report]:
+    """A commit's metadata updates by report id (the last of one id wins), each naming a live report
+    (``ReportNotFoundError`` otherwise); a report the same commit drops is not updated."""
+    out: dict[str, Report] = {}
+    for r in update:
+        if r.report_id not in live:
+            raise ReportNotFoundError(f"no report with id {r.report_id!r} in the index")
+        if r.report_id not in drop_reports:
+            out[r.report_id] = r
+    return out
+
+
 @dataclass(frozen=True)
 class ReportKey:
     """What a write needs to know of an indexed report: its id, file name and content hash."""
@@ -224,8 +236,12 @@ class Writer(abc.ABC):
     data: IndexData
 
     @abc.abstractmethod
-    def commit(self, *, drop_reports: Sequence[str] = (), add: Sequence[Addition] = ()) -> Manifest:
-        """One new generation: ``data`` minus ``drop_reports`` plus ``add``; atomic for readers."""
+    def commit(
+        self, *, drop_reports: Sequence[str] = (), add: Sequence[Addition] = (), update: Sequence[Report] = ()
+    ) -> Manifest:
+        """One new generation: ``data`` minus ``drop_reports`` plus ``add``, with the metadata of the live
+        reports ``update`` names (by id) replaced by theirs; atomic for readers. An update keeps the
+        report's text, chunks and vectors: a metadata correction costs no re-embedding."""
 
     def close(self) -> None:
         self.data.close()

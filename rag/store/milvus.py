@@ -9,7 +9,9 @@ keeps only a pointer manifest (the URI and collection name) and the writer lock.
   year, department, matter flag, the chunk as JSON, a ``dense`` float vector field, a ``kw`` text field
   with a BM25 function into a ``sparse`` field (Milvus's own full-text search), the sentence vectors
   (float16, base64), and the generations that added and removed it;
-- ``<c>_reports``: report metadata and clean text, in pieces (a VARCHAR holds 65,535 bytes);
+- ``<c>_reports``: report metadata and clean text, in pieces (a VARCHAR holds 65,535 bytes); a metadata
+  correction writes the report's pieces anew under the new generation (the chunks' own region, year and
+  department fields keep the values read at ingest: no filter reads them, scope filters by report id);
 - ``<c>_state``: one entity: the generation in force, the next free row, the counts.
 
 The keyword field holds the index's own keyword tokens (``rag.text.tokenize``: bigram or jieba with the
@@ -45,7 +47,18 @@ import numpy as np
 
 from ..errors import ConfigError, IndexCorruptError
 from ..types import MATTER, Chunk, Report
-from .base import Addition, Chunks, IndexData, LruCache, Reports, Writer, checked, chunk_json, sentence_counts
+from .base import (
+    Addition,
+    Chunks,
+    IndexData,
+    LruCache,
+    Reports,
+    Writer,
+    checked,
+    chunk_json,
+    sentence_counts,
+    updates_of,
+)
 from .manifest import FORMAT, MANIFEST, Manifest, StoreSpec, generation_name, write_manifest
 from .tuning import MilvusTuning, StoreTuning
 
@@ -393,8 +406,15 @@ class MilvusWriter(Writer):
             if stale:
                 self.cl.upsert(name, [{**e, "gen_removed": 0} for e in stale])
 
-    def commit(self, *, drop_reports: Sequence[str] = (), add: Sequence[Addition | tuple[Any, ...]] = ()) -> Manifest:
+    def commit(
+        self,
+        *,
+        drop_reports: Sequence[str] = (),
+        add: Sequence[Addition | tuple[Any, ...]] = (),
+        update: Sequence[Report] = (),
+    ) -> Manifest:
         old = self.data.manifest
+        updates = updates_of(self.data.meta_by_id.keys(), update, drop_reports)
         g = self.data.gen + 1
         chunks_c, reports_c, state_c = self.names
         row = old.next_row
@@ -448,6 +468,20 @@ class MilvusWriter(Writer):
         batch = self.tuning.insert_reports
         for i in range(0, len(report_entities), batch):
             self.cl.insert(reports_c, report_entities[i : i + batch])
+        for rid, u in updates.items():  # the same text pieces under new metadata (the chunks keep theirs)
+            q = json.dumps(rid, ensure_ascii=False)
+            stored: list[dict[str, Any]] = _query_all(
+                self.cl, reports_c, f"report_id == {q} and {_visible(g - 1)}", _REPORT_FIELDS, self.tuning.page
+            )
+            fixed = json.dumps(u.meta(), ensure_ascii=False)
+            self.cl.insert(
+                reports_c,
+                [
+                    {**p, "key": f"{rid}@{g}#{p['piece']}", "gen_added": g, "meta": fixed if p["piece"] == 0 else ""}
+                    for p in stored
+                ],
+            )
+            self.cl.upsert(reports_c, [{**p, "gen_removed": g} for p in stored])
         drop = [rid for rid in dict.fromkeys(drop_reports) if rid in self.data.meta_by_id]
         dropped_rows = 0
         for rid in drop:

@@ -151,8 +151,8 @@ def from_answer_json(
 
 
 def footnote_text(c: Citation) -> str:
-    """《…》一、（六）第1段（报告 冠县-2024-607153，段落 s1.6.p1）"""
-    return f"{c.reference}（报告 {c.report_id}，段落 {c.paragraph_id}）"
+    """《…》一、（六）第1段（报告 冠县-2024-607153，段落 s1.6.p1）, then the report's URL when known."""
+    return f"{c.reference}（报告 {c.report_id}，段落 {c.paragraph_id}）" + (f" {c.url}" if c.url else "")
 
 
 def quote_line(c: Citation) -> str:
@@ -165,7 +165,7 @@ def _date_zh(d: dt.date) -> str:
 
 
 def _source_line(c: Citation) -> str:
-    meta = "，".join(x for x in (c.region, f"{c.year}年度" if c.year else None) if x)
+    meta = "，".join(x for x in (c.region, f"{c.year}年度" if c.year else None, c.url) if x)
     return f"《{c.title}》（{meta}）" if meta else f"《{c.title}》"
 
 
@@ -324,6 +324,7 @@ def _xml_safe(b: Briefing) -> Briefing:
             reference=_xml_text(c.reference),
             report_id=_xml_text(c.report_id),
             paragraph_id=_xml_text(c.paragraph_id),
+            url=_xml_text(c.url) if c.url else c.url,
         )
         for c in b.citations
     )

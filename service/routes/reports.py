@@ -3,6 +3,7 @@ need the key."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -10,14 +11,23 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from rag.errors import QueryError, UnsupportedFormatError
+from rag.errors import MetadataError, QueryError, UnsupportedFormatError
+from rag.ingest.given import FIELDS, unsure_fields
 from rag.ingest.load import SUPPORTED_SUFFIXES
 from rag.question.scope import aliases
 from rag.text.lexicon import department_names
 
 from ..deps import StateDep, WriteAccess
 from ..errors import responses
-from ..schemas import JobOut, ParagraphDetailOut, RemovedOut, ReportDetailOut, ReportListItemOut
+from ..schemas import (
+    JobOut,
+    MetaPatchIn,
+    ParagraphDetailOut,
+    RemovedOut,
+    ReportDetailOut,
+    ReportListItemOut,
+    ReportOut,
+)
 from ..uploads import safe_name
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -42,7 +52,7 @@ def list_reports(
         canonical = department_names().get(department, department)
         reports = [r for r in reports if r.department == canonical]
     data = state.engine.data
-    return [{**r.meta(), "chunks": len(data.rows_of(r.report_id))} for r in reports]
+    return [{**r.meta(), "chunks": len(data.rows_of(r.report_id)), "unsure": unsure_fields(r)} for r in reports]
 
 
 @router.get("/{report_id}", response_model=ReportDetailOut, responses=responses(404))
@@ -54,7 +64,7 @@ def get_report(report_id: str, state: StateDep) -> dict[str, Any]:
         if not sections or sections[-1]["section_ref"] != p.section_ref:
             sections.append({"section_ref": p.section_ref, "section_path": list(p.section_path), "paragraphs": []})
         sections[-1]["paragraphs"].append(p.to_dict())
-    return {**report.meta(), "sections": sections}
+    return {**report.meta(), "unsure": unsure_fields(report), "sections": sections}
 
 
 @router.get("/{report_id}/paragraphs/{paragraph_id}", response_model=ParagraphDetailOut, responses=responses(404))
@@ -122,3 +132,36 @@ async def upload(request: Request, state: StateDep) -> JSONResponse:
 async def delete(report_id: str, state: StateDep) -> dict[str, Any]:
     m = await run_in_threadpool(state.remove_report, report_id)
     return {"status": "removed", "report_id": report_id, "reports": m.reports, "chunks": m.chunks}
+
+
+@router.patch(
+    "/{report_id}",
+    response_model=ReportOut,
+    dependencies=[WriteAccess],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": MetaPatchIn.model_json_schema()}},
+        }
+    },
+    responses=responses(401, 403, 404, 409, 413, 422, 429),
+)
+async def patch(report_id: str, request: Request, state: StateDep) -> dict[str, Any]:
+    """Correct a report's metadata (the key is checked before the body is read): ``{"region": "南昌县",
+    "year": 2024}`` sets, ``null`` undoes a field's correction. Stored with provenance ``user`` at once,
+    without re-embedding, and kept for a re-ingest of the same file. An unknown field or a bad value is a
+    422 naming it, an unknown report a 404; nothing is changed then."""
+    body = await request.body()  # capped by the app's body limit (RAG_JSON_MAX_BYTES), as every JSON body
+    try:
+        patch = json.loads(body or b"null")
+    except ValueError as e:
+        raise MetadataError(f"the body is not JSON ({e})") from None
+    if not isinstance(patch, dict) or not patch:
+        raise MetadataError(f"the body is a JSON object of fields to correct: {', '.join(FIELDS)}")
+    values = {k: v for k, v in patch.items() if v is not None}
+    unset = [k for k, v in patch.items() if v is None]
+    for k, v in values.items():
+        if not isinstance(v, str | int) or isinstance(v, bool):
+            raise MetadataError(f"{k}: a string (or a number for year), not {type(v).__name__}")
+    fixed = await run_in_threadpool(state.correct_report, report_id, values, unset)
+    return {**fixed.meta(), "unsure": unsure_fields(fixed)}

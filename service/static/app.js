@@ -415,20 +415,149 @@
     ];
   }
 
+  // The metadata fields a person can correct (PATCH /reports/{id}), with their labels.
+  const META_FIELDS = [
+    ["title", "标题"],
+    ["region", "地区"],
+    ["department", "部门"],
+    ["year", "年度"],
+    ["issuer", "发布机构"],
+    ["published", "发布日期"],
+    ["doc_number", "文号"],
+    ["url", "网址"],
+  ];
+  const UNSURE_HINT = "读取时把握不大（或未找到），请核对";
+  const urlOf = (report) => (report.provenance && report.provenance.url && report.provenance.url.value) || "";
+
+  /** A value marked (a "?" after it, by CSS) when the report lists its field as unsure. */
+  function marked(report, field, value) {
+    const unsure = (report.unsure || []).includes(field);
+    return unsure ? el("span", { class: "unsure", dataset: { field }, title: UNSURE_HINT }, value || "—") : value;
+  }
+
   function reportMeta(report) {
+    const url = urlOf(report);
     const rows = [
-      ["标题", report.title],
-      ["地区", report.region],
-      ["年度", report.year && `${report.year}年`],
-      ["发布机构", report.issuer],
-      ["发布日期", report.published],
-      ["文号", report.doc_number],
-      ["来源文件", report.source],
-    ].filter(([, v]) => v);
+      ["标题", "title", report.title],
+      ["地区", "region", (report.region_path && report.region_path.length ? report.region_path.join(" / ") : report.region)],
+      ["部门", "department", report.department],
+      ["年度", "year", report.year && `${report.year}年`],
+      ["发布机构", "issuer", report.issuer],
+      ["发布日期", "published", report.published],
+      ["文号", "doc_number", report.doc_number],
+      ["网址", "url", url && el("a", { href: url, rel: "noopener noreferrer", target: "_blank" }, url)],
+      ["来源文件", "source", report.source],
+    ].filter(([, f, v]) => v || (report.unsure || []).includes(f));
     return el(
       "dl",
       { class: "report-meta" },
-      rows.map(([k, v]) => [el("dt", {}, k), el("dd", { dataset: { field: k } }, v)]),
+      rows.map(([k, f, v]) => {
+        const by = report.provenance && report.provenance[f] && report.provenance[f].source;
+        return [
+          el("dt", {}, k),
+          el("dd", { dataset: { field: k, key: f, source: by || "" } }, marked(report, f, v), by === "user" ? el("span", { class: "muted corrected" }, "（已人工更正）") : null),
+        ];
+      }),
+    );
+  }
+
+  // The API key for writes, kept for this browser tab only.
+  const KEY_STORE = "rag-api-key";
+  const apiKey = () => sessionStorage.getItem(KEY_STORE) || "";
+
+  /** PATCH /reports/{id} with ``body`` (null undoes a field's correction); the caches are dropped. */
+  async function patchReport(rid, body, key) {
+    if (key) sessionStorage.setItem(KEY_STORE, key);
+    const result = await api(`/reports/${enc(rid)}`, {
+      method: "PATCH",
+      headers: { "Content-Type": "application/json", "X-API-Key": key || apiKey() },
+      body: JSON.stringify(body),
+    });
+    cache.reports = null;
+    cache.details.clear();
+    return result;
+  }
+
+  /** The correction form under a report's metadata: changed fields are sent, corrected ones can be undone. */
+  function correctionForm(detail) {
+    const rid = detail.report_id;
+    const current = {
+      title: detail.title || "",
+      region: detail.region_path && detail.region_path.length > 1 ? detail.region_path.join("/") : detail.region || "",
+      department: detail.department || "",
+      year: detail.year ? String(detail.year) : "",
+      issuer: detail.issuer || "",
+      published: detail.published || "",
+      doc_number: detail.doc_number || "",
+      url: urlOf(detail),
+    };
+    const status = el("div", { class: "correction-status", role: "status" });
+    const inputs = {};
+    const corrected = Object.keys(detail.read_values || {});
+    const rows = META_FIELDS.map(([f, label]) => {
+      inputs[f] = el("input", { name: f, value: current[f], dataset: { field: f } });
+      const undo = corrected.includes(f)
+        ? el(
+            "button",
+            {
+              type: "button",
+              class: "secondary small undo",
+              dataset: { field: f },
+              title: `恢复为原读取值：${detail.read_values[f].value || "（空）"}`,
+              onclick: () => send({ [f]: null }),
+            },
+            "恢复原值",
+          )
+        : null;
+      return el("label", { class: (detail.unsure || []).includes(f) ? "unsure-field" : "" }, label, inputs[f], undo);
+    });
+    const key = el("input", { name: "api-key", type: "password", value: apiKey(), placeholder: "写入密钥（X-API-Key）", autocomplete: "off" });
+
+    async function send(body) {
+      status.replaceChildren(el("span", { class: "muted" }, "正在保存…"));
+      try {
+        await patchReport(rid, body, key.value.trim());
+      } catch (err) {
+        status.replaceChildren(el("div", { class: "error", role: "alert" }, err.message));
+        return;
+      }
+      await renderReport(rid);
+      const box = $("#correction");
+      if (box) box.open = true;
+      $("#correction-status")?.replaceChildren(el("span", { class: "ok" }, "已保存"));
+    }
+
+    const form = el(
+      "form",
+      {
+        id: "correction-form",
+        autocomplete: "off",
+        onsubmit: (ev) => {
+          ev.preventDefault();
+          const body = {};
+          for (const [f] of META_FIELDS) {
+            const v = inputs[f].value.trim();
+            if (v && v !== current[f]) body[f] = f === "year" && /^\d+$/.test(v) ? Number(v) : v;
+          }
+          if (!Object.keys(body).length) {
+            status.replaceChildren(el("span", { class: "muted" }, "没有改动"));
+            return;
+          }
+          send(body);
+        },
+      },
+      rows,
+      el("label", {}, "密钥", key),
+      el("button", { type: "submit", id: "correction-save" }, "保存更正"),
+      status,
+    );
+    status.id = "correction-status";
+    return el(
+      "details",
+      { id: "correction", open: (detail.unsure || []).length > 0 },
+      el("summary", {}, "更正元数据", (detail.unsure || []).length ? el("span", { class: "unsure-count" }, `（${detail.unsure.length} 项待核对）`) : null),
+      el("p", { class: "muted" }, "更正立即生效（无需重新建立索引），重新导入同一文件时保留；“恢复原值”回到从原文读取的值。需要写入密钥。"),
+      form,
     );
   }
 
@@ -489,9 +618,14 @@
         el(
           "tr",
           { class: "report-row", dataset: { reportId: r.report_id } },
-          el("td", { class: "region" }, r.region || "—"),
-          el("td", { class: "year" }, r.year ? `${r.year}` : "—"),
-          el("td", { class: "title" }, el("a", { class: "report-link", href: "/" + reportHash(r.report_id) }, r.title)),
+          el("td", { class: "region" }, marked(r, "region", r.region || "—")),
+          el("td", { class: "year" }, marked(r, "year", r.year ? `${r.year}` : "—")),
+          el(
+            "td",
+            { class: "title" },
+            marked(r, "title", el("a", { class: "report-link", href: "/" + reportHash(r.report_id) }, r.title)),
+            urlOf(r) ? [" ", el("a", { class: "source-url", href: urlOf(r), rel: "noopener noreferrer", target: "_blank" }, "原文")] : null,
+          ),
           el("td", { class: "paragraph-count num" }, paragraphsOf(details[i]).length),
           el("td", { class: "published" }, r.published || "—"),
           el("td", { class: "issuer" }, r.issuer || "—"),
@@ -499,6 +633,9 @@
       );
       box.replaceChildren(
         el("h2", {}, `已索引的报告（${list.length}）`),
+        list.some((r) => (r.unsure || []).length)
+          ? el("p", { class: "muted", id: "unsure-note" }, "标 ? 的值读取时把握不大或未找到，请打开报告核对，有写入密钥时可以更正。")
+          : null,
         list.length
           ? el(
               "table",
@@ -557,6 +694,7 @@
         { id: "report-view", dataset: { reportId: rid } },
         el("h2", { class: "report-title" }, detail.title),
         reportMeta(detail),
+        correctionForm(detail),
         sections,
       ),
     );

@@ -40,6 +40,7 @@ def test_writes_are_closed_without_a_key(
         upload(api),
         upload(api, {"X-API-Key": "anything"}),
         api.delete(f"/reports/{rid}"),
+        api.patch(f"/reports/{rid}", json={"year": 2020}),
     ):
         assert r.status_code == 403, r.text
         assert "RAG_API_KEY" in r.json()["error"]["message"]
@@ -80,14 +81,19 @@ def raw_request(url: str, head: str) -> bytes:
 
 
 @pytest.mark.parametrize(("settings", "status"), [({"api_key": KEY}, b"401"), ({}, b"403")])
+@pytest.mark.parametrize(
+    "request_line",
+    [
+        "POST /reports HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 10000000",
+        # a JSON body under RAG_JSON_MAX_BYTES (a larger one is refused from its Content-Length alone)
+        "PATCH /reports/x HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 1000",
+    ],
+)
 def test_the_key_is_checked_before_the_body_is_read(
-    make_server: Callable[..., str], sample_index_dir: Path, settings: dict[str, str], status: bytes
+    make_server: Callable[..., str], sample_index_dir: Path, settings: dict[str, str], status: bytes, request_line: str
 ) -> None:
     url = make_server(index_dir=sample_index_dir, **settings)
-    head = (
-        "POST /reports HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 10000000\r\n\r\n"
-    )
+    head = f"{request_line}\r\nHost: 127.0.0.1\r\n\r\n"
     answer = raw_request(url, head)
     assert answer.split(b" ", 2)[1] == status, answer[:200]
 

