@@ -66,6 +66,8 @@ _PLACE_AT_START = re.compile(rf"^(?:请问)?(?:在)?{QUESTION_PLACES}")
 _PROVINCE_DEPARTMENT = "厅"
 #: 部门 is a department in general, never a ministry (司法部门, 市场监管部门).
 _GENERAL_AFTER_BODY = "门"
+#: Where a region read with low confidence was read (``Report.provenance``), as a note says it.
+_SOURCES = {"body": "正文", "field:来源": "“来源”字段", "inferred": "推断"}
 #: Reports listed by name in a note saying what the index has for a place; more are counted.
 NOTE_REPORTS = 5
 
@@ -433,6 +435,14 @@ def resolve(question: str, reports: Iterable[Report] | Catalog, filters: Filters
         regions = sorted({*regions, *(named_regions or sorted({r.region for r in narrowed if r.region}))})
         if not named_regions and named_parents and not superior:
             notes.append(f"索引中没有{'、'.join(named_parents)}本级的报告，已在其辖区的报告中查找")
+        for r in narrowed:  # matched through a region read with low confidence: say where it was read
+            titled = bool(r.region) and str(r.region) in r.title
+            titled = titled and r.provenance.get("title", {}).get("source") != "inferred"
+            if r.region in named_regions and low_confidence(r) and not titled:
+                read = r.provenance.get("region", {})
+                where = _SOURCES.get(read.get("source", ""), "正文")
+                evidence = f"（{read['evidence']}）" if read.get("evidence") not in (None, "", r.region) else ""
+                notes.append(f"{_label(r)}报告的地区{r.region}读自{where}{evidence}，不在其标题/发布机构中")
     if filters.report_ids:
         pool = [r for r in pool if r.report_id in filters.report_ids]
 
@@ -500,6 +510,8 @@ def resolve(question: str, reports: Iterable[Report] | Catalog, filters: Filters
             named_text = "、".join(map(str, named_years))
             notes.append(f"没有{'、'.join(regions)}{named_text}年度的报告，已在该地区全部报告中查找")
 
+    if gaps:  # no report may answer (compare and briefings too): the note says what the index has
+        pool, notes = [], [*notes, *gaps]
     return Scope(
         report_ids=tuple(r.report_id for r in pool),
         regions=tuple(regions),
@@ -507,7 +519,7 @@ def resolve(question: str, reports: Iterable[Report] | Catalog, filters: Filters
         unknown_places=tuple(unknown),
         query=" ".join(query.split()),
         notes=tuple(notes),
-        whole_index=len(pool) == len(catalog.reports),
+        whole_index=not gaps and len(pool) == len(catalog.reports),
         departments=tuple(departments),
         text_places=tuple(as_text),
         gaps=tuple(gaps),

@@ -321,6 +321,7 @@ def test_a_department_without_a_report_is_refused_naming_the_places_reports() ->
     s = resolve("青禾县市场监管局2023年查办了多少件案件？", BODIES)
     assert s.gaps == ("索引中有青禾县司法局2023年的报告，没有青禾县市场监管局的报告",)
     assert s.refusal and s.refusal.startswith(s.gaps[0])
+    assert s.report_ids == () and s.gaps[0] in s.notes  # no report answers, not even in a comparison
     s = resolve("青禾县2023年公安局办理了多少起案件？", BODIES)  # the place written apart from the body
     assert s.gaps == ("索引中有青禾县司法局2023年的报告，没有青禾县公安局的报告",)
 
@@ -398,7 +399,9 @@ def test_a_place_a_low_confidence_report_names_as_its_own_puts_it_in_scope_with_
     assert s.report_ids == ("visited-2024",)
     assert s.text_places == ()  # the answer need not repeat the place
     assert "桐林区" in s.regions and "桐林区" not in s.query
-    assert s.notes == ("桐林区不在沙湾区司法局2024年报告的标题/发布机构中，依据正文提及（《桐林区矛盾纠纷多元化解实施方案》）",)
+    assert s.notes == (
+        "桐林区不在沙湾区司法局2024年报告的标题/发布机构中，依据正文提及（《桐林区矛盾纠纷多元化解实施方案》）",
+    )
 
 
 @pytest.mark.parametrize(
@@ -420,3 +423,17 @@ def test_own_evidence_reads_header_and_signature_lines() -> None:
     report = replace(_misread(text), body_start=7, body_end=20)
     assert own_evidence(report, text, "桐林区") == "桐林区司法局"
     assert own_evidence(report, text, "柳塘区") is None
+
+
+def test_a_region_read_with_low_confidence_is_noted_where_it_was_read() -> None:
+    report = replace(
+        _misread(OWN_TEXT),
+        provenance={
+            "region": {"source": "body", "confidence": "medium", "evidence": "赴沙湾区学习"},
+            "title": {"source": "inferred"},
+        },
+    )
+    s = resolve("沙湾区2024年开展了多少期专题培训？", [*CATALOG, report])
+    assert s.report_ids == ("visited-2024",)
+    assert s.notes == ("沙湾区司法局2024年报告的地区沙湾区读自正文（赴沙湾区学习），不在其标题/发布机构中",)
+    assert resolve("沙湾区2024年开展了多少期专题培训？", [*CATALOG, _misread(OWN_TEXT, confidence="high")]).notes == ()
