@@ -492,6 +492,10 @@ def resolve(question: str, reports: Iterable[Report] | Catalog, filters: Filters
         chosen = [r for r in pool if r.year in named_years]
         if not chosen and named_years and _PLAN.search(question):
             chosen = [r for r in pool if r.year is not None and r.year + 1 in named_years]
+        if not chosen:  # the year it was published in (2025年发布的报告 of 2024's work)
+            chosen = [
+                r for r in pool if r.published and r.published[:4].isdigit() and int(r.published[:4]) in named_years
+            ]
         if chosen:
             pool = chosen
             years = sorted({r.year for r in chosen if r.year is not None})
@@ -503,7 +507,7 @@ def resolve(question: str, reports: Iterable[Report] | Catalog, filters: Filters
             and not filters.report_ids
             and all(r.year is not None for r in pool)  # a report of unknown year may be of the year asked
         ):
-            who = _written(question, hits, body_hits[0], places, False) if departments else "、".join(regions)
+            who = _written(question, hits, body_hits[0], places, False) if departments else "、".join(places or regions)
             asked_text = "、".join(f"{y}年" for y in dict.fromkeys(asked))
             gaps.append(f"{_has(pool)}，没有{who}{asked_text}的报告")
         if named_years and regions and not chosen and not gaps:

@@ -437,3 +437,9 @@ def test_a_region_read_with_low_confidence_is_noted_where_it_was_read() -> None:
     assert s.report_ids == ("visited-2024",)
     assert s.notes == ("沙湾区司法局2024年报告的地区沙湾区读自正文（赴沙湾区学习），不在其标题/发布机构中",)
     assert resolve("沙湾区2024年开展了多少期专题培训？", [*CATALOG, _misread(OWN_TEXT, confidence="high")]).notes == ()
+
+
+def test_a_year_a_report_was_published_in_is_no_gap() -> None:
+    published = replace(_report("云溪区", 2024, report_id="云溪区-published"), published="2025-02-10")
+    s = resolve("云溪区2025年发布的报告里接收行政复议申请多少件？", [*CATALOG, published])
+    assert s.gaps == () and s.report_ids == ("云溪区-published",)
