@@ -454,8 +454,8 @@ def resolve(question: str, reports: Iterable[Report] | Catalog, filters: Filters
         own = [r for r in pool if r.department is None and (not named_regions or r.region in named_regions)]
         if of_department:
             pool, departments = of_department, named_departments
-        elif (superior or not own) and not filters.report_ids:
-            body = "、".join(dict.fromkeys(_written(question, hits, h, places, h in superior) for h in body_hits))
+        elif (superior or not own) and not filters.report_ids and (subjects := _subjects(question, hits, body_hits)):
+            body = "、".join(dict.fromkeys(_written(question, hits, h, places, h in superior) for h in subjects))
             gaps.append(f"{_has(pool)}，没有{body}的报告" if pool and places else f"索引中没有{body}发布的报告")
             departments = named_departments
 
@@ -528,6 +528,21 @@ def resolve(question: str, reports: Iterable[Report] | Catalog, filters: Filters
         text_places=tuple(as_text),
         gaps=tuple(gaps),
     )
+
+
+_BEFORE_SUBJECT = re.compile(r"(?:请问|在|的|，|,|\s|(?:19|20)\d{2}(?:年度|年)?)*")
+
+
+def _subjects(question: str, hits: Sequence[_Hit], bodies: Sequence[_Hit]) -> list[_Hit]:
+    """The bodies whose report the question asks for: written first, or right after its place (and a year):
+    青禾县2023年公安局…, 广东省司法厅…; not one the question's place acts with (…参加公安局组织的培训)."""
+    out = []
+    for body in bodies:
+        start = body.start - len(_province_before(question, body.start) or "")  # 湖南省司法厅
+        before = max((h.end for h in hits if h.end <= start and h.kind != "department"), default=0)
+        if _BEFORE_SUBJECT.fullmatch(question[before:start]):
+            out.append(body)
+    return out
 
 
 def _written(question: str, hits: Sequence[_Hit], body: _Hit, places: Sequence[str], superior: bool) -> str:

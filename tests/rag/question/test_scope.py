@@ -326,6 +326,11 @@ def test_a_department_without_a_report_is_refused_naming_the_places_reports() ->
     assert s.gaps == ("索引中有青禾县司法局2023年的报告，没有青禾县公安局的报告",)
 
 
+def test_a_department_the_place_acts_with_is_no_body_asked_for() -> None:
+    s = resolve("青禾县2023年有多少名执法人员参加了公安局组织的培训？", BODIES)
+    assert s.gaps == () and s.report_ids == ("青禾县-sfj",)
+
+
 def test_a_department_of_a_place_with_a_government_report_is_searched_as_words() -> None:
     catalog = [*BODIES, _body("青禾县-gov", "青禾县", 2023, None, "青禾县人民政府")]
     s = resolve("青禾县市场监管局2023年查办了多少件案件？", catalog)
