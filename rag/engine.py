@@ -100,7 +100,9 @@ class Engine:
     def _load(self) -> None:
         data = store.load(self.directory, embedder=self.embedder.id)
         retriever = Retriever(data, self.embedder, tokenizer_for(data.manifest.tokenizer))
-        catalog = Catalog(data.catalog_reports(), contains=data.text_contains)
+        catalog = Catalog(
+            data.catalog_reports(), contains=data.text_contains, text_of=lambda rid: data.report(rid).text
+        )
         generation = Generation(data, retriever, catalog)
         with self._lock:  # one assignment: readers see the old or the new generation, never a mix
             self._generation = generation
@@ -174,13 +176,14 @@ class Engine:
 
     def retrieve(self, q: Question, *, top_k: int | None = None, retrieval: RetrievalMode = "hybrid") -> Retrieved:
         """Stage 2: every candidate ranked once, the top ``top_k`` as passages. Nothing is searched when
-        the scope rules every report out (a place the index has no report for, filters matching none)."""
+        the scope rules every report out (a place, body or year the index has no report for, filters matching
+        none)."""
         return self._retrieve(self._generation, q, top_k or self.top_k, retrieval)
 
     def _retrieve(self, gen: Generation, q: Question, k: int, retrieval: RetrievalMode) -> Retrieved:
         t0 = time.perf_counter()
         ids = q.scope.report_filter()
-        if q.scope.unknown_places or (ids is not None and not ids):
+        if q.scope.refusal or (ids is not None and not ids):
             return Retrieved(q, (), (), None, retrieval, 0.0, searched=False, reading=gen.retriever.reading(()))
         retriever = gen.retriever
         vector = retriever.query_vector(q.query) if retrieval != "keyword" else None  # embedded once, used twice

@@ -190,6 +190,9 @@ class ScopeOut(Out):
     notes: list[str]
     departments: list[str] | None = None
     text_places: list[str] | None = None
+    gaps: list[str] | None = Field(
+        default=None, description="what the question names that the index has no report of (a body, a year): refused"
+    )
 
 
 class CandidateOut(Out):

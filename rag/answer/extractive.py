@@ -134,9 +134,8 @@ class Scorer:
         return has_figure(self.q, text, self.params.counted_share)
 
     def admits(self, text: str, context: str = "") -> bool:
-        """Hard conditions: years the question names, and the places it names that are no indexed region
-        (a zone, a town), must stand in the passage or its context (headings, paragraph)."""
-        return all(y in text or y in context for y in (*self.q.years, *self.q.places))
+        """The question's hard conditions (``Question.admits``: years, places, a named document's number)."""
+        return self.q.admits(text, context)
 
     def coverage(
         self,
@@ -326,10 +325,9 @@ class ExtractiveAnswerer:
         t0 = time.perf_counter()
         q = retrieved.question
         scope = q.scope
-        if scope.unknown_places:
-            place = "、".join(scope.unknown_places)
-            why = self._candidates(retrieved, None, scope=f"索引中没有{place}的报告")
-            return Fallback(self._refusal(retrieved, f"索引中没有{place}的报告，无法回答这个问题。", t0, why))
+        if scope.refusal:
+            why = self._candidates(retrieved, None, scope=scope.refusal.removesuffix("，无法回答这个问题。"))
+            return Fallback(self._refusal(retrieved, scope.refusal, t0, why))
         ids = scope.report_filter()
         if ids is not None and not ids:
             return Fallback(self._refusal(retrieved, "没有符合筛选条件的报告。", t0))

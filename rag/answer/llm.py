@@ -354,7 +354,7 @@ class LLMAnswerer:
         if fallback is None:
             raise ValueError("the LLM answerer needs the extractive answer as its fallback")
         base = fallback.answer
-        if retrieved.question.scope.unknown_places or not base.passages:
+        if retrieved.question.scope.refusal or not base.passages:
             return fallback, [], []
         if retrieved.question.document_field and base.answerable:
             # a value read from the document's own lines (文号, 发布机关, 发布日期…): the model could only reword it

@@ -5,7 +5,9 @@ What it records: the content terms (jieba search-mode words less question and fu
 places and the scoped years), the kind of question (quantity / rate / list / cross / who / document /
 fact), the unit and the counted things of a quantity question (多少件行政复议申请 → 件, {行政复议申请}),
 the rate words of a rate question (和解率 → 和解), the years it names, the places and departments
-scope recognised, and for a question about the document itself which metadata field it asks for.
+scope recognised, and for a question about the document itself which metadata field it asks for. A
+question for the 文号 of a document the report names (《…实施方案》的文号) is no question about the report
+itself: it is answered only by a sentence that gives that document's number (``Question.admits``).
 
 Written by hand: these rules are about the kinds of question users ask of these reports (README); the
 word lists they use are data in ``rag/text/data`` (``rag.text.lexicon``). Each rule is switchable by name
@@ -19,7 +21,7 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
-from ..text import HAN_OR_NUMBER_RE
+from ..text import CJK, HAN_OR_NUMBER_RE
 from ..text.lexicon import words
 from .figures import ASKED_UNIT_RE, COUNT_WORD_RE, RATE_RE, counted_things
 from .lexical import CLAUSE_RE, alternation, content_bigrams, stop_bigrams, synonyms
@@ -101,6 +103,12 @@ _DOCUMENT = (
 
 UNIT_RE = ASKED_UNIT_RE
 
+#: A document's number written in a sentence: 白鹭府办发〔2023〕12号, 某政发[2022]3号.
+DOC_NUMBER_RE = re.compile(rf"[{CJK}]{{1,15}}\s*[〔\[【(（]\s*(?:19|20)\d{{2}}\s*[〕\]】)）]\s*第?\s*\d{{1,5}}\s*号")
+_NAMED_DOCUMENT = re.compile(r"《(?P<name>[^《》]{2,60})》")
+_REPORT_ITSELF = re.compile(r"(?:报告|总结)$")  # 《X县关于2023年法治政府建设情况的报告》 is the report itself
+_DOCUMENT_KIND = re.compile(alternation("document_kinds"))
+
 NO_SCOPE = Scope(report_ids=())
 
 
@@ -120,6 +128,7 @@ class Question:
     departments: tuple[str, ...] = ()
     places: tuple[str, ...] = ()  # places named that are no indexed region (a zone, a town): the answer must name them
     document_field: str | None = None  # doc_number | published | issuer | year | title
+    number_of: str | None = None  # the document whose 文号 is asked (《…实施方案》), when it is not the report
     quantity: bool = False
     is_list: bool = False
     cross: bool = False  # asks across reports (哪些地方…)
@@ -130,6 +139,14 @@ class Question:
 
     def uses(self, rule: str) -> bool:
         return rule in self.rules
+
+    def admits(self, text: str, context: str = "") -> bool:
+        """Hard conditions on a passage ``text`` (``context``: its headings and paragraph): the years the
+        question names and the places it names that are no indexed region (a zone, a town) stand in it or
+        its context; for the 文号 of a named document, the sentence names that document and gives a number."""
+        if not all(y in text or y in context for y in (*self.years, *self.places)):
+            return False
+        return self.number_of is None or (self.number_of in text and bool(DOC_NUMBER_RE.search(text)))
 
     def covers(self, term: str, text: str) -> bool:
         """Whether ``term`` (or, with the synonyms rule, a word the reports use for it) stands in ``text``."""
@@ -146,6 +163,7 @@ class Question:
             "rates": list(self.rates),
             "years": list(self.years),
             "document_field": self.document_field,
+            **({"number_of": self.number_of} if self.number_of else {}),
         }
 
 
@@ -250,6 +268,18 @@ def document_field(question: str) -> str | None:
     return None
 
 
+def named_document(question: str) -> str | None:
+    """The document a 文号 question names when it is not the report itself: its name as quoted
+    (《…实施方案》), else the kind of document written (…实施方案的文号 → 实施方案)."""
+    for m in _NAMED_DOCUMENT.finditer(question):
+        if not _REPORT_ITSELF.search(m.group("name")):
+            return m.group("name")
+    if _NAMED_DOCUMENT.search(question):
+        return None
+    kind = _DOCUMENT_KIND.search(question)
+    return kind.group() if kind else None
+
+
 def analyse(
     question: str,
     scope: Scope,
@@ -265,6 +295,11 @@ def analyse(
     rates = tuple(rate_words(question))
     who = bool(_WHO.search(question))
     doc = document_field(question) if "document" in active else None
+    number_of = named_document(question) if doc == "doc_number" else None
+    if number_of:  # the number of a document the report names: read in its sentences, never the report's own
+        doc = None
+        asked_for = [m.group() for m in dict(_DOCUMENT)["doc_number"].finditer(question)]
+        terms = {t for t in terms if not any(t in w for w in asked_for)}  # a sentence gives it, never names it
     cross = not scope.regions and bool(CROSS_RE.search(question)) and "cross" in active
     several_named = len(scope.regions) > 1 or len(scope.departments) > 1 or len(scope.years) > 1
     several = (
@@ -274,7 +309,7 @@ def analyse(
     )
     is_list = bool(LIST_RE.search(question) or LIST_TOPIC_RE.search(question))
     is_list = is_list and not UNIT_RE.search(question) and not who and "lists" in active
-    quantity = bool(_QUANTITY.search(question))
+    quantity = bool(_QUANTITY.search(question)) and not number_of
     if doc:
         kind = "document"
     elif cross or several:
@@ -306,6 +341,7 @@ def analyse(
         departments=scope.departments,
         places=scope.text_places,
         document_field=doc,
+        number_of=number_of,
         quantity=quantity,
         is_list=is_list,
         cross=cross,

@@ -221,6 +221,13 @@ def test_a_refusal_carries_its_nearest_sentences(api: Client) -> None:
     assert "candidates" not in ask(api, "青禾县接收了多少件行政复议申请？")["checks"]
 
 
+def test_ask_a_year_without_a_report_is_refused_naming_what_the_index_has(api: Client) -> None:
+    body = ask(api, "青禾县2021年接收行政复议申请多少件？")
+    assert body["answerable"] is False and body["citations"] == []
+    assert body["scope"]["gaps"] == ["索引中有青禾县2024年的报告，没有青禾县2021年的报告"]
+    assert body["answer"].startswith(body["scope"]["gaps"][0])
+
+
 def test_search_ranked_passages(api: Client) -> None:
     r = post(api, "/search", json={"query": "行政复议申请和解率", "k": 4})
     assert r.status_code == 200, r.text

@@ -114,3 +114,31 @@ def test_terms_of_a_clause_that_asks_nothing_weigh_what_the_parameters_say() -> 
     assert "司法" in "".join(q.focus) and not any("复议" in t for t in q.focus)
     heavier = analyse(question, ONE, WORDS, params=AnalysisParams(background_clause_weight=0.8))
     assert set(heavier.focus) == set(q.focus) and set(heavier.focus.values()) == {0.8}
+
+
+# --- the 文号 of a document the report names is no question about the report ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "document"),
+    [
+        ("青禾县《矛盾纠纷多元化解实施方案》的文号是什么？", "矛盾纠纷多元化解实施方案"),
+        ("青禾县印发的营商环境实施方案文号是多少？", "实施方案"),
+        ("《青禾县关于2024年法治政府建设情况的报告》的文号是什么？", None),  # the report itself
+        ("青禾县这份报告的文号是什么？", None),
+    ],
+)
+def test_the_number_of_a_named_document(question: str, document: str | None) -> None:
+    q = analyse(question, ONE, WORDS)
+    assert q.number_of == document
+    assert q.document_field == (None if document else "doc_number")
+    if document:
+        assert not q.quantity and "文号" not in q.terms  # a sentence gives the number, never the word
+
+
+def test_a_named_documents_number_stands_in_the_sentence_that_names_it() -> None:
+    q = analyse("青禾县《行政执法公示办法》的文号是什么？", ONE, WORDS)
+    assert q.admits("制定《行政执法公示办法》（青禾府办发〔2024〕7号），全面公示。")
+    assert not q.admits("制定《行政执法公示办法》，全面公示执法信息。")  # named without a number
+    assert not q.admits("印发《营商环境实施方案》（青禾府办发〔2024〕8号）。")  # another document's number
+    assert analyse("青禾县收到行政复议申请多少件？", ONE, WORDS).admits("收到行政复议申请37件。")

@@ -6,10 +6,12 @@ of rag.ingest.sample plus 冠县 for the one-character-stem rule); no index is n
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rag.errors import QueryError
-from rag.question.scope import Filters, aliases, resolve
+from rag.question.scope import Filters, aliases, own_evidence, resolve
 from rag.types import Report
 from tests.helpers import catalog_report
 
@@ -116,11 +118,24 @@ def test_year_filter_narrows() -> None:
     assert s.years == (2024,)
 
 
-def test_year_without_a_report_keeps_the_region_and_says_so() -> None:
-    s = resolve("云溪区2021年接收行政复议申请多少件？", CATALOG)
+def test_year_without_a_report_is_refused_naming_the_years_the_index_has() -> None:
+    s = resolve("青禾县2021年接收行政复议申请多少件？", CATALOG)
+    assert s.gaps == ("索引中有青禾县2024年、青禾县2023年的报告，没有青禾县2021年的报告",)
+    assert s.refusal == "索引中有青禾县2024年、青禾县2023年的报告，没有青禾县2021年的报告，无法回答这个问题。"
+    assert s.to_dict()["gaps"] == list(s.gaps)
+
+
+def test_a_year_that_bounds_a_span_is_no_year_asked() -> None:
+    s = resolve("云溪区2021年以来接收行政复议申请多少件？", CATALOG)
+    assert s.gaps == () and s.refusal is None
     assert s.report_ids == ("云溪区-2024",)
-    assert s.years == ()
     assert any("2021" in n for n in s.notes)
+
+
+def test_a_year_of_a_report_of_unknown_year_is_not_refused() -> None:
+    catalog = [*CATALOG, replace(_report("云溪区", 2024, report_id="云溪区-undated"), year=None)]
+    s = resolve("云溪区2021年接收行政复议申请多少件？", catalog)
+    assert s.gaps == ()
 
 
 def test_plan_for_next_year_resolves_to_the_report_of_the_year_before() -> None:
@@ -136,7 +151,7 @@ def test_plan_for_next_year_resolves_to_the_report_of_the_year_before() -> None:
 def test_a_year_without_a_plan_word_does_not_shift() -> None:
     s = resolve("云溪区2025年接收行政复议申请多少件？", CATALOG)
     assert s.years == ()
-    assert s.report_ids == ("云溪区-2024",)
+    assert s.gaps == ("索引中有云溪区2024年的报告，没有云溪区2025年的报告",)
 
 
 @pytest.mark.parametrize(
@@ -272,3 +287,164 @@ def test_a_division_named_in_a_report_text_is_searched_as_text() -> None:
     s = resolve("青浦区开展了哪些跨区域执法？", catalog)
     assert s.unknown_places == ()
     assert s.text_places == ("青浦区",)
+
+
+# --- bodies that stay apart: a department, a body above the county, a year without a report -----------
+
+
+def _body(
+    report_id: str, region: str | None, year: int, department: str | None, issuer: str, path: tuple[str, ...] = ()
+) -> Report:
+    return Report(
+        report_id=report_id,
+        title=f"{issuer}{year}年法治政府建设工作报告（示例）",
+        region=region,
+        year=year,
+        text="示例",
+        source=f"{report_id}.txt",
+        content_hash="0" * 64,
+        department=department,
+        issuer=issuer,
+        region_path=path or ((region,) if region else ()),
+        level="department" if department else "county",
+    )
+
+
+BODIES = [
+    _body("青禾县-sfj", "青禾县", 2023, "司法局", "青禾县司法局"),
+    _body("紫岭县-sfj", "紫岭县", 2025, "司法局", "紫岭县司法局", ("广东省", "河源市", "紫岭县")),
+    _body("嘉禾市-scj", "嘉禾市", 2023, "市场监督管理局", "嘉禾市市场监督管理局", ("浙江省", "嘉禾市")),
+]
+
+
+def test_a_department_without_a_report_is_refused_naming_the_places_reports() -> None:
+    s = resolve("青禾县市场监管局2023年查办了多少件案件？", BODIES)
+    assert s.gaps == ("索引中有青禾县司法局2023年的报告，没有青禾县市场监管局的报告",)
+    assert s.refusal and s.refusal.startswith(s.gaps[0])
+    assert s.report_ids == () and s.gaps[0] in s.notes  # no report answers, not even in a comparison
+    s = resolve("青禾县2023年公安局办理了多少起案件？", BODIES)  # the place written apart from the body
+    assert s.gaps == ("索引中有青禾县司法局2023年的报告，没有青禾县公安局的报告",)
+
+
+def test_a_department_the_place_acts_with_is_no_body_asked_for() -> None:
+    s = resolve("青禾县2023年有多少名执法人员参加了公安局组织的培训？", BODIES)
+    assert s.gaps == () and s.report_ids == ("青禾县-sfj",)
+
+
+def test_a_department_of_a_place_with_a_government_report_is_searched_as_words() -> None:
+    catalog = [*BODIES, _body("青禾县-gov", "青禾县", 2023, None, "青禾县人民政府")]
+    s = resolve("青禾县市场监管局2023年查办了多少件案件？", catalog)
+    assert s.gaps == () and s.refusal is None
+    assert set(s.report_ids) == {"青禾县-sfj", "青禾县-gov"}
+
+
+def test_a_department_with_a_report_narrows_to_it() -> None:
+    s = resolve("青禾县司法局2023年收到行政复议申请多少件？", BODIES)
+    assert s.report_ids == ("青禾县-sfj",) and s.gaps == ()
+
+
+def test_a_province_department_is_a_body_not_its_province() -> None:
+    s = resolve("广东省司法厅2024年收到行政复议申请多少件？", BODIES)
+    assert s.gaps == ("索引中有紫岭县司法局2025年的报告，没有广东省司法厅的报告",)
+    assert not any("本级" in n for n in s.notes)  # not searched in the province's county reports
+    s = resolve("浙江省市场监管局查办了多少件案件？", BODIES)  # a city's 市场监管局 does not answer for it
+    assert s.gaps == ("索引中有嘉禾市市场监督管理局2023年的报告，没有浙江省市场监管局的报告",)
+    s = resolve("湖南省司法厅收到行政复议申请多少件？", BODIES)  # nothing under 湖南省
+    assert s.gaps == ("索引中没有湖南省司法厅发布的报告",)
+    province = _body("广东省-sft", "广东省", 2024, "司法厅", "广东省司法厅", ("广东省",))
+    s = resolve("广东省司法厅2024年收到行政复议申请多少件？", [*BODIES, province])
+    assert s.report_ids == ("广东省-sft",) and s.gaps == ()
+
+
+def test_a_ministry_is_a_body_and_never_answered_by_a_county() -> None:
+    s = resolve("司法部2023年部署了哪些工作？", BODIES)
+    assert s.gaps == ("索引中没有司法部发布的报告",)
+    assert s.unknown_places == ()
+    ministry = _body("司法部-2023", None, 2023, None, "司法部")
+    s = resolve("司法部2023年部署了哪些工作？", [*BODIES, ministry])
+    assert s.report_ids == ("司法部-2023",) and s.gaps == ()
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["嘉禾市哪个基地被司法部命名为法治宣传教育基地？", "青禾县司法部门收到行政复议申请多少件？"],
+)
+def test_a_ministry_a_place_report_speaks_of_or_a_department_in_general_is_no_body(question: str) -> None:
+    s = resolve(question, BODIES)
+    assert s.gaps == () and s.refusal is None
+    assert s.report_ids
+
+
+# --- scope that ranks: a place named by a report whose own region was read with low confidence -------
+
+
+def _misread(text: str, *, confidence: str = "medium") -> Report:
+    """A 司法局 report with no title whose region was read from a district it visited."""
+    return Report(
+        report_id="visited-2024",
+        title="沙湾区司法局2024年度法治政府建设情况（原文无标题）",
+        region="沙湾区",
+        year=2024,
+        text=text,
+        source="untitled.txt",
+        content_hash="0" * 64,
+        department="司法局",
+        issuer="沙湾区司法局",
+        region_path=("四川省", "乐山市", "沙湾区"),
+        level="department",
+        provenance={"region": {"value": "沙湾区", "source": "body", "confidence": confidence, "evidence": "沙湾区"}},
+    )
+
+
+OWN_TEXT = "2024年，区司法局组织骨干赴沙湾区学习。牵头起草《桐林区矛盾纠纷多元化解实施方案》，开展专题培训6期。"
+
+
+def test_a_place_a_low_confidence_report_names_as_its_own_puts_it_in_scope_with_a_note() -> None:
+    s = resolve("桐林区2024年开展了多少期专题培训？", [*CATALOG, _misread(OWN_TEXT)])
+    assert s.report_ids == ("visited-2024",)
+    assert s.text_places == ()  # the answer need not repeat the place
+    assert "桐林区" in s.regions and "桐林区" not in s.query
+    assert s.notes == (
+        "桐林区不在沙湾区司法局2024年报告的标题/发布机构中，依据正文提及（《桐林区矛盾纠纷多元化解实施方案》）",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "confidence"),
+    [
+        ("2024年，区司法局组织骨干赴桐林区学习，开展专题培训6期。", "medium"),  # only visited: no evidence of its own
+        (OWN_TEXT, "high"),  # a region read from the title or issuer is trusted: the place is one it speaks of
+    ],
+)
+def test_a_place_without_own_evidence_or_in_a_confident_report_stays_a_text_place(text: str, confidence: str) -> None:
+    s = resolve("桐林区2024年开展了多少期专题培训？", [*CATALOG, _misread(text, confidence=confidence)])
+    assert s.text_places == ("桐林区",)  # the answer must name it
+    assert s.regions == () and s.notes == ()
+    assert set(s.report_ids) == {r.report_id for r in CATALOG if r.year == 2024} | {"visited-2024"}
+
+
+def test_own_evidence_reads_header_and_signature_lines() -> None:
+    text = "桐林区司法局\n报告正文，开展专题培训6期。\n2025年1月"
+    report = replace(_misread(text), body_start=7, body_end=20)
+    assert own_evidence(report, text, "桐林区") == "桐林区司法局"
+    assert own_evidence(report, text, "柳塘区") is None
+
+
+def test_a_region_read_with_low_confidence_is_noted_where_it_was_read() -> None:
+    report = replace(
+        _misread(OWN_TEXT),
+        provenance={
+            "region": {"source": "body", "confidence": "medium", "evidence": "赴沙湾区学习"},
+            "title": {"source": "inferred"},
+        },
+    )
+    s = resolve("沙湾区2024年开展了多少期专题培训？", [*CATALOG, report])
+    assert s.report_ids == ("visited-2024",)
+    assert s.notes == ("沙湾区司法局2024年报告的地区沙湾区读自正文（赴沙湾区学习），不在其标题/发布机构中",)
+    assert resolve("沙湾区2024年开展了多少期专题培训？", [*CATALOG, _misread(OWN_TEXT, confidence="high")]).notes == ()
+
+
+def test_a_year_a_report_was_published_in_is_no_gap() -> None:
+    published = replace(_report("云溪区", 2024, report_id="云溪区-published"), published="2025-02-10")
+    s = resolve("云溪区2025年发布的报告里接收行政复议申请多少件？", [*CATALOG, published])
+    assert s.gaps == () and s.report_ids == ("云溪区-published",)
