@@ -3,10 +3,19 @@
 Each file gets an outcome (added, replaced, unchanged, duplicate, failed); a file that fails is reported
 by name and the others still go in. Nothing is written when nothing changed, and each commit is atomic
 (see ``rag.store``), so an interrupted ingest leaves the index as it was after the last whole batch.
+
+Prepare, then lock, re-check and commit: files are loaded, chunked and embedded without the index's
+writer lock, which a batch takes only to commit (``_Commits``), so another writer (``rag remove``, an
+upload) waits for a commit, not for an ingest. Under the lock the batch is re-checked against the
+generation then in force, which another writer may have moved on: an addition whose content is indexed
+by then is skipped (unchanged, or a duplicate), a report it was to replace that was removed meanwhile is
+simply added, and one that appeared meanwhile under its file name is replaced. The result is the same as
+if the writers had run one after the other.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -48,12 +57,23 @@ class Outcome:
     error: InputError | DuplicateDocumentError | None = None
 
 
+@dataclass(frozen=True)
+class Batch:
+    """One commit of an ingest: the generation it made, the files it put in (added or replaced) and the
+    reports it removed (replaced ones)."""
+
+    generation: str
+    files: tuple[str, ...]
+    removed: tuple[str, ...] = ()
+
+
 @dataclass
 class IngestResult:
     outcomes: list[Outcome] = field(default_factory=list)
     manifest: st.Manifest | None = None
     seconds: float = 0.0
     chars: int = 0  # clean characters ingested (added or replaced)
+    batches: list[Batch] = field(default_factory=list)  # the commits made, in order
 
     @property
     def failed(self) -> list[Outcome]:
@@ -109,6 +129,115 @@ def keyword_text(chunk: Chunk) -> str:
     return " ".join((*chunk.section_path, chunk.text))
 
 
+def committed_summary(batches: Sequence[Batch]) -> str:
+    """What an interrupted ingest had committed, batch by batch, for the operator."""
+    if not batches:
+        return "nothing was written: the index is as it was before this ingest"
+    files = sum(len(b.files) for b in batches)
+    lines = [f"{files} reports of earlier batches were written ({len(batches)} commits); nothing else changed:"]
+    for b in batches:
+        lines.append(f"  {b.generation}: {len(b.files)} files ({', '.join(Path(f).name for f in b.files)})")
+    return "\n".join(lines)
+
+
+class _Commits:
+    """An ingest's view of the index and its commits: the reports known (read under the lock, briefly,
+    at the start) and ``commit``, which takes the lock, re-checks a batch against the generation in force
+    and commits it. Between commits the lock is free."""
+
+    def __init__(
+        self,
+        directory: Path,
+        embedder: Embedder,
+        tokenizer: str,
+        spec: StoreSpec | None,
+        wait: float,
+        result: IngestResult,
+        on_commit: Callable[[Batch], None] | None,
+    ) -> None:
+        self.open = dict(embedder=embedder.id, dim=embedder.dim, tokenizer=tokenizer, spec=spec, wait=wait)
+        self.directory = directory
+        self.result = result
+        self.on_commit = on_commit
+        self.first = 0  # the first outcome of the batch in progress
+        with self._writer("ingest: reading the index's reports") as writer:
+            self.manifest: st.Manifest | None = writer.data.manifest if writer.data.manifest.generation else None
+            self.tokenizer = writer.data.manifest.tokenizer
+            self.known: list[Report | st.ReportKey] = list(writer.data.report_keys())
+
+    def _writer(self, purpose: str) -> contextlib.AbstractContextManager[st.Writer]:
+        return st.writer(self.directory, purpose=purpose, **self.open)  # type: ignore[arg-type]
+
+    def commit(self, add: Sequence[st.Addition]) -> tuple[dict[str, Report | st.ReportKey], ...] | None:
+        """Commit ``add`` against the generation in force (re-checked under the lock); the outcomes of
+        additions the re-check changed are rewritten. Returns the reports known after the commit (by
+        source, by content hash), or None when nothing was written."""
+        outcomes = self.result.outcomes
+        with self._writer(f"ingest: committing {len(add)} reports") as writer:
+            data = writer.data
+            by_source: dict[str, Report | st.ReportKey] = {}
+            by_hash: dict[str, Report | st.ReportKey] = {}
+            for k in data.report_keys():
+                by_source[k.source], by_hash[k.content_hash] = k, k
+            tok = None if data.manifest.tokenizer == self.tokenizer else tokenizer_for(data.manifest.tokenizer)
+            keep: list[st.Addition] = []
+            drop: list[str] = []
+            for a in add:
+                report = a.report
+                at = _outcome_of(outcomes, report)
+                path = outcomes[at].path
+                same = by_hash.get(report.content_hash)
+                if same is not None:  # indexed meanwhile by another writer
+                    if same.source == report.source:
+                        msg = f"{path}: unchanged, already indexed as {same.report_id}"
+                        outcomes[at] = Outcome(path, "unchanged", msg, same.report_id)
+                    else:
+                        dup = DuplicateDocumentError(path, same.source, same.report_id)
+                        outcomes[at] = Outcome(path, "duplicate", str(dup), same.report_id, error=dup)
+                    self.result.chars -= len(report.text)
+                    continue
+                previous = by_source.get(report.source)
+                status: OutcomeStatus = "added" if previous is None else "replaced"
+                if previous is None and any(Path(o.path).name == report.source for o in outcomes[self.first : at]):
+                    status = "replaced"  # the same file name earlier in this batch (not committed)
+                if outcomes[at].status != status:  # the report it replaces was removed meanwhile, or the reverse
+                    msg = (
+                        f"{path}: added as {report.report_id}"
+                        if previous is None
+                        else f"{path}: changed; replaced {previous.report_id}"
+                    )
+                    outcomes[at] = Outcome(path, status, msg, report.report_id, len(a.chunks))
+                if previous is not None:
+                    drop.append(previous.report_id)
+                    by_hash.pop(previous.content_hash, None)
+                if tok is not None:  # the index was created meanwhile with another tokenizer
+                    a = st.Addition(
+                        report, a.chunks, [tok(keyword_text(c)) for c in a.chunks], a.vectors, a.sentence_vectors
+                    )
+                keep.append(a)
+                by_source[report.source] = by_hash[report.content_hash] = report
+            self.first = len(outcomes)
+            if not keep and not drop:
+                return None
+            self.manifest = writer.commit(drop_reports=drop, add=keep)
+        batch = Batch(
+            self.manifest.generation, tuple(outcomes[_outcome_of(outcomes, a.report)].path for a in keep), tuple(drop)
+        )
+        self.result.batches.append(batch)
+        if self.on_commit:
+            self.on_commit(batch)
+        return by_source, by_hash
+
+
+def _outcome_of(outcomes: Sequence[Outcome], report: Report) -> int:
+    """Index of the (last) outcome of the file that made ``report``."""
+    return next(
+        i
+        for i in range(len(outcomes) - 1, -1, -1)
+        if outcomes[i].report_id == report.report_id and outcomes[i].status in ("added", "replaced")
+    )
+
+
 DEFAULT_BATCH_FILES = 64  # reports per commit of a bulk ingest (a crash or Ctrl-C loses at most one batch)
 DEFAULT_BATCH_CHUNKS = 20_000  # or fewer reports, when they make this many chunks
 
@@ -127,6 +256,8 @@ def ingest(
     batch_files: int = DEFAULT_BATCH_FILES,
     batch_chunks: int = DEFAULT_BATCH_CHUNKS,
     on_chars: Callable[[int], None] | None = None,
+    wait: float = st.DEFAULT_LOCK_WAIT,
+    on_commit: Callable[[Batch], None] | None = None,
 ) -> IngestResult:
     """Ingest ``paths`` into the index at ``directory`` (created when missing, in the store ``store``
     names; an existing index stays in its own store).
@@ -134,21 +265,22 @@ def ingest(
     Each document is held to ``limits`` (see ``rag.ingest.limits``); one over a limit fails by name and the
     others go on. Changes are committed every ``batch_files`` reports (or ``batch_chunks`` chunks), each
     commit one new generation: a crash or Ctrl-C loses at most the batch in progress, and a re-run skips
-    the files already in (unchanged). ``on_chars(n)`` is told the clean characters of each file ingested
-    (for a progress bar's chars/s). When ``should_stop()`` turns true, ``IngestCancelledError`` is
-    raised between embedding batches and the batch in progress is not written.
+    the files already in (unchanged). Files are embedded without the writer lock; each commit takes it
+    (waiting at most ``wait`` seconds for another writer's commit) and re-checks its batch against the
+    generation in force (see the module docstring). ``on_commit(batch)`` is told each commit as it is
+    made, ``on_chars(n)`` the clean characters of each file ingested (for a progress bar's chars/s).
+    When ``should_stop()`` turns true, ``IngestCancelledError`` is raised between embedding batches, the
+    batch in progress is not written, and its message lists the batches that were.
     """
     limits = limits or lim.DocLimits()
     t0 = time.perf_counter()
     directory = Path(directory)
     result = IngestResult()
     files = expand_paths(paths)
-    with st.writer(
-        directory, embedder=embedder.id, dim=embedder.dim, tokenizer=f"{tokenizer}-v1", spec=store
-    ) as writer:
-        data = writer.data
-        tok = tokenizer_for(data.manifest.tokenizer)
-        known: list[Report | st.ReportKey] = list(data.report_keys())
+    writer = _Commits(directory, embedder, f"{tokenizer}-v1", store, wait, result, on_commit)
+    try:
+        tok = tokenizer_for(writer.tokenizer)
+        known: list[Report | st.ReportKey] = writer.known
         by_source = {r.source: r for r in known}
         by_hash = {r.content_hash: r for r in known}
         drop: list[str] = []
@@ -156,10 +288,13 @@ def ingest(
         committed = 0
 
         def flush() -> None:
-            nonlocal drop, add, committed
+            nonlocal drop, add, committed, by_source, by_hash
             if add or drop:
-                result.manifest = writer.commit(drop_reports=drop, add=add)
-                committed += len(add) + len(drop)
+                after = writer.commit(add)
+                if after is not None:
+                    by_source, by_hash = after
+                    result.manifest = writer.manifest
+                    committed += len(result.batches[-1].files)
             drop, add = [], []
 
         for n, path in enumerate(files, 1):
@@ -234,25 +369,27 @@ def ingest(
             written = f"{committed} reports of earlier batches were written" if committed else "nothing was written"
             raise IngestCancelledError(f"ingest stopped (shutting down); {written}")
         flush()
-        if result.manifest is None and data.manifest.generation:
-            result.manifest = data.manifest
+        if result.manifest is None:
+            result.manifest = writer.manifest
+    except IngestCancelledError as e:
+        raise IngestCancelledError(f"ingest stopped (shutting down); {committed_summary(result.batches)}") from e
     result.seconds = time.perf_counter() - t0
     return result
 
 
-def remove(directory: str | Path, report_id: str) -> st.Manifest:
-    """Remove one report (by id) from the index."""
+def remove(directory: str | Path, report_id: str, *, wait: float = st.DEFAULT_LOCK_WAIT) -> st.Manifest:
+    """Remove one report (by id) from the index; ``wait``: seconds to wait for another writer's commit."""
     directory = Path(directory)
     st.read_manifest(directory)  # a clear error when there is no index
-    with st.writer(directory, create=False) as writer:
+    with st.writer(directory, create=False, wait=wait, purpose=f"remove {report_id}") as writer:
         if report_id not in writer.data.reports:
             raise ReportNotFoundError(f"no report with id {report_id!r} in {directory}")
         return writer.commit(drop_reports=[report_id])
 
 
-def compact(directory: str | Path) -> st.Manifest:
+def compact(directory: str | Path, *, wait: float = st.DEFAULT_LOCK_WAIT) -> st.Manifest:
     """Merge the index's segments and purge removed rows (``rag compact``)."""
     directory = Path(directory)
     st.read_manifest(directory)
-    with st.writer(directory, create=False) as writer:
+    with st.writer(directory, create=False, wait=wait, purpose="compact") as writer:
         return writer.compact()

@@ -16,7 +16,7 @@ from typing import Protocol, cast
 
 from ..errors import IndexCorruptError, IndexMissingError
 from .base import IndexData, Writer
-from .manifest import STORES, Manifest, StoreSpec, check_compatible, read_manifest, writer_lock
+from .manifest import DEFAULT_LOCK_WAIT, STORES, Manifest, StoreSpec, check_compatible, read_manifest, writer_lock
 from .tuning import StoreTuning
 
 
@@ -68,11 +68,15 @@ def writer(
     spec: StoreSpec | None = None,
     create: bool = True,
     tuning: StoreTuning | None = None,
+    wait: float = DEFAULT_LOCK_WAIT,
+    purpose: str = "",
 ) -> Iterator[Writer]:
     """The writer of the index at ``directory`` under its lock; a new index (``create``) goes into the
-    store ``spec`` names. An existing index must have been built with ``embedder``."""
+    store ``spec`` names. An existing index must have been built with ``embedder``. ``wait``: seconds to
+    wait for the lock (then ``IndexBusyError`` naming its holder); ``purpose``: what this writer does,
+    recorded for the others to read. Hold it only to commit: prepare additions before."""
     directory = Path(directory)
-    with writer_lock(directory):
+    with writer_lock(directory, timeout=wait, purpose=purpose):
         try:
             manifest = read_manifest(directory)
         except IndexMissingError:
