@@ -23,7 +23,9 @@ from .tuning import StoreTuning
 class StoreModule(Protocol):
     """What a store's module offers the registry."""
 
-    def snapshot(self, directory: Path, manifest: Manifest, tuning: StoreTuning) -> IndexData: ...
+    def snapshot(
+        self, directory: Path, manifest: Manifest, tuning: StoreTuning, previous: IndexData | None = None
+    ) -> IndexData: ...
 
     def generation(self, directory: Path, manifest: Manifest) -> str: ...
 
@@ -41,14 +43,22 @@ def store_module(name: str) -> StoreModule:
     return cast(StoreModule, importlib.import_module(f"{__package__}.{name}"))
 
 
-def load(directory: str | Path, *, embedder: str | None = None, tuning: StoreTuning | None = None) -> IndexData:
+def load(
+    directory: str | Path,
+    *,
+    embedder: str | None = None,
+    tuning: StoreTuning | None = None,
+    previous: IndexData | None = None,
+) -> IndexData:
     """Open the current generation of the index at ``directory``, with the store its manifest names.
-    ``embedder``, when given, must match the one the index was built with."""
+    ``embedder``, when given, must match the one the index was built with. ``previous``: a generation of
+    the same index opened before, whose opened parts the store may reuse (a reload then costs the change,
+    not the index); it stays usable."""
     directory = Path(directory)
     manifest = read_manifest(directory)
     if embedder is not None:
         check_compatible(manifest, embedder=embedder, directory=directory)
-    return store_module(manifest.store).snapshot(directory, manifest, tuning or StoreTuning())
+    return store_module(manifest.store).snapshot(directory, manifest, tuning or StoreTuning(), previous)
 
 
 def generation(directory: str | Path) -> str:
