@@ -173,9 +173,11 @@ def writer_lock(directory: Path, *, timeout: float = DEFAULT_LOCK_WAIT, purpose:
                 if time.monotonic() > deadline:
                     holder = lock_holder(directory)
                     who = holder.describe() if holder else "another process holds the writer lock"
+                    waited = f"waited {timeout:g} s (RAG_WRITE_LOCK_WAIT)"
+                    public = f"since {holder.since}" if holder else ""
                     raise IndexBusyError(
-                        f"{directory}: another process is writing this index: {who}; waited {timeout:g} s "
-                        "(RAG_WRITE_LOCK_WAIT)"
+                        f"{directory}: another process is writing this index: {who}; {waited}",
+                        f"{directory}: another writer holds this index's lock {public}; {waited}; retry later",
                     ) from None
                 time.sleep(LOCK_POLL)
         try:

@@ -140,3 +140,20 @@ def test_an_upload_commits_while_a_long_ingest_embeds(sample_index_dir: Path, tm
     assert not errors
     sources = {r.source for r in store.load(index).reports.values()}
     assert {"示例县.txt", "held.txt"} <= sources
+
+
+def test_a_write_that_cannot_get_the_lock_answers_409_without_the_holders_command(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    index = copy_index(sample_index_dir, tmp_path / "index")
+    with app_client(index_dir=index, api_key=KEY, write_lock_wait=0.2) as api:
+        report_id = api.get("/reports").json()[0]["report_id"]
+        with store.writer_lock(index, purpose="compact"):
+            holder = store.lock_holder(index)
+            r = api.delete(f"/reports/{report_id}", headers=KEYED)
+        assert holder is not None
+        assert r.status_code == 409
+        message = r.json()["error"]["message"]
+        assert f"since {holder.since}" in message and "RAG_WRITE_LOCK_WAIT" in message
+        assert holder.command not in message and str(index) not in message
+        assert api.delete(f"/reports/{report_id}", headers=KEYED).status_code == 200  # released: it goes through
