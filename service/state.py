@@ -51,11 +51,11 @@ class AppState:
 
     def submit_upload(self, name: str, data: bytes) -> Job:
         """Store an upload (kept until its job ends) and queue its job."""
-        stored = uploads.store(self.upload_folder, name, data)
+        path = uploads.store(self.upload_folder, name, data)
         try:
-            return self.jobs.submit(name, str(stored.path))
+            return self.jobs.submit(name, str(path))
         except BaseException:
-            self.discard_upload(stored.path)
+            self.discard_upload(path)
             raise
 
     def ingest_upload(self, job: Job, should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:

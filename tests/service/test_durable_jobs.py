@@ -47,7 +47,7 @@ def index_embedder(index: Path) -> GatedEmbedder:
 def _left_running(index: Path, name: str, data: bytes) -> Job:
     """What a server killed mid-upload leaves: the upload stored, its job recorded as running."""
     kept = uploads.store(index / "uploads", name, data)
-    job = Job("0123456789abcdef0123456789abcdef", name, str(kept.path.resolve()), status="running", attempts=1)
+    job = Job("0123456789abcdef0123456789abcdef", name, str(kept.resolve()), status="running", attempts=1)
     jobs = JobStore(index / JOBS_DB)
     jobs.put(job)
     jobs.close()
