@@ -140,6 +140,9 @@ def committed_summary(batches: Sequence[Batch]) -> str:
     return "\n".join(lines)
 
 
+Known: TypeAlias = dict[str, Report | st.ReportKey]  # the indexed reports by file name, or by content hash
+
+
 class _Commits:
     """An ingest's view of the index and its commits: the reports known (read under the lock, briefly,
     at the start) and ``commit``, which takes the lock, re-checks a batch against the generation in force
@@ -168,15 +171,15 @@ class _Commits:
     def _writer(self, purpose: str) -> contextlib.AbstractContextManager[st.Writer]:
         return st.writer(self.directory, purpose=purpose, **self.open)  # type: ignore[arg-type]
 
-    def commit(self, add: Sequence[st.Addition]) -> tuple[dict[str, Report | st.ReportKey], ...] | None:
+    def commit(self, add: Sequence[st.Addition]) -> tuple[Known, Known] | None:
         """Commit ``add`` against the generation in force (re-checked under the lock); the outcomes of
         additions the re-check changed are rewritten. Returns the reports known after the commit (by
         source, by content hash), or None when nothing was written."""
         outcomes = self.result.outcomes
         with self._writer(f"ingest: committing {len(add)} reports") as writer:
             data = writer.data
-            by_source: dict[str, Report | st.ReportKey] = {}
-            by_hash: dict[str, Report | st.ReportKey] = {}
+            by_source: Known = {}
+            by_hash: Known = {}
             for k in data.report_keys():
                 by_source[k.source], by_hash[k.content_hash] = k, k
             tok = None if data.manifest.tokenizer == self.tokenizer else tokenizer_for(data.manifest.tokenizer)
@@ -200,12 +203,14 @@ class _Commits:
                 status: OutcomeStatus = "added" if previous is None else "replaced"
                 if previous is None and any(Path(o.path).name == report.source for o in outcomes[self.first : at]):
                     status = "replaced"  # the same file name earlier in this batch (not committed)
-                if outcomes[at].status != status:  # the report it replaces was removed meanwhile, or the reverse
+                replaced_other = previous is not None and previous.report_id not in outcomes[at].message
+                if outcomes[at].status != status or replaced_other:  # another writer removed or added one meanwhile
                     msg = (
                         f"{path}: added as {report.report_id}"
                         if previous is None
                         else f"{path}: changed; replaced {previous.report_id}"
                     )
+                    msg += "".join(f"; warning: {w}" for w in report.warnings)
                     outcomes[at] = Outcome(path, status, msg, report.report_id, len(a.chunks))
                 if previous is not None:
                     drop.append(previous.report_id)
