@@ -28,7 +28,7 @@ from rag.settings import Settings
 
 from . import errors
 from .jobs import JOBS_DB, JobRunner, JobStore
-from .limits import AnswerGate, BodyLimit, WriteRateLimit, lower_priority
+from .limits import AnswerGate, BodyLimit, WriteRateLimit
 from .routes import briefings, jobs, openai_compat, pages, qa, reports
 from .schemas import STREAM_MODELS
 from .state import AppState
@@ -39,15 +39,10 @@ MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the uploade
 
 async def follow_index(state: AppState) -> None:
     """Serve a generation another process committed: check the manifest every few seconds. The new
-    generation is opened on a thread of its own at lower scheduling priority (``RAG_BACKGROUND_NICE``),
-    then swapped in: questions keep the CPU and never wait for it."""
+    generation is opened on a thread of its own, then swapped in: questions never wait for it. (Not at
+    lower priority: a reniced thread descheduled while it holds the GIL would stall every answer.)"""
     loop = asyncio.get_running_loop()
-    with ThreadPoolExecutor(
-        max_workers=1,
-        thread_name_prefix="reload",
-        initializer=lower_priority,
-        initargs=(state.settings.background_nice,),
-    ) as reloader:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reload") as reloader:
         while True:
             await asyncio.sleep(state.settings.index_poll_seconds)
             await _follow_once(state, loop.run_in_executor(reloader, state.engine.refresh))
