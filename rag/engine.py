@@ -11,7 +11,9 @@ One question goes through the pipeline of ``rag.answer.base``, each stage called
 
 ``ask`` = ``analyse`` + ``answer``; ``stream`` takes an analysed question (so a caller can report a bad
 question before it starts a stream). Built once (by ``rag.runtime.build_runtime``) and then shared; every
-method takes explicit arguments. ``reload()`` swaps in the newest generation after a write.
+method takes explicit arguments. ``reload()`` opens the newest generation after a write (reusing what the
+served one opened, warming it with a search) and only then swaps it in, so questions never wait for a
+reload: those in flight finish on the generation they started with.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from . import store
 from .answer.base import Answerer, AnswerMode, Fallback, Final, StreamEvent, stream_lines
@@ -37,6 +41,7 @@ from .text.tokenize import get_tokenizer, tokenizer_for
 from .types import Answer, Chunk, Paragraph, Passage, Report
 
 MAX_QUESTION_CHARS = 2000
+WARM_UP_QUERY = "法治政府建设"  # searched once on a newly opened generation before it serves questions
 
 
 def check_question(question: str) -> str:
@@ -98,20 +103,33 @@ class Engine:
         self._load()
 
     def _load(self) -> None:
-        data = store.load(self.directory, embedder=self.embedder.id)
+        self._swap(self._open())
+
+    def _open(self, previous: store.IndexData | None = None) -> Generation:
+        """The generation in force, opened and warmed (one search of each kind has run on it), ready to
+        answer without a first-question cost; ``previous``: the generation served now, whose opened
+        segments the store reuses (a reload costs the change, not the index)."""
+        data = store.load(self.directory, embedder=self.embedder.id, previous=previous)
         retriever = Retriever(data, self.embedder, tokenizer_for(data.manifest.tokenizer))
         catalog = Catalog(
             data.catalog_reports(), contains=data.text_contains, text_of=lambda rid: data.report(rid).text
         )
-        generation = Generation(data, retriever, catalog)
+        if data.manifest.chunks:  # touch every segment's structures off the answering path (no embedder call)
+            unit = np.full(data.manifest.dim, data.manifest.dim**-0.5, dtype=np.float32)
+            retriever.rank(WARM_UP_QUERY, mode="hybrid", vector=unit)
+        return Generation(data, retriever, catalog)
+
+    def _swap(self, generation: Generation) -> None:
         with self._lock:  # one assignment: readers see the old or the new generation, never a mix
             self._generation = generation
 
     def reload(self) -> None:
-        self._load()
+        """Open the newest generation, then swap it in: answers in flight finish on the one they started
+        with; the new one serves the next questions once it is ready."""
+        self._swap(self._open(previous=self.data))
 
     def refresh(self) -> bool:
-        """Load the newest generation if another writer (another process) has committed one since; cheap
+        """Load the newest generation (as ``reload``) if another writer has committed one since; cheap
         when nothing changed (one small file read). True when a new generation was loaded."""
         try:
             generation = store.generation(self.directory)
@@ -119,7 +137,7 @@ class Engine:
             return False
         if generation == self.data.manifest.generation:
             return False
-        self._load()
+        self.reload()
         return True
 
     @property

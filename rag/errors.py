@@ -81,7 +81,12 @@ class IndexCorruptError(RagError):
 
 
 class IndexBusyError(RagError):
-    pass
+    """Another writer holds the index's writer lock. ``public``: the message without the holder's command
+    line (which may name server paths), for clients of the service."""
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public or message
 
 
 class DuplicateDocumentError(RagError):

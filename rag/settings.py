@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     request_timeout: float = Field(30.0, gt=0, description="seconds an answer request may take")
     max_jobs: int = Field(8, ge=1, description="upload jobs queued or running at once")
     index_poll_seconds: float = Field(2.0, gt=0, description="how often the service checks for a new generation")
+    write_lock_wait: float = Field(
+        30.0, gt=0, description="seconds a write waits for another writer's commit before giving up (naming it)"
+    )
+    job_retention_hours: float = Field(168.0, gt=0, description="finished upload jobs are kept this long (GET /jobs)")
+    job_retry_on_start: bool = Field(
+        False, description="retry upload jobs a stopped server interrupted, at start-up (else POST /jobs/{id}/retry)"
+    )
     shutdown_grace: float = Field(3.0, ge=0, description="seconds open connections get at shutdown")
 
     host: str = "127.0.0.1"

@@ -76,6 +76,11 @@ def status_of(err: RagError) -> int:
     return next((code for cls, code in STATUS if isinstance(err, cls)), 500)
 
 
+def message_of(err: RagError) -> str:
+    """What a client is told of ``err``: a busy index's holder without its command line."""
+    return err.public if isinstance(err, IndexBusyError) else str(err)
+
+
 def scrub(message: str, app: FastAPI) -> str:
     """The message without the server's index and upload directories."""
     state = getattr(app.state, "rag", None)
@@ -92,7 +97,7 @@ def scrub(message: str, app: FastAPI) -> str:
 def describe(err: BaseException, app: FastAPI) -> dict[str, Any]:
     """An upload job's error: type, message (scrubbed) and the HTTP status it maps to."""
     if isinstance(err, RagError):
-        return {"type": type(err).__name__, "message": scrub(str(err), app), "status": status_of(err)}
+        return {"type": type(err).__name__, "message": scrub(message_of(err), app), "status": status_of(err)}
     if isinstance(err, HTTPException):
         return {"type": "HTTPError", "message": str(err.detail), "status": err.status_code}
     return {"type": "InternalError", "message": "the ingest failed unexpectedly", "status": 500}
@@ -101,7 +106,7 @@ def describe(err: BaseException, app: FastAPI) -> dict[str, Any]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(RagError)
     async def rag_error(request: Request, err: RagError) -> JSONResponse:
-        message = scrub(str(err), request.app)
+        message = scrub(message_of(err), request.app)
         return JSONResponse(error_body(type(err).__name__, message), status_code=status_of(err))
 
     @app.exception_handler(RequestValidationError)

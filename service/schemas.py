@@ -353,11 +353,19 @@ class JobErrorOut(Out):
 class JobOut(Out):
     job_id: str
     file: str
-    status: Literal["queued", "running", "succeeded", "failed"]
+    status: Literal["queued", "running", "succeeded", "failed", "interrupted"] = Field(
+        description="interrupted: the server stopped while the job was queued or running"
+    )
     created: float
+    started: float | None = None
     finished: float | None
+    attempts: int = Field(0, description="times the job was started")
     result: UploadResultOut | None
     error: JobErrorOut | None
+    committed: bool | None = Field(
+        None, description="an interrupted job: whether its report was committed before the server stopped"
+    )
+    retry: str | None = Field(None, description="an interrupted job not committed: POST here (with the key) to retry")
 
 
 class RemovedOut(Out):

@@ -4,8 +4,9 @@ An upload is stored as ``UPLOADS/<first 16 hex digits of its sha256>/<sanitised 
 derives from the content, the file keeps the name as uploaded (sanitised), because the index knows a
 report by its file name (a later upload under the same name replaces it). Sanitising keeps the last
 path component, drops control and format characters (NUL included), NFC-normalises and shortens the
-name to ``MAX_NAME_BYTES`` of UTF-8, keeping its suffix. Files the index does not reference (left by a
-crash between storing and committing) are removed at start-up.
+name to ``MAX_NAME_BYTES`` of UTF-8, keeping its suffix. An upload is stored before its job is queued
+and kept until the job ends (an interrupted job keeps it for its retry); files that neither the index
+nor a job needs are removed at start-up.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
+import threading
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 
 MAX_NAME_BYTES = 150  # well under every common file system's 255 bytes, with room for a temporary prefix
@@ -34,32 +34,16 @@ def safe_name(name: str) -> str:
     return f"{stem}.{suffix}" if stem and suffix else stem
 
 
-@dataclass
-class Stored:
-    """One stored upload; ``discard()`` undoes the store (used when the ingest fails)."""
-
-    path: Path
-    created_dir: bool
-    created_file: bool
-
-    def discard(self) -> None:
-        if self.created_file:
-            self.path.unlink(missing_ok=True)
-        if self.created_dir:
-            shutil.rmtree(self.path.parent, ignore_errors=True)
-
-
-def store(folder: Path, name: str, data: bytes) -> Stored:
-    """Write ``data`` as ``folder/<hash>/<name>`` (atomically: a part file then a rename)."""
+def store(folder: Path, name: str, data: bytes) -> Path:
+    """Write ``data`` as ``folder/<hash>/<name>`` (atomically: a part file then a rename); its path. The
+    file stays until its job ends (``AppState.discard_upload`` removes it when nothing needs it)."""
     target = folder / hashlib.sha256(data).hexdigest()[:16]
-    created_dir = not target.exists()
     target.mkdir(parents=True, exist_ok=True)
     dest = target / name
-    created_file = not dest.exists()
-    part = target / f".part-{os.getpid()}"
+    part = target / f".part-{os.getpid()}-{threading.get_ident()}"
     part.write_bytes(data)
     os.replace(part, dest)
-    return Stored(dest, created_dir, created_file)
+    return dest
 
 
 def remove(folder: Path, source_path: str | None) -> None:

@@ -25,6 +25,7 @@ import rag
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("rag", "service", "eval")
 
+
 def import_graph() -> grimp.ImportGraph:
     assert Path(rag.__file__).resolve().parents[1] == ROOT, f"rag is imported from {rag.__file__}, not {ROOT}"
     return grimp.build_graph(*PACKAGES, cache_dir=None)

@@ -1,19 +1,32 @@
 """``rag ingest``, ``reports``, ``remove``, ``compact``: the commands that write the index or list it.
 
-An ingest where some files failed names them and exits with 1; the good files still go in.
+An ingest where some files failed names them and exits with 1; the good files still go in. Ctrl-C or
+SIGTERM stops an ingest at the next embedding batch (a second Ctrl-C at once): it prints the batches
+committed before, that nothing else changed, and the command that resumes (a re-run skips what is in),
+then exits with 130.
 """
 
 from __future__ import annotations
 
+import shlex
+import signal
+import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from .common import IndexOpt, JsonOpt, dump, err, load_settings, out, run
+
+if TYPE_CHECKING:
+    from ..embed import Embedder
+    from ..ingest.given import Sidecar
+    from ..ingest.write import Batch, IngestResult
+    from ..settings import Settings
 
 
 def ingest(
@@ -30,9 +43,9 @@ def ingest(
     ] = None,
 ) -> None:
     """Add reports to the index (created when missing); unchanged files are skipped, changed ones replaced."""
+    from ..errors import IngestCancelledError
     from ..ingest.given import read_sidecar
-    from ..ingest.write import expand_paths
-    from ..ingest.write import ingest as run_ingest
+    from ..ingest.write import committed_summary, expand_paths
 
     s = load_settings(index)
     sidecar = run(lambda: read_sidecar(meta)) if meta is not None else None
@@ -40,7 +53,52 @@ def ingest(
         for name in sidecar.unmatched(expand_paths(paths)):
             err.print(f"[yellow]warning:[/] {meta}: no file given matches the row for {name!r}", highlight=False)
     embedder = run(s.make_embedder)
-    chars = [0, time.perf_counter()]
+    batches: list[Batch] = []
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # asked twice: stop at once (a commit in progress still completes or not at all)
+        stop.set()
+        err.print("stopping after the current embedding batch (Ctrl-C again to stop at once) …")
+
+    def interrupted() -> typer.Exit:
+        resume = shlex.join(["rag", "ingest", *map(str, paths), "--index", str(s.index_dir)])
+        err.print(
+            f"[yellow]interrupted:[/] {committed_summary(batches)}\n"
+            f"resume with (files already in are skipped as unchanged): {resume}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return typer.Exit(130)
+
+    def guarded() -> IngestResult:
+        handlers = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            return _ingest_with_bar(paths, s, embedder, tokenizer, stop, batches, sidecar)
+        except (IngestCancelledError, KeyboardInterrupt):
+            raise interrupted() from None
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+
+    _print_outcomes(run(guarded), s)
+
+
+def _ingest_with_bar(
+    paths: list[Path],
+    s: Settings,
+    embedder: Embedder,
+    tokenizer: str | None,
+    stop: threading.Event,
+    batches: list[Batch],
+    sidecar: Sidecar | None,
+) -> IngestResult:
+    """The ingest under a progress bar, told to stop by ``stop``, each commit appended to ``batches``, with
+    the metadata ``sidecar`` gives."""
+    from ..ingest.write import ingest as run_ingest
+
+    chars = [0.0, time.perf_counter()]
     with Progress(
         TextColumn("[bold]ingest"),
         BarColumn(),
@@ -60,21 +118,25 @@ def ingest(
         def on_chars(n: int) -> None:
             chars[0] += n
 
-        result = run(
-            lambda: run_ingest(
-                paths,
-                s.index_dir,
-                embedder,
-                tokenizer=tokenizer or s.tokenizer,
-                max_chars=s.chunk_chars,
-                progress=progress,
-                limits=s.doc_limits(),
-                store=s.store_spec(),
-                on_chars=on_chars,
-                sentence_vectors=s.ingest_sentence_vectors,
-                sidecar=sidecar,
-            )
+        return run_ingest(
+            paths,
+            s.index_dir,
+            embedder,
+            tokenizer=tokenizer or s.tokenizer,
+            max_chars=s.chunk_chars,
+            progress=progress,
+            limits=s.doc_limits(),
+            store=s.store_spec(),
+            on_chars=on_chars,
+            sentence_vectors=s.ingest_sentence_vectors,
+            sidecar=sidecar,
+            should_stop=stop.is_set,
+            wait=s.write_lock_wait,
+            on_commit=batches.append,
         )
+
+
+def _print_outcomes(result: IngestResult, s: Settings) -> None:
     colours = {
         "added": "green",
         "replaced": "cyan",
@@ -144,7 +206,7 @@ def remove(report_id: str, index: IndexOpt = None) -> None:
     from ..ingest.write import remove as run_remove
 
     s = load_settings(index)
-    m = run(lambda: run_remove(s.index_dir, report_id))
+    m = run(lambda: run_remove(s.index_dir, report_id, wait=s.write_lock_wait))
     out.print(f"removed {report_id}; {m.reports} reports, {m.chunks} chunks left", highlight=False)
 
 
@@ -153,7 +215,7 @@ def compact(index: IndexOpt = None) -> None:
     from ..ingest.write import compact as run_compact
 
     s = load_settings(index)
-    m = run(lambda: run_compact(s.index_dir))
+    m = run(lambda: run_compact(s.index_dir, wait=s.write_lock_wait))
     out.print(f"compacted: {len(m.segments)} segment(s), {m.reports} reports, {m.chunks} chunks", highlight=False)
 
 

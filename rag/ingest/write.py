@@ -3,10 +3,19 @@
 Each file gets an outcome (added, replaced, updated, unchanged, duplicate, failed); a file that fails is reported
 by name and the others still go in. Nothing is written when nothing changed, and each commit is atomic
 (see ``rag.store``), so an interrupted ingest leaves the index as it was after the last whole batch.
+
+Prepare, then lock, re-check and commit: files are loaded, chunked and embedded without the index's
+writer lock, which a batch takes only to commit (``_Commits``), so another writer (``rag remove``, an
+upload) waits for a commit, not for an ingest. Under the lock the batch is re-checked against the
+generation then in force, which another writer may have moved on: an addition whose content is indexed
+by then is skipped (unchanged, or a duplicate), a report it was to replace that was removed meanwhile is
+simply added, and one that appeared meanwhile under its file name is replaced. The result is the same as
+if the writers had run one after the other.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -56,12 +65,23 @@ class Outcome:
     error: InputError | EmbedderError | DuplicateDocumentError | None = None
 
 
+@dataclass(frozen=True)
+class Batch:
+    """One commit of an ingest: the generation it made, the files it put in (added or replaced) and the
+    reports it removed (replaced ones)."""
+
+    generation: str
+    files: tuple[str, ...]
+    removed: tuple[str, ...] = ()
+
+
 @dataclass
 class IngestResult:
     outcomes: list[Outcome] = field(default_factory=list)
     manifest: st.Manifest | None = None
     seconds: float = 0.0
     chars: int = 0  # clean characters ingested (added or replaced)
+    batches: list[Batch] = field(default_factory=list)  # the commits made, in order
 
     @property
     def failed(self) -> list[Outcome]:
@@ -185,6 +205,134 @@ def _read_ahead(
         reader.shutdown(wait=True, cancel_futures=True)
 
 
+def committed_summary(batches: Sequence[Batch]) -> str:
+    """What an interrupted ingest had committed, batch by batch, for the operator."""
+    if not batches:
+        return "nothing was written: the index is as it was before this ingest"
+    files = sum(len(b.files) for b in batches)
+    lines = [f"{files} reports of earlier batches were written ({len(batches)} commits); nothing else changed:"]
+    for b in batches:
+        lines.append(f"  {b.generation}: {len(b.files)} files ({', '.join(Path(f).name for f in b.files)})")
+    return "\n".join(lines)
+
+
+Known: TypeAlias = dict[str, Report | st.ReportKey]  # the indexed reports by file name, or by content hash
+# a file read again whose given metadata may have changed: (its outcome's index, the indexed report's id, the
+# report as read now with the metadata file's values)
+Update: TypeAlias = tuple[int, str, Report]
+
+
+class _Commits:
+    """An ingest's view of the index and its commits: the reports known (read under the lock, briefly,
+    at the start) and ``commit``, which takes the lock, re-checks a batch against the generation in force
+    and commits it. Between commits the lock is free."""
+
+    def __init__(
+        self,
+        directory: Path,
+        embedder: Embedder,
+        tokenizer: str,
+        spec: StoreSpec | None,
+        wait: float,
+        result: IngestResult,
+        on_commit: Callable[[Batch], None] | None,
+    ) -> None:
+        self.open = dict(embedder=embedder.id, dim=embedder.dim, tokenizer=tokenizer, spec=spec, wait=wait)
+        self.directory = directory
+        self.result = result
+        self.on_commit = on_commit
+        self.first = 0  # the first outcome of the batch in progress
+        with self._writer("ingest: reading the index's reports") as writer:
+            self.manifest: st.Manifest | None = writer.data.manifest if writer.data.manifest.generation else None
+            self.tokenizer = writer.data.manifest.tokenizer
+            self.known: list[Report | st.ReportKey] = list(writer.data.report_keys())
+
+    def _writer(self, purpose: str) -> contextlib.AbstractContextManager[st.Writer]:
+        return st.writer(self.directory, purpose=purpose, **self.open)  # type: ignore[arg-type]
+
+    def commit(self, add: Sequence[st.Addition], update: Sequence[Update] = ()) -> tuple[Known, Known] | None:
+        """Commit ``add`` and the given metadata of ``update`` against the generation in force (re-checked
+        under the lock); the outcomes of additions the re-check changed are rewritten, and an update whose
+        values the index holds already (or whose report is gone) reads ``unchanged``. Returns the reports
+        known after the commit (by source, by content hash), or None when nothing was written."""
+        outcomes = self.result.outcomes
+        with self._writer(f"ingest: committing {len(add)} reports") as writer:
+            data = writer.data
+            by_source: Known = {}
+            by_hash: Known = {}
+            for k in data.report_keys():
+                by_source[k.source], by_hash[k.content_hash] = k, k
+            tok = None if data.manifest.tokenizer == self.tokenizer else tokenizer_for(data.manifest.tokenizer)
+            keep: list[st.Addition] = []
+            drop: list[str] = []
+            for a in add:
+                report = a.report
+                at = _outcome_of(outcomes, report)
+                path = outcomes[at].path
+                same = by_hash.get(report.content_hash)
+                if same is not None:  # indexed meanwhile by another writer
+                    if same.source == report.source:
+                        msg = f"{path}: unchanged, already indexed as {same.report_id}"
+                        outcomes[at] = Outcome(path, "unchanged", msg, same.report_id)
+                    else:
+                        dup = DuplicateDocumentError(path, same.source, same.report_id)
+                        outcomes[at] = Outcome(path, "duplicate", str(dup), same.report_id, error=dup)
+                    self.result.chars -= len(report.text)
+                    continue
+                previous = by_source.get(report.source)
+                status: OutcomeStatus = "added" if previous is None else "replaced"
+                if previous is None and any(Path(o.path).name == report.source for o in outcomes[self.first : at]):
+                    status = "replaced"  # the same file name earlier in this batch (not committed)
+                replaced_other = previous is not None and previous.report_id not in outcomes[at].message
+                if outcomes[at].status != status or replaced_other:  # another writer removed or added one meanwhile
+                    msg = (
+                        f"{path}: added as {report.report_id}"
+                        if previous is None
+                        else f"{path}: changed; replaced {previous.report_id}"
+                    )
+                    msg += "".join(f"; warning: {w}" for w in report.warnings)
+                    outcomes[at] = Outcome(path, status, msg, report.report_id, len(a.chunks))
+                if previous is not None:
+                    drop.append(previous.report_id)
+                    by_hash.pop(previous.content_hash, None)
+                if tok is not None:  # the index was created meanwhile with another tokenizer
+                    a = st.Addition(
+                        report, a.chunks, [tok(keyword_text(c)) for c in a.chunks], a.vectors, a.sentence_vectors
+                    )
+                keep.append(a)
+                by_source[report.source] = by_hash[report.content_hash] = report
+            updated: list[Report] = []
+            updated_paths: list[str] = []
+            for at, report_id, loaded in update:
+                newer = _given_update(data, report_id, loaded)
+                if newer is None:
+                    path = outcomes[at].path
+                    msg = f"{path}: unchanged, already indexed as {report_id}"
+                    outcomes[at] = Outcome(path, "unchanged", msg, report_id)
+                else:
+                    updated.append(newer)
+                    updated_paths.append(outcomes[at].path)
+            self.first = len(outcomes)
+            if not keep and not drop and not updated:
+                return None
+            self.manifest = writer.commit(drop_reports=drop, add=keep, update=updated)
+        paths = tuple(outcomes[_outcome_of(outcomes, a.report)].path for a in keep) + tuple(updated_paths)
+        batch = Batch(self.manifest.generation, paths, tuple(drop))
+        self.result.batches.append(batch)
+        if self.on_commit:
+            self.on_commit(batch)
+        return by_source, by_hash
+
+
+def _outcome_of(outcomes: Sequence[Outcome], report: Report) -> int:
+    """Index of the (last) outcome of the file that made ``report``."""
+    return next(
+        i
+        for i in range(len(outcomes) - 1, -1, -1)
+        if outcomes[i].report_id == report.report_id and outcomes[i].status in ("added", "replaced")
+    )
+
+
 DEFAULT_BATCH_FILES = 64  # reports per commit of a bulk ingest (a crash or Ctrl-C loses at most one batch)
 DEFAULT_BATCH_CHUNKS = 20_000  # or fewer reports, when they make this many chunks
 
@@ -205,6 +353,8 @@ def ingest(
     on_chars: Callable[[int], None] | None = None,
     sentence_vectors: SentenceVectors = DEFAULT_SENTENCE_VECTORS,
     sidecar: Sidecar | None = None,
+    wait: float = st.DEFAULT_LOCK_WAIT,
+    on_commit: Callable[[Batch], None] | None = None,
 ) -> IngestResult:
     """Ingest ``paths`` into the index at ``directory`` (created when missing, in the store ``store``
     names; an existing index stays in its own store).
@@ -212,10 +362,13 @@ def ingest(
     Each document is held to ``limits`` (see ``rag.ingest.limits``); one over a limit fails by name and the
     others go on. Changes are committed every ``batch_files`` reports (or ``batch_chunks`` chunks), each
     commit one new generation: a crash or Ctrl-C loses at most the batch in progress, and a re-run skips
-    the files already in (unchanged). ``on_chars(n)`` is told the clean characters of each file ingested
-    (for a progress bar's chars/s). When ``should_stop()`` turns true, ``IngestCancelledError`` is
-    raised between embedding batches and the batch in progress is not written. ``sentence_vectors``: see
-    ``SentenceVectors``.
+    the files already in (unchanged). Files are embedded without the writer lock; each commit takes it
+    (waiting at most ``wait`` seconds for another writer's commit) and re-checks its batch against the
+    generation in force (see the module docstring). ``on_commit(batch)`` is told each commit as it is
+    made, ``on_chars(n)`` the clean characters of each file ingested (for a progress bar's chars/s).
+    When ``should_stop()`` turns true, ``IngestCancelledError`` is raised between embedding batches, the
+    batch in progress is not written, and its message lists the batches that were. ``sentence_vectors``:
+    see ``SentenceVectors``.
 
     ``sidecar``: metadata given for the files (``rag.ingest.given.read_sidecar``); an indexed file whose
     given values changed gets them without re-embedding (``updated``). Corrections a person made
@@ -226,25 +379,26 @@ def ingest(
     directory = Path(directory)
     result = IngestResult()
     files = expand_paths(paths)
-    with st.writer(
-        directory, embedder=embedder.id, dim=embedder.dim, tokenizer=f"{tokenizer}-v1", spec=store
-    ) as writer:
-        data = writer.data
-        tok = tokenizer_for(data.manifest.tokenizer)
+    writer = _Commits(directory, embedder, f"{tokenizer}-v1", store, wait, result, on_commit)
+    try:
+        tok = tokenizer_for(writer.tokenizer)
+        known: list[Report | st.ReportKey] = writer.known
         ledger = st.read_corrections(directory)
-        known: list[Report | st.ReportKey] = list(data.report_keys())
         by_source = {r.source: r for r in known}
         by_hash = {r.content_hash: r for r in known}
         drop: list[str] = []
         add: list[st.Addition] = []
-        update: list[Report] = []
+        update: list[Update] = []
         committed = 0
 
         def flush() -> None:
-            nonlocal drop, add, update, committed
+            nonlocal drop, add, update, committed, by_source, by_hash
             if add or drop or update:
-                result.manifest = writer.commit(drop_reports=drop, add=add, update=update)
-                committed += len(add) + len(drop) + len(update)
+                after = writer.commit(add, update)
+                if after is not None:
+                    by_source, by_hash = after
+                    result.manifest = writer.manifest
+                    committed += len(result.batches[-1].files)
             drop, add, update = [], [], []
 
         for n, (path, loaded, prepared) in enumerate(_read_ahead(files, limits, max_chars, sidecar), 1):
@@ -261,11 +415,11 @@ def ingest(
             same = by_hash.get(report.content_hash)
             if same is not None:
                 if same.source == report.source:
-                    newer = _given_update(data, same.report_id, report) if given else None
-                    if newer is not None and not any(r.report_id == newer.report_id for r in update):
-                        update.append(newer)
+                    if given and not any(rid == same.report_id for _, rid, _ in update):
+                        # whether the given values differ is decided under the lock, at the commit
                         msg = f"{path}: unchanged; its given metadata updated on {same.report_id}"
                         result.outcomes.append(Outcome(str(path), "updated", msg, same.report_id))
+                        update.append((len(result.outcomes) - 1, same.report_id, report))
                         continue
                     msg = f"{path}: unchanged, already indexed as {same.report_id}"
                     result.outcomes.append(Outcome(str(path), "unchanged", msg, same.report_id))
@@ -327,8 +481,10 @@ def ingest(
             written = f"{committed} reports of earlier batches were written" if committed else "nothing was written"
             raise IngestCancelledError(f"ingest stopped (shutting down); {written}")
         flush()
-        if result.manifest is None and data.manifest.generation:
-            result.manifest = data.manifest
+        if result.manifest is None:
+            result.manifest = writer.manifest
+    except IngestCancelledError as e:
+        raise IngestCancelledError(f"ingest stopped (shutting down); {committed_summary(result.batches)}") from e
     result.seconds = time.perf_counter() - t0
     return result
 
@@ -354,6 +510,7 @@ def correct(
     unset: Sequence[str] = (),
     *,
     evidence: str = "rag meta set",
+    wait: float = st.DEFAULT_LOCK_WAIT,
 ) -> Report:
     """Set metadata fields of one report by hand (``rag meta set``, ``PATCH /reports/{id}``) and undo
     earlier corrections (``unset``: back to the value read from the text or given at ingest).
@@ -362,7 +519,8 @@ def correct(
     ``ReportNotFoundError``). The corrected report is one new generation with the same text, chunks and
     vectors (no re-embedding); the correction is also kept in the index's corrections ledger under the
     file's content hash, written first and put back if the commit fails, so that it is reapplied when
-    the same file is ingested again. ``evidence`` says who corrected it (the provenance's evidence).
+    the same file is ingested again. ``evidence`` says who corrected it (the provenance's evidence);
+    ``wait``: seconds to wait for another writer's commit.
     Returns the report as now stored."""
     directory = Path(directory)
     checked_values = {check_field(k): check_value(k, v) for k, v in (values or {}).items()}
@@ -374,7 +532,7 @@ def correct(
     if not checked_values and not unset:
         raise MetadataError("nothing to correct: give FIELD=VALUE to set, or fields to unset")
     st.read_manifest(directory)  # a clear error when there is no index
-    with st.writer(directory, create=False) as writer:
+    with st.writer(directory, create=False, wait=wait, purpose=f"correct {report_id}") as writer:
         if report_id not in writer.data.report_ids():
             raise ReportNotFoundError(f"no report with id {report_id!r} in {directory}")
         report = writer.data.report(report_id)
@@ -394,19 +552,19 @@ def correct(
         return fixed
 
 
-def remove(directory: str | Path, report_id: str) -> st.Manifest:
-    """Remove one report (by id) from the index."""
+def remove(directory: str | Path, report_id: str, *, wait: float = st.DEFAULT_LOCK_WAIT) -> st.Manifest:
+    """Remove one report (by id) from the index; ``wait``: seconds to wait for another writer's commit."""
     directory = Path(directory)
     st.read_manifest(directory)  # a clear error when there is no index
-    with st.writer(directory, create=False) as writer:
+    with st.writer(directory, create=False, wait=wait, purpose=f"remove {report_id}") as writer:
         if report_id not in writer.data.reports:
             raise ReportNotFoundError(f"no report with id {report_id!r} in {directory}")
         return writer.commit(drop_reports=[report_id])
 
 
-def compact(directory: str | Path) -> st.Manifest:
+def compact(directory: str | Path, *, wait: float = st.DEFAULT_LOCK_WAIT) -> st.Manifest:
     """Merge the index's segments and purge removed rows (``rag compact``)."""
     directory = Path(directory)
     st.read_manifest(directory)
-    with st.writer(directory, create=False) as writer:
+    with st.writer(directory, create=False, wait=wait, purpose="compact") as writer:
         return writer.compact()

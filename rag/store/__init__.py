@@ -29,17 +29,30 @@ from __future__ import annotations
 
 from .base import Addition, IndexData, ReportKey, Writer
 from .corrections import read_corrections, write_corrections
-from .manifest import FORMAT, MANIFEST, STORES, Manifest, StoreSpec, read_manifest, writer_lock
+from .manifest import (
+    DEFAULT_LOCK_WAIT,
+    FORMAT,
+    MANIFEST,
+    STORES,
+    LockHolder,
+    Manifest,
+    StoreSpec,
+    lock_holder,
+    read_manifest,
+    writer_lock,
+)
 from .registry import generation, load, writer
 from .tuning import FaissTuning, MilvusTuning, StoreTuning
 
 __all__ = [
+    "DEFAULT_LOCK_WAIT",
     "FORMAT",
     "MANIFEST",
     "STORES",
     "Addition",
     "FaissTuning",
     "IndexData",
+    "LockHolder",
     "Manifest",
     "MilvusTuning",
     "ReportKey",
@@ -48,6 +61,7 @@ __all__ = [
     "Writer",
     "generation",
     "load",
+    "lock_holder",
     "read_corrections",
     "read_manifest",
     "write_corrections",

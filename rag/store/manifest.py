@@ -4,7 +4,9 @@ the index directory, whatever holds the data.
 ``manifest.json`` names the store that holds the data (``store``), the format, the embedder, chunker and
 tokenizer an index was built with, and the generation in force; swapping it (``write_manifest``, an
 ``os.replace``) is the commit point of every FAISS write and the pointer of a Milvus index. One writer
-at a time holds ``.lock`` (``writer_lock``); readers never take it.
+at a time holds ``.lock`` (``writer_lock``), and only while it commits (it prepares its additions
+before); it records its pid, command line and start time in the lock file so that a writer that gives up
+can say who holds it. Readers never take it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 import fcntl
 import json
 import os
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -119,12 +122,48 @@ def write_manifest(directory: Path, manifest: Manifest) -> None:
     fsync_dir(directory)
 
 
+DEFAULT_LOCK_WAIT = 30.0  # seconds a writer waits for the lock: long enough for other writers' commits
+# (embedding happens before the lock is taken), short enough that a stuck writer is reported soon
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds the writer lock, as it wrote itself into ``.lock`` when it took it."""
+
+    pid: int
+    command: str
+    since: str  # ISO time the lock was taken
+    purpose: str = ""
+
+    def describe(self) -> str:
+        what = f" ({self.purpose})" if self.purpose else ""
+        return f"process {self.pid} `{self.command}`{what} holds the writer lock since {self.since}"
+
+
+def lock_holder(directory: Path) -> LockHolder | None:
+    """The holder recorded in ``directory/.lock`` (None when none is recorded or it is unreadable)."""
+    try:
+        raw = json.loads((directory / LOCK).read_text(encoding="utf-8") or "null")
+        return LockHolder(**raw) if isinstance(raw, dict) else None
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _command() -> str:
+    """This process's command line (for the lock's holder record), shortened."""
+    return " ".join(sys.argv)[:MAX_COMMAND_CHARS] or sys.executable
+
+
+MAX_COMMAND_CHARS = 200  # of the holder's command line kept in the lock file
+
+
 @contextlib.contextmanager
-def writer_lock(directory: Path, *, timeout: float = 30.0) -> Iterator[None]:
+def writer_lock(directory: Path, *, timeout: float = DEFAULT_LOCK_WAIT, purpose: str = "") -> Iterator[None]:
     """Exclusive writer lock on ``directory/.lock``; readers never take it. ``timeout``: seconds a
-    second writer waits before ``IndexBusyError``."""
+    second writer waits before ``IndexBusyError``, which names the holder (pid, command, since when: the
+    holder writes them into the lock file once it has the lock; ``purpose`` says what it is doing)."""
     directory.mkdir(parents=True, exist_ok=True)
-    with (directory / LOCK).open("a") as f:
+    with (directory / LOCK).open("a+", encoding="utf-8") as f:
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -132,12 +171,30 @@ def writer_lock(directory: Path, *, timeout: float = 30.0) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise IndexBusyError(f"{directory}: another process is writing this index") from None
-                time.sleep(0.1)
+                    holder = lock_holder(directory)
+                    who = holder.describe() if holder else "another process holds the writer lock"
+                    waited = f"waited {timeout:g} s (RAG_WRITE_LOCK_WAIT)"
+                    public = f"since {holder.since}" if holder else ""
+                    raise IndexBusyError(
+                        f"{directory}: another process is writing this index: {who}; {waited}",
+                        f"{directory}: another writer holds this index's lock {public}; {waited}; retry later",
+                    ) from None
+                time.sleep(LOCK_POLL)
         try:
+            f.seek(0)
+            f.truncate()
+            holder = LockHolder(os.getpid(), _command(), time.strftime("%Y-%m-%dT%H:%M:%S%z"), purpose)
+            f.write(json.dumps(holder.__dict__, ensure_ascii=False))
+            f.flush()
             yield
         finally:
+            f.seek(0)
+            f.truncate()
+            f.flush()
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+LOCK_POLL = 0.05  # seconds between attempts to take a busy lock (latency of a waiting writer vs. wake-ups)
 
 
 def fsync_dir(path: Path) -> None:

