@@ -78,7 +78,13 @@ class ExtractiveParams:
     # words for what is counted (52项…改革举措 for 多少项改革措施): lower accepts more paraphrases, and more
     # counts of other things in sentences merely on the same topic
     counted_meaning: float = 0.88
-    counted_char_share: float = COUNTED_CHAR_SHARE  # … and the share of what is counted's characters beside it
+    # … and the share of what is counted's characters that must stand beside it: at least
+    # ``counted_char_share`` in a sentence at ``counted_meaning_sure`` or above, ``counted_char_share_near``
+    # below (a sentence only just close must name more of the thing): lower accepts counts of neighbouring
+    # things (行政处罚案件 for 法律援助案件 shares 法, 案, 件)
+    counted_char_share: float = COUNTED_CHAR_SHARE
+    counted_meaning_sure: float = 0.9
+    counted_char_share_near: float = 0.7
     # the sentence score's bonuses and penalties
     semantic_weight: float = 0.35  # most the sentence's meaning (cosine to the question) adds to its coverage
     semantic_floor: float = 0.84  # cosine below which meaning adds nothing
@@ -139,11 +145,15 @@ class Scorer:
         self.vector = vector if q.uses("semantic") else None
         self.paraphrased: tuple[AskedCount, ...] = ()  # counts no candidate states in the question's words
 
-    def close(self, s: Sentence) -> bool:
-        """Whether the sentence means what the question asks (cosine at least ``counted_meaning``): then a
-        count in the measure word asked may stand beside other words for what is counted."""
+    def char_share(self, s: Sentence) -> float | None:
+        """How much of what is counted a count must stand beside in other words in this sentence: None when
+        the sentence is not close in meaning to the question (cosine below ``counted_meaning``), a larger
+        share when it is only just close (below ``counted_meaning_sure``)."""
+        p = self.params
         sim = self.similarity(s)
-        return sim is not None and sim >= self.params.counted_meaning
+        if sim is None or sim < p.counted_meaning:
+            return None
+        return p.counted_char_share if sim >= p.counted_meaning_sure else p.counted_char_share_near
 
     def paraphrase_counts(self, candidates: Sequence[Sentence]) -> None:
         """The counts asked that no candidate states beside the question's own words for what is counted:
@@ -161,10 +171,12 @@ class Scorer:
 
     def answers_count(self, asked: AskedCount, s: Sentence) -> bool:
         """Whether ``s`` states the count ``asked``: beside the question's words for what is counted, or,
-        for a count no candidate states so (``paraphrase_counts``), beside other words in a close sentence."""
-        p = self.params
-        close = asked in self.paraphrased and self.close(s)
-        return count_answering(asked, s.text, p.counted_share, close=close, char_share=p.counted_char_share) is not None
+        for a count no candidate states so (``paraphrase_counts``), beside other words in a close sentence
+        (``char_share``)."""
+        share = self.char_share(s) if asked in self.paraphrased else None
+        close = share is not None
+        found = count_answering(asked, s.text, self.params.counted_share, close=close, char_share=share or 1.0)
+        return found is not None
 
     def admits(self, text: str, context: str = "") -> bool:
         """Hard conditions: years the question names, and the places it names that are no indexed region

@@ -385,6 +385,7 @@ _ASKED_COUNT_RE = re.compile(
     rf"(?=(?P<after>[{CJK}]{{0,8}}))"  # a lookahead: 多少个部门的多少项 asks two
 )
 _NEXT_ASKING_RE = re.compile(_ASKING)
+_ASIDE_RE = re.compile(r"[（(][^（()）]*[）)]")
 #: 几个人: 人 is the noun counted and its own measure word (not 人民, 人员, 人大 …, which 个 classifies)
 _PERSON_NOUN_RE = re.compile(r"^人(?![民员大口才事力])")
 
@@ -396,6 +397,7 @@ def asked_counts(question: str) -> tuple[AskedCount, ...]:
     Only counts (count units) and ordinals (第 with any unit) are asked counts: 几天, 多少万元 ask an amount."""
     out = []
     generic = words("generic_counted")
+    question = _ASIDE_RE.sub("", question)  # 法治绍兴（法治政府）建设推进会: the aside is no part of what is counted
     for m in _ASKED_COUNT_RE.finditer(question):
         unit, after = m.group("unit"), _NEXT_ASKING_RE.split(m.group("after"))[0]
         if not m.group("ord") and unit not in words("count_units"):
