@@ -83,8 +83,12 @@ CROSS_RE = re.compile(
 )
 _SEVERAL = re.compile(r"分别|各(?:自|是|为|有|培训|办理|接收|收到)?|和|与|及|、")
 #: a question asking how something is put into words: a describing word (``describe_words``) with a question word
-DESCRIBE_RE = re.compile(rf"(?:{alternation('describe_words')})(?:.{{0,6}})(?:什么|哪些|哪个|怎样|如何)|"
-    rf"(?:怎么|如何|怎样|是什么)(?:.{{0,4}})(?:{alternation('describe_words')})")
+#: or asks for a name of a kind reports quote (什么文件, 哪个品牌: ``named_kinds``)
+DESCRIBE_RE = re.compile(
+    rf"(?:{alternation('describe_words')})(?:.{{0,6}})(?:什么|哪些|哪个|怎样|如何)|"
+    rf"(?:怎么|如何|怎样|是什么)(?:.{{0,4}})(?:{alternation('describe_words')})|"
+    rf"(?:什么|哪个|哪份|哪项|哪部)(?:.{{0,2}})(?:{alternation('named_kinds')})"
+)
 LIST_RE = re.compile(r"哪些|有什么|包括|几个方面|哪几|哪[一二三四五六七八九十两]个")
 #: a question about these asks for the items of a section (存在哪些不足, 下一步打算), not for names in a sentence
 LIST_TOPIC_RE = re.compile(r"举措|措施|做法|问题|不足|短板|差距|打算|计划|安排|重点|亮点|经验")
