@@ -359,7 +359,8 @@ class ExtractiveAnswerer:
             heads = self._subsection_heads(reading, para[0])
             if len(heads) >= 2:
                 return heads
-        own = para[0].chunk.section_path[-1:] if parse_heading(para[0].text) else []
+        # the heading opening the paragraph, or the heading line above it (（一）优化法治化营商环境 / 全年推出…)
+        own = para[0].chunk.section_path[-1:]
         if own and scorer.coverage(own[0], title=para[0].report.title) >= p.section_threshold:
             parts: dict[str, Sentence] = {}
             for x in para:

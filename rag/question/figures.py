@@ -85,7 +85,10 @@ COUNTED_SHARE = 0.5  # share of what is counted that must stand next to a count 
 #: share of the characters of what is counted that must stand next to a count in a sentence close in meaning
 #: to the question (other words for the same thing): lower accepts counts of neighbouring things
 COUNTED_CHAR_SHARE = 0.5
-STATED_SHARE = 2 / 3  # share of what is counted that must stand next to a figure for it to be "the" figure
+STATED_SHARE = 2 / 3
+#: Characters after 多少项/第几期 read as what is counted: more reaches the head noun of a long name
+#: (几次法治建设工作推进会), and more of the words that follow it
+ASKED_THING_CHARS = 12  # share of what is counted that must stand next to a figure for it to be "the" figure
 
 DATE_UNITS = frozenset({"年", "月", "日", "号"})
 PERCENT_SIGNS = "%％‰"
@@ -382,7 +385,7 @@ class AskedCount:
 
 _ASKED_COUNT_RE = re.compile(
     rf"(?P<ord>第)?{_ASKING}(?P<unit>{alternation('count_units', 'measure_units', 'figure_units')})"
-    rf"(?=(?P<after>[{CJK}]{{0,8}}))"  # a lookahead: 多少个部门的多少项 asks two
+    rf"(?=(?P<after>[{CJK}]{{0,{ASKED_THING_CHARS}}}))"  # a lookahead: 多少个部门的多少项 asks two
 )
 _NEXT_ASKING_RE = re.compile(_ASKING)
 _ASIDE_RE = re.compile(r"[（(][^（()）]*[）)]")
@@ -397,7 +400,8 @@ def asked_counts(question: str) -> tuple[AskedCount, ...]:
     Only counts (count units) and ordinals (第 with any unit) are asked counts: 几天, 多少万元 ask an amount."""
     out = []
     generic = words("generic_counted")
-    question = _ASIDE_RE.sub("", question)  # 法治绍兴（法治政府）建设推进会: the aside is no part of what is counted
+    # 法治绍兴（法治政府）建设推进会: the aside is no part of what is counted; nor are the gaps scope leaves
+    question = _ASIDE_RE.sub("", re.sub(r"\s+", "", question))
     for m in _ASKED_COUNT_RE.finditer(question):
         unit, after = m.group("unit"), _NEXT_ASKING_RE.split(m.group("after"))[0]
         if not m.group("ord") and unit not in words("count_units"):

@@ -31,6 +31,7 @@ REPORT = "\n".join(
         "全年调处矛盾纠纷1260件，调解成功率98.6%。",
         "（五）提升公共法律服务",
         "公共法律服务中心提供的服务包括法律咨询、法律援助、人民调解、公证办理四类。全年办理法律援助案件415件。",
+        "（六）打造窗口服务品牌。总结提炼“暖心、安心、放心”的服务标准，推动窗口服务规范化。",
         "二、存在的不足",
         "一是法治宣传的精准度有待提高。二是基层法律服务力量仍显薄弱。三是执法监督的信息化水平不高。",
         "三、下一步工作打算",
@@ -123,6 +124,7 @@ def test_each_count_a_question_asks_is_answered_and_cited(
     [
         ("演示区的调解工作法是怎么概括的？", "“一窗受理、两级联调、三方回访”"),
         ("演示区的调解室被群众称为什么？", "“家门口的调解室”"),
+        ("演示区窗口服务品牌的服务标准是如何表述的？", "“暖心、安心、放心”"),  # not （六）打造窗口服务品牌。
     ],
 )
 def test_a_how_is_it_put_question_is_answered_with_the_quoted_phrase(
@@ -139,3 +141,9 @@ def test_a_list_question_is_answered_with_its_items(engine: Engine) -> None:
     assert [c.quote[:2] for c in a.citations] == ["一是", "二是", "三是"]
     inline = engine.ask("演示区公共法律服务中心提供的服务包括哪些？")
     assert all(item in inline.answer for item in ("法律咨询", "法律援助", "人民调解", "公证办理"))
+
+
+def test_a_list_question_naming_a_section_heading_on_its_own_line_gets_the_section_body(engine: Engine) -> None:
+    a = engine.ask("演示区在优化营商环境方面有哪些举措？")
+    assert "52项" in a.answer and "468项" in a.answer  # the paragraph under （一）优化法治化营商环境, whole
+    check_grounded(engine, a)

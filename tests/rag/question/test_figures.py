@@ -19,7 +19,9 @@ def test_each_count_a_question_asks_with_its_measure_word_and_thing() -> None:
     assert asked_counts("报告是几月发布的？") == ()
 
 
-@pytest.mark.parametrize(("question", "unit"), [("法治讲堂是第几期？", "期"), ("第几轮督察？", "轮"), ("入选第几批？", "批")])
+@pytest.mark.parametrize(
+    ("question", "unit"), [("法治讲堂是第几期？", "期"), ("第几轮督察？", "轮"), ("入选第几批？", "批")]
+)
 def test_an_ordinal_question_asks_an_ordinal(question: str, unit: str) -> None:
     (asked,) = asked_counts(question)
     assert asked.ordinal and asked.unit == unit
