@@ -21,6 +21,8 @@ the question once), not their wording:
 - Questions across reports (哪些地方…, or naming several places, departments or years) answer from
   each report separately, labelled by region (or department), and keep only reports whose sentence
   carries the figure the question names (100%).
+- Questions asking how something is put into words (怎么概括, 被称为什么) prefer a sentence quoting a
+  phrase (“…”, 《…》) to a section heading.
 - Questions about the document (文号, 发布机关, 发布日期, 报告年度) are answered from the report's
   metadata, quoting the header or signature line that holds the value.
 - A refusal carries the sentences that came nearest, each with the check that turned it down
@@ -38,7 +40,7 @@ import numpy as np
 
 from ..ingest.chunk import parse_heading
 from ..question import Question, coverage, term_weights
-from ..question.figures import COUNTED_SHARE, has_figure, written_with
+from ..question.figures import COUNTED_CHAR_SHARE, COUNTED_SHARE, AskedCount, count_answering, has_figure, written_with
 from ..retrieve import Reading, Retrieved
 from ..text import ITEM_START_RE, iso_date, sentence_spans
 from ..types import MATTER, Answer, Candidate, Chunk, Citation, Report
@@ -50,6 +52,7 @@ __all__ = ["EXTRACTIVE_VERSION", "ExtractiveAnswerer", "ExtractiveParams", "Scor
 
 EXTRACTIVE_VERSION = "extractive-v2"
 
+_QUOTED_PHRASE = re.compile(r"“[^”]{2,}”|「[^」]{2,}」|『[^』]{2,}』|‘[^’]{2,}’|《[^》]{2,}》|\"[^\"]{2,}\"")
 _PERSON = re.compile(r"[厅局处科部]长|书记|[县市区州省]长|主任|同志")
 
 
@@ -74,6 +77,17 @@ class ExtractiveParams:
     section_threshold: float = 0.4  # coverage of the question by a heading to list its subsections or parts
     item_sentences: int = 3  # sentences quoted per enumerated item (and parts of a named section)
     counted_share: float = COUNTED_SHARE  # share of what is counted that must stand next to a count that answers
+    # cosine of a sentence to the question at which a count in the measure word asked may stand next to other
+    # words for what is counted (52项…改革举措 for 多少项改革措施): lower accepts more paraphrases, and more
+    # counts of other things in sentences merely on the same topic
+    counted_meaning: float = 0.88
+    # … and the share of what is counted's characters that must stand beside it: at least
+    # ``counted_char_share`` in a sentence at ``counted_meaning_sure`` or above, ``counted_char_share_near``
+    # below (a sentence only just close must name more of the thing): lower accepts counts of neighbouring
+    # things (行政处罚案件 for 法律援助案件 shares 法, 案, 件)
+    counted_char_share: float = COUNTED_CHAR_SHARE
+    counted_meaning_sure: float = 0.9
+    counted_char_share_near: float = 0.7
     # the sentence score's bonuses and penalties
     semantic_weight: float = 0.35  # most the sentence's meaning (cosine to the question) adds to its coverage
     semantic_floor: float = 0.84  # cosine below which meaning adds nothing
@@ -81,6 +95,9 @@ class ExtractiveParams:
     who_bonus: float = 0.1  # added for a 谁 question when the sentence names an office (局长, 书记)
     missing_figure_factor: float = 0.6  # a quantity question's sentence without the figure asked keeps this share
     unit_bonus: float = 0.05  # added when it writes a number in the unit asked (181件 for 多少件)
+    phrase_bonus: float = 0.1  # added for a how-is-it-put question (怎么概括) when the sentence quotes a phrase (“…”)
+    # a how-is-it-put question's sentence without a quoted phrase, or a section heading, keeps this share
+    missing_phrase_factor: float = 0.6
     rank_bonus: float = 0.02  # divided by the passage's rank: breaks near-ties in retrieval's favour
     # further sentences for a multi-part question
     max_sentences: int = 3  # sentences quoted for one question at most
@@ -129,9 +146,40 @@ class Scorer:
         self.total = sum(self.weights.values()) or 1.0
         self.reading = reading
         self.vector = vector if q.uses("semantic") else None
+        self.paraphrased: tuple[AskedCount, ...] = ()  # counts no candidate states in the question's words
 
-    def has_figure(self, text: str) -> bool:
-        return has_figure(self.q, text, self.params.counted_share)
+    def char_share(self, s: Sentence) -> float | None:
+        """How much of what is counted a count must stand beside in other words in this sentence: None when
+        the sentence is not close in meaning to the question (cosine below ``counted_meaning``), a larger
+        share when it is only just close (below ``counted_meaning_sure``)."""
+        p = self.params
+        sim = self.similarity(s)
+        if sim is None or sim < p.counted_meaning:
+            return None
+        return p.counted_char_share if sim >= p.counted_meaning_sure else p.counted_char_share_near
+
+    def paraphrase_counts(self, candidates: Sequence[Sentence]) -> None:
+        """The counts asked that no candidate states beside the question's own words for what is counted:
+        only those may be answered beside other words (``close``), so 行政处罚案件3.2万件 never outranks
+        法律援助案件1200件 for 多少件法律援助案件."""
+        share = self.params.counted_share
+        self.paraphrased = tuple(
+            a for a in self.q.counts if not any(count_answering(a, s.text, share) for s in candidates)
+        )
+
+    def has_figure(self, s: Sentence) -> bool:
+        if has_figure(self.q, s.text, self.params.counted_share):
+            return True
+        return any(self.answers_count(a, s) for a in self.paraphrased)
+
+    def answers_count(self, asked: AskedCount, s: Sentence) -> bool:
+        """Whether ``s`` states the count ``asked``: beside the question's words for what is counted, or,
+        for a count no candidate states so (``paraphrase_counts``), beside other words in a close sentence
+        (``char_share``)."""
+        share = self.char_share(s) if asked in self.paraphrased else None
+        close = share is not None
+        found = count_answering(asked, s.text, self.params.counted_share, close=close, char_share=share or 1.0)
+        return found is not None
 
     def admits(self, text: str, context: str = "") -> bool:
         """The question's hard conditions (``Question.admits``: years, places, a named document's number)."""
@@ -151,14 +199,21 @@ class Scorer:
         weight = self.params.heading_weight if context_weight is None else context_weight
         return coverage(self.q, self.weights, text, context, title=title, terms=terms, context_weight=weight)
 
-    def meaning(self, s: Sentence) -> float:
-        """The share of ``semantic_weight`` the sentence's similarity to the question earns (0 to 1)."""
+    def similarity(self, s: Sentence) -> float | None:
+        """The cosine of the sentence's vector (computed at ingest) to the question's, None when either
+        is missing (no semantic rule, a sentence not from the index)."""
         if self.vector is None or self.reading is None or s.row < 0:
-            return 0.0
+            return None
         vectors = self.reading.sentence_vectors(s.row)
         if s.index >= len(vectors):
+            return None
+        return float(np.dot(vectors[s.index].astype(np.float32), self.vector))
+
+    def meaning(self, s: Sentence) -> float:
+        """The share of ``semantic_weight`` the sentence's similarity to the question earns (0 to 1)."""
+        sim = self.similarity(s)
+        if sim is None:
             return 0.0
-        sim = float(np.dot(vectors[s.index].astype(np.float32), self.vector))
         floor, ceiling = self.params.semantic_floor, self.params.semantic_ceiling
         return min(max((sim - floor) / (ceiling - floor), 0.0), 1.0)
 
@@ -171,8 +226,11 @@ class Scorer:
         cov = self.coverage(text, context, title=s.report.title) + p.semantic_weight * self.meaning(s)
         if self.q.who and _PERSON.search(text):
             cov += p.who_bonus
+        if self.q.describes:
+            heading = s.index == 0 and parse_heading(text) is not None
+            cov = cov + p.phrase_bonus if _QUOTED_PHRASE.search(text) and not heading else cov * p.missing_phrase_factor
         if self.q.quantity:
-            if not self.has_figure(text):
+            if not self.has_figure(s):
                 cov *= p.missing_figure_factor
             elif self.q.unit and written_with(text, self.q.unit):
                 cov += p.unit_bonus
@@ -304,7 +362,8 @@ class ExtractiveAnswerer:
             heads = self._subsection_heads(reading, para[0])
             if len(heads) >= 2:
                 return heads
-        own = para[0].chunk.section_path[-1:] if parse_heading(para[0].text) else []
+        # the heading opening the paragraph, or the heading line above it (（一）优化法治化营商环境 / 全年推出…)
+        own = para[0].chunk.section_path[-1:]
         if own and scorer.coverage(own[0], title=para[0].report.title) >= p.section_threshold:
             parts: dict[str, Sentence] = {}
             for x in para:
@@ -399,11 +458,12 @@ class ExtractiveAnswerer:
         cands = self._sentences(reading, self.read_k)
         if not cands:
             return []
+        scorer.paraphrase_counts(cands)
         scores = {id(s): scorer.score(s) for s in cands}
         scored = sorted(cands, key=lambda s: -scores[id(s)])
         p = self.params
         best = scored[0]
-        if scores[id(best)] < p.threshold or (scorer.q.quantity and not scorer.has_figure(best.text)):
+        if scores[id(best)] < p.threshold or (scorer.q.quantity and not scorer.has_figure(best)):
             return []
         picked = [best]
         covers = scorer.q.covers
@@ -422,7 +482,22 @@ class ExtractiveAnswerer:
                 break
             picked.append(nxt)
             remaining = {t for t in remaining if not covers(t, nxt.text)}
-        return sorted(picked, key=lambda s: s.start)
+        return sorted(picked + self._other_counts(scored, picked, scorer), key=lambda s: s.start)
+
+    def _other_counts(self, scored: Sequence[Sentence], picked: Sequence[Sentence], scorer: Scorer) -> list[Sentence]:
+        """For a question asking several counts (多少个部门…多少项…): for each that no picked sentence
+        answers, the best-scored sentence of the same report that does, so each figure is cited."""
+        if len(scorer.q.counts) < 2:
+            return []
+        out: list[Sentence] = []
+        rid = picked[0].report.report_id
+        for asked in scorer.q.counts:
+            if any(scorer.answers_count(asked, s) for s in [*picked, *out]):
+                continue
+            nxt = next((s for s in scored if s.report.report_id == rid and scorer.answers_count(asked, s)), None)
+            if nxt is not None and nxt not in picked and nxt not in out:
+                out.append(nxt)
+        return out
 
     def _cross(self, reading: Reading, scorer: Scorer, *, explicit: bool) -> list[Sentence]:
         """The best sentence of each report that answers; ``explicit`` for 哪些地方… questions, which
@@ -434,7 +509,7 @@ class ExtractiveAnswerer:
         for s in self._sentences(reading, p.max_reports * p.passages_per_report):
             if scorer.q.numbers and not all(n in s.text for n in scorer.q.numbers):
                 continue
-            if scorer.q.quantity and not explicit and not scorer.has_figure(s.text):
+            if scorer.q.quantity and not explicit and not scorer.has_figure(s):
                 continue
             sc = scorer.score(s)
             rid = s.report.report_id

@@ -27,8 +27,10 @@ from functools import cache
 from ..question import _WHEN, Question, content_bigrams, coverage, term_weights
 from ..question.figures import (
     CLAIM_FIGURE_RE,
+    COUNTED_CHAR_SHARE,
     DATE_UNITS,
     Figure,
+    count_answering,
     counted_thing,
     figures,
     has_figure,
@@ -51,6 +53,9 @@ class ClaimChecks:
     heading_weight: float = 0.5  # a question term only in the cited passage's headings counts this much
     span_share: float = 0.75  # share of an answering name's bigrams an answer must hold to have said it
     sentence_share: float = 0.5  # share of a sentence's content bigrams an answer must hold to have said it
+    # share of the characters of what a question counts that must stand beside a claim's count in the measure
+    # word asked when its words differ (52项…改革举措 for 多少项改革措施): lower keeps counts of other things
+    count_char_share: float = COUNTED_CHAR_SHARE
 
 
 #: Reasons a claim is dropped (code → the label that opens its note); the eval counts them by code.
@@ -137,10 +142,15 @@ def arabic(text: str) -> str:
     return "".join(out) + text[last:]
 
 
-def answers_quantity(claim: str, q: Question) -> bool:
+def answers_quantity(claim: str, q: Question, checks: ClaimChecks = ClaimChecks()) -> bool:
     """Whether ``claim`` carries a figure of the kind ``q`` asks for: a rate of the same thing, a count
-    in the unit asked next to what is counted, a date for 何时, else any figure that is no bare year."""
+    in the unit asked next to what is counted (or beside ``count_char_share`` of its characters: other
+    words for it, as long as no other figure of the claim is about the question's words), an ordinal for
+    第几期, a date for 何时, else any figure that is no bare year."""
     text = arabic(claim)
+    if len(q.counts) == 1 and len(_ASKING_PARTS.findall(q.text)) <= 1:
+        share = checks.count_char_share
+        return count_answering(q.counts[0], text, close=True, char_share=share) is not None
     if len(_ASKING_PARTS.findall(q.text)) > 1:  # 多少件…？免除罚款多少？: any figure may answer a part
         return any(f.unit and f.unit not in DATE_UNITS for f in figures(text))
     if _DATE_QUESTION.search(q.text):
@@ -168,7 +178,7 @@ def answer_problem(
     headings, ``title`` its report's title (whose words say nothing about where an answer is)."""
     if restates(claim, q, checks):
         return "echo", "句子复述了问题"
-    if _asks_quantity(q) and not answers_quantity(claim, q):
+    if _asks_quantity(q) and not answers_quantity(claim, q, checks):
         return "no-figure", "句子没有问题所问的数字"
     specific = q.kind in ("quantity", "rate", "fact", "who") and not q.is_list and q.terms
     weights = term_weights(q)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from ..text import CJK, HAN_OR_NUMBER_RE
 from ..text.lexicon import words
-from .figures import ASKED_UNIT_RE, COUNT_WORD_RE, RATE_RE, counted_things
+from .figures import ASKED_UNIT_RE, COUNT_WORD_RE, RATE_RE, AskedCount, asked_counts, counted_things
 from .lexical import CLAUSE_RE, alternation, content_bigrams, stop_bigrams, synonyms
 from .scope import Scope, aliases
 
@@ -62,6 +62,7 @@ RULES = (
     "document",  # questions about the document are answered from its metadata
     "lists",  # list questions return enumerated items or subsections
     "cross",  # questions across reports answer per report
+    "describe",  # how-is-X-put questions (怎么概括, 被称为什么) prefer a sentence quoting the phrase
 )
 
 YEAR_WORD_RE = re.compile(r"(?:19|20)\d{2}(?:年度|年)?")  # 2024, 2024年, 2024年度
@@ -83,6 +84,13 @@ CROSS_RE = re.compile(
     r"哪(?:些|几个|几|个)(?:地方|地区|县市|区县|县区|城市|县|区|市|部门|单位)|各地|各份报告|哪里|哪些报告|哪几份|哪份报告|哪些政府"
 )
 _SEVERAL = re.compile(r"分别|各(?:自|是|为|有|培训|办理|接收|收到)?|和|与|及|、")
+#: a question asking how something is put into words: a describing word (``describe_words``) with a question word
+#: or asks for a name of a kind reports quote (什么文件, 哪个品牌: ``named_kinds``)
+DESCRIBE_RE = re.compile(
+    rf"(?:{alternation('describe_words')})(?:.{{0,6}})(?:什么|哪些|哪个|怎样|如何)|"
+    rf"(?:怎么|如何|怎样|是什么)(?:.{{0,4}})(?:{alternation('describe_words')})|"
+    rf"(?:什么|哪个|哪份|哪项|哪部)(?:.{{0,2}})(?:{alternation('named_kinds')})"
+)
 LIST_RE = re.compile(r"哪些|有什么|包括|几个方面|哪几|哪[一二三四五六七八九十两]个")
 #: a question about these asks for the items of a section (存在哪些不足, 下一步打算), not for names in a sentence
 LIST_TOPIC_RE = re.compile(r"举措|措施|做法|问题|不足|短板|差距|打算|计划|安排|重点|亮点|经验")
@@ -121,6 +129,7 @@ class Question:
     focus: dict[str, float] = field(default_factory=dict)  # weight of terms outside the asking clauses
     unit: str | None = None  # 件, 个, %, 岁 …
     things: tuple[frozenset[str], ...] = ()  # bigram sets of what is counted
+    counts: tuple[AskedCount, ...] = ()  # each count or ordinal asked for (多少个部门的多少项: two; 第几期)
     rates: tuple[str, ...] = ()  # rate words without 率: 和解, 行政复议和解
     years: tuple[str, ...] = ()  # years named that the scoped reports are not of: a passage must name them
     numbers: tuple[str, ...] = ()  # figures named in the question (100%)
@@ -134,6 +143,7 @@ class Question:
     cross: bool = False  # asks across reports (哪些地方…)
     several: bool = False  # names several reports' places, departments or years to answer each
     who: bool = False
+    describes: bool = False  # asks how something is put into words: a quoted phrase answers (怎么概括, 被称为什么)
     rules: frozenset[str] = frozenset(RULES)
     scope: Scope = NO_SCOPE  # the scope it was analysed in: the reports it may be answered from
 
@@ -160,6 +170,7 @@ class Question:
             "terms": sorted(self.terms),
             "unit": self.unit,
             "things": [sorted(t) for t in self.things],
+            "counts": [{"unit": c.unit, "thing": sorted(c.thing), "ordinal": c.ordinal} for c in self.counts],
             "rates": list(self.rates),
             "years": list(self.years),
             "document_field": self.document_field,
@@ -291,7 +302,13 @@ def analyse(
     """The typed question: computed once, after scope, and read by every later stage."""
     terms = question_terms(question, scope, words_of)
     active = frozenset(rules)
+    describes = bool(DESCRIBE_RE.search(question)) and "describe" in active
+    if describes:  # the describing word asks; the text says 形成了“…”, rarely 概括为
+        terms = {t for t in terms if not any(w in t for w in words("describe_words"))}
+    counts = asked_counts(scope.query or question) if "counted-thing" in active else ()
     unit = unit_of(question)
+    if counts and unit not in ("%", "岁"):
+        unit = counts[0].unit  # 几个人 asks for 人; 第几轮 for 轮
     rates = tuple(rate_words(question))
     who = bool(_WHO.search(question))
     doc = document_field(question) if "document" in active else None
@@ -334,6 +351,7 @@ def analyse(
         focus=focus_weights(question, terms, params.background_clause_weight) if "focus" in active else {},
         unit=unit,
         things=tuple(frozenset(t) for t in counted_things(q_text)) if "counted-thing" in active else (),
+        counts=counts,
         rates=rates if "rate-match" in active else (),
         years=tuple(years),
         numbers=tuple(t for t in terms if t[0].isdigit() and t not in years),
@@ -347,6 +365,7 @@ def analyse(
         cross=cross,
         several=several,
         who=who,
+        describes=describes,
         rules=active,
         scope=scope,
     )

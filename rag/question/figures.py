@@ -9,7 +9,12 @@ are prose). What a figure is *about* — the counted thing — is the content wo
 its clause (``clause_window``): 行政处罚案件236件 counts 行政处罚案件, not 行政复议申请.
 
 A question asks for a figure by its unit (多少件 → 件, ``ASKED_UNIT_RE``) and names what is counted
-(多少件行政复议申请 → {行政复议申请}, ``counted_things``); a rate question names the rate (和解率).
+(多少件行政复议申请 → {行政复议申请}, ``counted_things``); a rate question names the rate (和解率). Each
+count or ordinal it asks for is an ``AskedCount`` (``asked_counts``: 多少个部门的多少项 asks two; 第几期 asks
+an ordinal, answered by 第九期). A count answers one when it is written with the same measure word or
+one of its family (``same_measure``: 多少人 by 2300人次; ``measure_families``) and stands next to what
+is counted — or, when the caller knows the sentence means what the question asks (the answerer's
+sentence vectors), anywhere in it: 多少项改革措施 is answered by 52项…改革举措 (``count_answering``).
 The three figure patterns below differ only in what they admit (Chinese numerals and ordinals for
 claims; the units a stated figure or a count may carry) and are built by one function.
 
@@ -26,7 +31,7 @@ from functools import cache
 from typing import Protocol
 
 from ..text import CJK, CN_NUMERAL_CHARS, cn_numeral
-from ..text.lexicon import words
+from ..text.lexicon import table, words
 from .lexical import CLAUSE_RE, alternation, content_bigrams
 
 
@@ -44,23 +49,31 @@ class AskedFigure(Protocol):
     @property
     def things(self) -> tuple[frozenset[str], ...]: ...
 
+    @property
+    def counts(self) -> tuple[AskedCount, ...]: ...
+
 
 __all__ = [
     "ASKED_UNIT_RE",
     "CLAUSE_WINDOW",
+    "COUNTED_CHAR_SHARE",
     "COUNTED_SHARE",
     "COUNT_FIGURE_RE",
     "DATE_UNITS",
     "RATE_RE",
     "STATED_SHARE",
+    "AskedCount",
     "AskedFigure",
     "Figure",
+    "asked_counts",
     "clause_window",
+    "count_answering",
     "counted_thing",
     "counted_things",
     "figure_about",
     "figures",
     "has_figure",
+    "same_measure",
     "stated_figure",
     "vague_words",
     "written_with",
@@ -69,7 +82,13 @@ __all__ = [
 #: Characters either side of a figure read as its context (cut at the clause's end): what it is about.
 CLAUSE_WINDOW = 16
 COUNTED_SHARE = 0.5  # share of what is counted that must stand next to a count for it to answer
-STATED_SHARE = 2 / 3  # share of what is counted that must stand next to a figure for it to be "the" figure
+#: share of the characters of what is counted that must stand next to a count in a sentence close in meaning
+#: to the question (other words for the same thing): lower accepts counts of neighbouring things
+COUNTED_CHAR_SHARE = 0.5
+STATED_SHARE = 2 / 3
+#: Characters after 多少项/第几期 read as what is counted: more reaches the head noun of a long name
+#: (几次法治建设工作推进会), and more of the words that follow it
+ASKED_THING_CHARS = 12  # share of what is counted that must stand next to a figure for it to be "the" figure
 
 DATE_UNITS = frozenset({"年", "月", "日", "号"})
 PERCENT_SIGNS = "%％‰"
@@ -206,8 +225,8 @@ def figures(text: str) -> list[Figure]:
     for m in CLAIM_FIGURE_RE.finditer(masked):
         unit = m.group("unit") or ""
         if m.group("cn"):
-            if not unit or m.group("cn") == "一":
-                continue  # 一起, 十四五, 一年来: prose, not figures
+            if not unit or (m.group("cn") == "一" and not m.group("ord")):
+                continue  # 一起, 十四五, 一年来: prose, not figures (第一批 is an ordinal)
             value = str(cn_numeral(m.group("cn")))
         else:
             value = _value(m.group("num"))
@@ -320,10 +339,19 @@ def stated_figure(
     return best[2] if best else None
 
 
-def has_figure(q: AskedFigure, text: str, counted_share: float = COUNTED_SHARE) -> bool:
+def has_figure(
+    q: AskedFigure,
+    text: str,
+    counted_share: float = COUNTED_SHARE,
+    *,
+    close: bool = False,
+    char_share: float = COUNTED_CHAR_SHARE,
+) -> bool:
     """Whether ``text`` can answer quantity question ``q``: a percentage for 率 questions (of the same
-    rate when one is named), an age for 年龄, a count next to (``counted_share`` of) what is counted,
-    else a number that is not just a year."""
+    rate when one is named), an age for 年龄, a count or ordinal it asks for (``count_answering``: in
+    the measure word asked, next to ``counted_share`` of what is counted, or anywhere in a sentence
+    ``close`` in meaning to the question next to ``char_share`` of its characters), else a number that is
+    not just a year."""
     if q.unit == "%":
         if not PERCENT_RE.search(text):
             return False
@@ -333,6 +361,113 @@ def has_figure(q: AskedFigure, text: str, counted_share: float = COUNTED_SHARE) 
         return True
     if q.unit == "岁":
         return AGE_RE.search(text) is not None
-    if q.things:
-        return figure_about(text, q.things, counted_share)
-    return BARE_FIGURE_RE.search(text) is not None
+    if q.things and figure_about(text, q.things, counted_share):
+        return True
+    if q.counts:
+        return any(
+            count_answering(a, text, counted_share, close=close, char_share=char_share) is not None for a in q.counts
+        )
+    return not q.things and BARE_FIGURE_RE.search(text) is not None
+
+
+# ---- the counts and ordinals a question asks for ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AskedCount:
+    """One count or ordinal a question asks for: 多少项改革措施 → (项, {改革, 革措, 措施}); 第几期 →
+    (期, what stands before it, ordinal)."""
+
+    unit: str  # the measure word asked: 项, 篇, 人 (几个人 asks for 人), 期
+    thing: frozenset[str]  # bigrams of what is counted (empty: the question does not say)
+    ordinal: bool = False  # 第几期: a position, answered by 第九期, never by 9期
+
+
+_ASKED_COUNT_RE = re.compile(
+    rf"(?P<ord>第)?{_ASKING}(?P<unit>{alternation('count_units', 'measure_units', 'figure_units')})"
+    rf"(?=(?P<after>[{CJK}]{{0,{ASKED_THING_CHARS}}}))"  # a lookahead: 多少个部门的多少项 asks two
+)
+_NEXT_ASKING_RE = re.compile(_ASKING)
+_ASIDE_RE = re.compile(r"[（(][^（()）]*[）)]")
+#: 几个人: 人 is the noun counted and its own measure word (not 人民, 人员, 人大 …, which 个 classifies)
+_PERSON_NOUN_RE = re.compile(r"^人(?![民员大口才事力])")
+
+
+def asked_counts(question: str) -> tuple[AskedCount, ...]:
+    """Every count or ordinal ``question`` asks for, in order: the measure word after 多少/几 (几个人 asks
+    for 人: 个 is only the classifier of a noun that is itself a measure word), and what is counted —
+    the noun after it (多少项改革措施), else the words before it in its clause (法治讲堂是第几期).
+    Only counts (count units) and ordinals (第 with any unit) are asked counts: 几天, 多少万元 ask an amount."""
+    out = []
+    generic = words("generic_counted")
+    # 法治绍兴（法治政府）建设推进会: the aside is no part of what is counted; nor are the gaps scope leaves
+    question = _ASIDE_RE.sub("", re.sub(r"\s+", "", question))
+    for m in _ASKED_COUNT_RE.finditer(question):
+        unit, after = m.group("unit"), _NEXT_ASKING_RE.split(m.group("after"))[0]
+        if not m.group("ord") and unit not in words("count_units"):
+            continue  # 几天, 多少万元: an amount (any figure answers); 几月, 多少周报: no count
+        noun = _PERSON_NOUN_RE.match(after) if unit == "个" else None
+        if noun:
+            unit, after = noun.group(), after[noun.end() :]
+        before = _NEXT_ASKING_RE.split(CLAUSE_RE.split(question[max(0, m.start() - 10) : m.start()])[-1])[-1]
+        grams = content_bigrams(after) - generic or content_bigrams(before) - generic
+        out.append(AskedCount(unit, frozenset(grams), bool(m.group("ord"))))
+    return tuple(out)
+
+
+@cache
+def _families() -> dict[str, frozenset[str]]:
+    return {k: frozenset(v) for k, v in table("measure_families").items()}
+
+
+def same_measure(asked: str, written: str) -> bool:
+    """Whether a figure written with ``written`` (人次, 万人, 第期) counts in the measure word ``asked``:
+    the same word, one of its family (``measure_families``), or either is 个 (the general classifier)
+    and both count things."""
+    unit = written.removeprefix("第")
+    if len(unit) > 1 and unit[0] in "万亿":
+        unit = unit[1:]
+    if unit == asked or unit in _families().get(asked, ()):
+        return True
+    counting = words("count_units")
+    return "个" in (asked, unit) and asked in counting and unit in counting
+
+
+def _char_share(text: str, f: Figure, grams: set[str]) -> float:
+    """The share of the characters of what is counted (less function characters) that stand beside ``f``
+    (``clause_window``): 改革措施 against 52项优化营商环境改革举措 shares 改, 革, 措."""
+    chars = {c for g in grams for c in g if not _FUNCTION_CHARS.match(c)}
+    if not chars:
+        return 0.0
+    left, right = clause_window(text, f.start, f.end)
+    return len(chars & set(left + right)) / len(chars)
+
+
+def count_answering(
+    asked: AskedCount,
+    text: str,
+    share: float = COUNTED_SHARE,
+    *,
+    close: bool = False,
+    char_share: float = COUNTED_CHAR_SHARE,
+) -> Figure | None:
+    """The first figure of ``text`` that answers ``asked``: an ordinal for an ordinal question and a count
+    otherwise, in the measure word asked (``same_measure``), next to at least ``share`` of the bigrams
+    of what is counted — or, when the caller judged ``text`` ``close`` in meaning to the question (the
+    answerer's sentence vectors), next to ``char_share`` of its characters (other words for the same
+    thing: 改革举措 for 改革措施, 推进工作会议 for 推进会)."""
+    grams = _content(asked.thing) if asked.thing else set()
+    found = figures(text)
+    for f in found:
+        if f.kind in ("date", "bare", "rate") or (f.kind == "ordinal") != asked.ordinal:
+            continue
+        if not same_measure(asked.unit, f.unit):
+            continue
+        if not grams or near(text, f.start, f.end, grams) >= share:
+            return f
+        # beside other words, unless another figure stands beside the question's own words for the thing
+        # (行政诉讼一审案件败诉率2.4%: the sentence rates what is asked, and its 96件 count other cases)
+        elsewhere = any(g.kind not in ("date", "bare") and near(text, g.start, g.end, grams) >= share for g in found)
+        if close and not elsewhere and _char_share(text, f, grams) >= char_share:
+            return f
+    return None

@@ -181,3 +181,16 @@ def test_the_claim_checks_are_as_strict_as_their_parameters() -> None:
     claim, quote = "接收行政复议申请96件。", "接收复议申请96件"
     assert figure_problem(claim, [quote]) is None
     assert figure_problem(claim, [quote], ClaimChecks(thing_share=1.0))[0] == "counted-thing"  # type: ignore[index]
+
+
+def test_a_count_claim_answers_in_the_measure_word_asked_with_other_words_for_the_thing() -> None:
+    """Fictional wording: the claim may say 改革举措 for 改革措施 and 第九期 for 第几期; a count of something
+    else in the same measure word, an ordinal for a count, or a count for an ordinal does not answer."""
+    reform = question("云溪区推出了多少项改革措施？")
+    assert answer_problem("全年推出52项优化营商环境改革举措。", reform) is None
+    assert answer_problem("全年推出52件优化营商环境改革举措。", reform)[0] == "no-figure"  # type: ignore[index]
+    review = question("云溪区办理了多少件行政复议案件？")
+    assert answer_problem("全年办理法律援助案件415件。", review)[0] == "no-figure"  # type: ignore[index]
+    ordinal = question("云溪区举办的法治讲堂是第几期？")
+    assert answer_problem("成功举办第九期“法治讲堂”。", ordinal) is None
+    assert answer_problem("成功举办“法治讲堂”9期。", ordinal)[0] == "no-figure"  # type: ignore[index]
