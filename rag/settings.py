@@ -86,7 +86,12 @@ class Settings(BaseSettings):
     answer_workers: int = Field(4, ge=1, description="threads answering questions")
     long_question_chars: int = Field(100, ge=1, description="longer questions are answered in the long lane")
     max_inflight_long: int = Field(8, ge=1, description="long questions admitted at once (one thread answers them)")
-    background_nice: int = Field(5, ge=0, le=19, description="scheduling niceness of ingest and long-question threads")
+    background_nice: int = Field(
+        5,
+        ge=0,
+        le=19,
+        description="scheduling niceness of ingest (the server's upload thread, `rag ingest`) and long questions",
+    )
     request_timeout: float = Field(30.0, gt=0, description="seconds an answer request may take")
     max_jobs: int = Field(8, ge=1, description="upload jobs queued or running at once")
     index_poll_seconds: float = Field(2.0, gt=0, description="how often the service checks for a new generation")
