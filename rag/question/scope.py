@@ -290,6 +290,27 @@ def superior_bodies() -> frozenset[str]:
     return frozenset(out)
 
 
+def canonical_body(name: str) -> str:
+    """One name for a body above the county however it is written: its prefix (国家) kept and the
+    department after it canonical, 总局 kept (国家林草局 and 国家林业和草原局 → 国家林业局; 国家市场监管总局
+    and 国家市场监督管理总局 → 国家市场监督管理总局). Any other name is returned as it is."""
+    central = table("central_bodies")
+    names = department_names()
+    for prefix in sorted((k for k, tags in central.items() if "prefix" in tags), key=len, reverse=True):
+        if not name.startswith(prefix):
+            continue
+        rest = name[len(prefix) :]
+        if rest in names:
+            return prefix + names[rest]
+        head = rest.removesuffix(_GENERAL)
+        if head != rest and head + _BUREAU in names:  # 市场监管总局 → 市场监管局 → 市场监督管理局 → …总局
+            return prefix + names[head + _BUREAU].removesuffix(_BUREAU) + _GENERAL
+    return name
+
+
+_GENERAL, _BUREAU = "总局", "局"  # a national administration is its department's 局 made 总局
+
+
 def is_superior(name: str) -> bool:
     """A ministry's or a province's department by its name (司法部, 国家税务总局, 司法厅)."""
     central = table("central_bodies")
@@ -382,6 +403,10 @@ def _issued_by(report: Report, body: str, province: str | None) -> bool:
     if province and not (report.region and province in aliases(report.region) | {report.region}):
         return False
     if report.department == body:
+        return True
+    if is_superior(body) and canonical_body(body) in {
+        canonical_body(n) for n in (report.department, report.issuer) if n
+    }:  # the same body under another name (国家林草局 for 国家林业和草原局)
         return True
     return (is_superior(body) or bool(province)) and (body in (report.issuer or "") or body in report.title)
 

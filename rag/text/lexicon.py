@@ -44,12 +44,20 @@ def table(name: str) -> dict[str, tuple[str, ...]]:
     return out
 
 
+COMMITTEE, COMMITTEE_SHORT = "委员会", "委"  # a committee's name, and the one character it is written as
+
+
 @functools.cache
 def department_names() -> dict[str, str]:
-    """Every name of a department (its canonical name and each alias) → its canonical name."""
+    """Every name of a department (its canonical name and each alias) → its canonical name. A name ending
+    in 委员会 is also written with 委 alone (卫生健康委员会 → 卫生健康委, as reports call themselves: 市卫生健康委),
+    so those short forms are names too, made from the list rather than written into it."""
     out: dict[str, str] = {}
     for canonical, alts in table("departments").items():
         out[canonical] = canonical
         for a in alts:
             out.setdefault(a, canonical)
+    for name, canonical in list(out.items()):
+        if name.endswith(COMMITTEE):
+            out.setdefault(name.removesuffix(COMMITTEE) + COMMITTEE_SHORT, canonical)
     return out

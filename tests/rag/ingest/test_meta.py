@@ -217,6 +217,7 @@ def test_header_and_signature_lines_are_kept_around_the_body(tmp_path: Path) -> 
         ("新乐市人民政府办公室", None),
         ("中共宜宾市委 宜宾市人民政府", None),
         ("泰州市卫生健康委员会", "卫生健康委员会"),
+        ("泰州市卫生健康委", "卫生健康委员会"),  # a committee written with 委 alone is the same department
         ("某市数据资源中心", "数据资源中心"),  # not in the lexicon: kept as written
         (None, None),
     ],

@@ -69,7 +69,7 @@ ROWS: list[tuple[str, str, tuple[str, ...], str | None, str | None, int | None]]
 # The held-out reports of issue 16 (eval/sets/unseen): the subject only (their confidence is what the reader
 # says it is: a region read from a drafted document's name alone is rightly "low", for a person to confirm).
 UNSEEN: list[tuple[str, tuple[str, ...], str | None, str | None, int | None]] = [
-    ("sample-changde-wjw-2023-notitle.txt", ("湖南省", "常德市"), "卫生健康委", "department", 2023),
+    ("sample-changde-wjw-2023-notitle.txt", ("湖南省", "常德市"), WJW, "department", 2023),
     ("sample-changxing-scjgj-2024-notitle.txt", ("浙江省", "湖州市", "长兴县"), SCJG, "department", 2024),
     ("sample-changxing-sfj-2024.txt", ("浙江省", "湖州市", "长兴县"), SFJ, "department", 2024),
     ("sample-fengyang-county-2023.txt", ("安徽省", "滁州市", "凤阳县"), G, "county", 2023),

@@ -365,6 +365,22 @@ def test_a_ministry_is_a_body_and_never_answered_by_a_county() -> None:
     assert s.report_ids == ("司法部-2023",) and s.gaps == ()
 
 
+def test_a_body_above_the_county_is_found_under_its_other_names() -> None:
+    administration = _body("总局-2023", None, 2023, "国家市场监督管理总局", "国家市场监督管理总局")
+    for question in ("国家市场监管总局2023年查办了多少件案件？", "国家市场监督管理总局2023年查办了多少件案件？"):
+        s = resolve(question, [*BODIES, administration])
+        assert s.report_ids == ("总局-2023",) and s.gaps == ()
+    s = resolve("国家税务总局2023年查办了多少件案件？", [*BODIES, administration])  # another administration
+    assert s.gaps == ("索引中没有国家税务总局发布的报告",)
+
+
+def test_a_committee_written_short_is_the_same_department() -> None:
+    wjw = _body("嘉禾市-wjw", "嘉禾市", 2023, "卫生健康委员会", "嘉禾市卫生健康委", ("浙江省", "嘉禾市"))
+    for question in ("嘉禾市卫健委2023年查处了多少件案件？", "嘉禾市卫生健康委2023年查处了多少件案件？"):
+        s = resolve(question, [*BODIES, wjw])
+        assert s.report_ids == ("嘉禾市-wjw",) and s.gaps == ()
+
+
 @pytest.mark.parametrize(
     "question",
     ["嘉禾市哪个基地被司法部命名为法治宣传教育基地？", "青禾县司法部门收到行政复议申请多少件？"],

@@ -18,6 +18,13 @@ def test_department_names_map_every_alias_to_its_canonical_name() -> None:
     assert names["司法局"] == "司法局"
 
 
+def test_a_committee_is_also_named_with_wei_alone() -> None:
+    names = department_names()
+    assert names["卫生健康委"] == names["卫健委"] == "卫生健康委员会"  # as a report calls itself: 市卫生健康委
+    assert names["发展和改革委"] == "发展和改革委员会" and names["住房和城乡建设委"] == "住房和城乡建设局"
+    assert "司法" not in names and "司法局委" not in names  # only names ending in 委员会 get a short form
+
+
 def test_page_lists_read_as_the_cleaner_uses_them() -> None:
     labels = table("field_labels")
     assert labels["发布机构"] == ("issuer",) and labels["发文日期"] == ("date_issued",)
