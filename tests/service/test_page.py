@@ -116,9 +116,13 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def wait(driver: Any, condition: Callable[[Any], Any], message: str) -> Any:
+    """Poll ``condition`` until it holds; an element the page re-rendered while it was read (stale) is
+    "not yet", as is one not found."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, BROWSER_WAIT, poll_frequency=0.1).until(condition, message)
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, BROWSER_WAIT, poll_frequency=0.1, ignored_exceptions=ignored).until(condition, message)
 
 
 def css(root: Any, selector: str) -> Any:

@@ -53,7 +53,8 @@ def report(url: str, rid: str) -> dict[str, Any]:
 def test_unsure_values_are_marked_and_a_person_with_the_key_corrects_them(driver: Any, url: str) -> None:
     listed = {r["source"]: r for r in httpx.get(f"{url}/reports", timeout=BROWSER_WAIT).json()}
     plain, sure = listed["sample_plain.txt"], listed["sample_a.txt"]
-    assert set(plain["unsure"]) == {"region", "title"} and sure["unsure"] == []
+    # no title: the title is made up, the region and the year are read from the body
+    assert set(plain["unsure"]) == {"region", "title", "year"} and sure["unsure"] == []
     read_region = plain["region"]
 
     driver.get(f"{url}/#/reports")
@@ -61,7 +62,7 @@ def test_unsure_values_are_marked_and_a_person_with_the_key_corrects_them(driver
     assert rows
     row = css(driver, f'#report-table .report-row[data-report-id="{plain["report_id"]}"]')
     assert text_of(css(row, ".region .unsure")) == read_region  # the mark is CSS: the text is the value
-    assert {e.get_attribute("data-field") for e in css_all(row, ".unsure")} == {"region", "title"}
+    assert {e.get_attribute("data-field") for e in css_all(row, ".unsure")} == {"region", "title", "year"}
     other = css(driver, f'#report-table .report-row[data-report-id="{sure["report_id"]}"]')
     assert css_all(other, ".unsure") == []
     assert css_all(driver, "#unsure-note")
@@ -94,7 +95,7 @@ def test_unsure_values_are_marked_and_a_person_with_the_key_corrects_them(driver
     wait(driver, lambda d: "已保存" in text_of(css(d, "#correction-status")), "the correction was not saved")
     fixed = report(url, plain["report_id"])
     assert fixed["region"] == NEW_PLACE and fixed["provenance"]["region"]["source"] == "user"
-    assert fixed["unsure"] == ["title"]
+    assert set(fixed["unsure"]) == {"title", "year"}
     shown = css(driver, '#report-view .report-meta dd[data-key="region"]')
     assert NEW_PLACE in text_of(shown) and "已人工更正" in text_of(shown)
     driver.save_screenshot(str(SCREENSHOTS / "report-corrected.png"))
