@@ -16,12 +16,10 @@ the old ledger back when that commit fails, so nothing committed is ever missing
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from pathlib import Path
 
 from ..errors import IndexCorruptError
-from .manifest import fsync_dir
+from .manifest import write_json_atomically
 
 LEDGER = "corrections.json"
 
@@ -45,15 +43,5 @@ def read_corrections(directory: Path) -> Ledger:
 
 def write_corrections(directory: Path, ledger: Ledger) -> None:
     """Swap in ``ledger`` (entries without fields left out); the caller holds the writer lock."""
-    directory = Path(directory)
-    staged = directory / f".{LEDGER}.{uuid.uuid4().hex[:6]}"
     body = {h: dict(sorted(f.items())) for h, f in sorted(ledger.items()) if f}
-    try:
-        staged.write_text(json.dumps(body, ensure_ascii=False, indent=2), encoding="utf-8")
-        with staged.open("rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(staged, directory / LEDGER)
-    except BaseException:
-        staged.unlink(missing_ok=True)
-        raise
-    fsync_dir(directory)
+    write_json_atomically(Path(directory) / LEDGER, body)

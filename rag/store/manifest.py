@@ -110,16 +110,22 @@ def read_manifest(directory: Path) -> Manifest:
 
 def write_manifest(directory: Path, manifest: Manifest) -> None:
     """Swap in ``manifest`` atomically (the commit point of every write)."""
-    staged = directory / f".{MANIFEST}.{manifest.generation}.{uuid.uuid4().hex[:6]}"
+    write_json_atomically(directory / MANIFEST, manifest.to_dict(), tag=manifest.generation)
+
+
+def write_json_atomically(path: Path, body: object, *, tag: str = "") -> None:
+    """Replace ``path`` with ``body`` as JSON, durably and all at once: written beside it, fsynced, renamed
+    over it, the directory fsynced; a failure leaves the old file and no staged one."""
+    staged = path.parent / f".{path.name}.{tag + '.' if tag else ''}{uuid.uuid4().hex[:6]}"
     try:
-        staged.write_text(json.dumps(manifest.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        staged.write_text(json.dumps(body, ensure_ascii=False, indent=2), encoding="utf-8")
         with staged.open("rb+") as f:
             os.fsync(f.fileno())
-        os.replace(staged, directory / MANIFEST)
+        os.replace(staged, path)
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
-    fsync_dir(directory)
+    fsync_dir(path.parent)
 
 
 DEFAULT_LOCK_WAIT = 30.0  # seconds a writer waits for the lock: long enough for other writers' commits
