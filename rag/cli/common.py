@@ -103,8 +103,9 @@ def lower_priority(nice: int) -> None:
     """Run this process at niceness ``nice`` at least (every thread it has, and so every thread it
     starts; a process already nicer stays so): a bulk ``rag ingest`` on a machine that also serves
     answers gives the server the CPU first, as the server's own ingest thread does
-    (``RAG_BACKGROUND_NICE``). On Linux a nice value belongs to a
-    thread, so each of ``/proc/self/task`` is reniced; elsewhere, or without permission, nothing changes."""
+    (``RAG_BACKGROUND_NICE``). On Linux a nice value belongs to a thread, so each of ``/proc/self/task``
+    is reniced (the threads numpy's BLAS started at import among them); elsewhere, or without
+    permission, nothing changes."""
     if not nice or not hasattr(os, "setpriority"):
         return
     tasks = Path("/proc/self/task")
