@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
 from rag.errors import IngestCancelledError
+from rag.runtime import lower_thread_priority
 
-from .limits import Busy, lower_priority
+from .limits import Busy
 
 JobStatus: TypeAlias = Literal["queued", "running", "succeeded", "failed", "interrupted"]
 ACTIVE = ("queued", "running")
@@ -192,7 +193,7 @@ class JobRunner:
         self.stop = threading.Event()
         # the ingest thread runs at a lower scheduling priority: questions get the CPU first
         self._executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="ingest", initializer=lower_priority, initargs=(nice,)
+            max_workers=1, thread_name_prefix="ingest", initializer=lower_thread_priority, initargs=(nice,)
         )
         self._lock = threading.Lock()
 

@@ -13,19 +13,17 @@ server-side timeout, and a per-client rate limit on writes.
   questions wait in nor takes their CPU. A request that takes longer than ``timeout`` seconds gets 503
   too; its thread finishes in the background and keeps its slot until then, so the work in progress
   stays bounded. Hand-written because it is a counter around two executors.
-- ``lower_priority`` renices the calling thread (Linux threads have their own nice value, and the
-  OpenMP threads the embedder starts from it inherit it): background work (ingest, long questions)
-  yields the CPU to ordinary questions.
+- ``rag.runtime.lower_thread_priority`` renices the calling thread of each background executor (Linux
+  threads have their own nice value, and the OpenMP threads the embedder starts from it inherit it):
+  background work (ingest, long questions) yields the CPU to ordinary questions.
 - ``WriteRateLimit`` is the ``limits`` library's moving window, in memory, keyed by client address.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +36,8 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rag.runtime import lower_thread_priority
 
 T = TypeVar("T")
 
@@ -93,13 +93,6 @@ class Busy(HTTPException):
         super().__init__(503, message, headers={"Retry-After": str(retry_after)})
 
 
-def lower_priority(nice: int) -> None:
-    """Renice the calling thread (Linux; elsewhere, or without permission, a no-op)."""
-    if nice and hasattr(os, "setpriority"):
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
-
-
 class AnswerGate:
     """A bounded number of answer requests in flight, each with a deadline; long questions apart."""
 
@@ -111,7 +104,7 @@ class AnswerGate:
         self.executors = {
             "short": ThreadPoolExecutor(max_workers=workers, thread_name_prefix="answer"),
             "long": ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="answer-long", initializer=lower_priority, initargs=(nice,)
+                max_workers=1, thread_name_prefix="answer-long", initializer=lower_thread_priority, initargs=(nice,)
             ),
         }
         self._lock = threading.Lock()

@@ -7,9 +7,7 @@ and invalid settings print as one red line naming what was wrong and exit with s
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -97,19 +95,3 @@ def parse_answer_mode(mode: str) -> AnswerMode:
 def dump(obj: Any) -> None:
     """``obj`` as indented JSON on stdout, Chinese unescaped (``--json``)."""
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
-
-
-def lower_priority(nice: int) -> None:
-    """Run this process at niceness ``nice`` at least (every thread it has, and so every thread it
-    starts; a process already nicer stays so): a bulk ``rag ingest`` on a machine that also serves
-    answers gives the server the CPU first, as the server's own ingest thread does
-    (``RAG_BACKGROUND_NICE``). On Linux a nice value belongs to a thread, so each of ``/proc/self/task``
-    is reniced (the threads numpy's BLAS started at import among them); elsewhere, or without
-    permission, nothing changes."""
-    if not nice or not hasattr(os, "setpriority"):
-        return
-    tasks = Path("/proc/self/task")
-    tids = [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else [0]
-    for tid in tids:
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, tid, max(nice, os.getpriority(os.PRIO_PROCESS, tid)))

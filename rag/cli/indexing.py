@@ -20,7 +20,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .common import IndexOpt, JsonOpt, dump, err, load_settings, lower_priority, out, run
+from ..runtime import lower_process_priority
+from .common import IndexOpt, JsonOpt, dump, err, load_settings, out, run
 
 if TYPE_CHECKING:
     from ..embed import Embedder
@@ -48,7 +49,7 @@ def ingest(
     from ..ingest.write import committed_summary, expand_paths
 
     s = load_settings(index)
-    lower_priority(s.background_nice)  # a bulk ingest yields the CPU to a server answering on this machine
+    lower_process_priority(s.background_nice)  # a bulk ingest yields the CPU to a server answering on this machine
     sidecar = run(lambda: read_sidecar(meta)) if meta is not None else None
     if sidecar is not None:
         for name in sidecar.unmatched(expand_paths(paths)):

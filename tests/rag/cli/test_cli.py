@@ -267,20 +267,20 @@ def test_read_commands_on_a_missing_index_exit_2(tmp_path: Path, command: list[s
     assert "gone" in result.output
 
 
-def test_lower_priority_renices_every_thread_of_the_process() -> None:
+def test_lower_process_priority_renices_every_thread_of_the_process() -> None:
     """``rag ingest`` yields the CPU: the threads that existed before the call (numpy's, a worker's) and
     those started after it run at the niceness asked, and a nicer process is not made less nice."""
     script = (
         "import os, threading\n"
-        "from rag.cli.common import lower_priority\n"
+        "from rag.runtime import lower_process_priority\n"
         "ready, done, seen = threading.Event(), threading.Event(), {}\n"
         "def before():\n"
         "    ready.set(); done.wait(); seen['before'] = os.getpriority(os.PRIO_PROCESS, 0)\n"
         "t = threading.Thread(target=before); t.start(); ready.wait()\n"
-        "lower_priority(3)\n"
+        "lower_process_priority(3)\n"
         "u = threading.Thread(target=lambda: seen.setdefault('after', os.getpriority(os.PRIO_PROCESS, 0)))\n"
         "u.start(); u.join(); done.set(); t.join()\n"
-        "lower_priority(1)\n"
+        "lower_process_priority(1)\n"
         "print(os.getpriority(os.PRIO_PROCESS, 0), seen['before'], seen['after'])\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
