@@ -148,6 +148,22 @@ def hammer(
     return spans
 
 
+@contextlib.contextmanager
+def hammering(url: str, clients: int, question: Callable[[int, int], str]) -> Iterator[list[tuple[float, float]]]:
+    """``hammer`` in the background for the block, started a second before it; the list it yields holds
+    the (start, end) of every request once the block has ended."""
+    stop = threading.Event()
+    spans: list[tuple[float, float]] = []
+    load = threading.Thread(target=lambda: spans.extend(hammer(url, clients, question, stop)))
+    load.start()
+    time.sleep(1.0)  # the clients are running
+    try:
+        yield spans
+    finally:
+        stop.set()
+        load.join()
+
+
 def ask_during_upload(index_dir: Path, paragraphs: int) -> tuple[list[float], float, int]:
     """/ask latency (ms) of 8 clients during the ingest of an uploaded report: (samples, ingest s, chunks)."""
     import httpx
@@ -155,14 +171,10 @@ def ask_during_upload(index_dir: Path, paragraphs: int) -> tuple[list[float], fl
     key = "bench-key"
     # no ingest time limit here: this figure is about the questions, and under full load the
     # lower-priority ingest can take longer than the default RAG_INGEST_TIMEOUT
-    with live_server(index_dir, api_key=key, write_rate="1000/minute", ingest_timeout=3600) as url:
-        stop = threading.Event()
-        box: dict[str, list[tuple[float, float]]] = {}
-        load = threading.Thread(
-            target=lambda: box.update(spans=hammer(url, 8, lambda n, i: QUERIES[(n + i) % len(QUERIES)], stop))
-        )
-        load.start()
-        time.sleep(1.0)  # the clients are running
+    with (
+        live_server(index_dir, api_key=key, write_rate="1000/minute", ingest_timeout=3600) as url,
+        hammering(url, 8, lambda n, i: QUERIES[(n + i) % len(QUERIES)]) as spans,
+    ):
         files = {"file": ("示例县-bench.txt", big_report(paragraphs))}
         job = httpx.post(f"{url}/reports", files=files, headers={"X-API-Key": key}, timeout=120).json()
         started = finished = None
@@ -174,34 +186,29 @@ def ask_during_upload(index_dir: Path, paragraphs: int) -> tuple[list[float], fl
                 finished = time.monotonic()
                 break
             time.sleep(0.05)
-        stop.set()
-        load.join()
-        if state["status"] != "succeeded" or started is None or finished is None:
-            raise RuntimeError(f"the bench upload failed: {state}")
-        during = [(e - s) * 1000 for s, e in box["spans"] if s >= started and e <= finished]
-        return during, finished - started, state["result"]["chunks"]
+    if state["status"] != "succeeded" or started is None or finished is None:
+        raise RuntimeError(f"the bench upload failed: {state}")
+    during = [(e - s) * 1000 for s, e in spans if s >= started and e <= finished]
+    return during, finished - started, state["result"]["chunks"]
 
 
 def short_among_long(index_dir: Path, seconds: float) -> list[float]:
     """A short question's latency (ms), one client, while 8 clients send 2,000-character questions."""
     long_q = ("请问" + "行政机关负责人出庭应诉率和行政复议申请数量分别是多少，" * 80)[:2000]
-    with live_server(index_dir) as url:
-        stop = threading.Event()
-        load = threading.Thread(target=hammer, args=(url, 8, lambda n, i: long_q, stop))
-        load.start()
-        time.sleep(1.0)
-        samples: list[float] = []
-        import httpx
+    import httpx
 
-        with httpx.Client(base_url=url, timeout=120) as http:
-            deadline = time.monotonic() + seconds
-            while time.monotonic() < deadline:
-                q = QUERIES[len(samples) % len(QUERIES)]
-                t0 = time.perf_counter()
-                http.post("/ask", json={"question": q, "mode": "extractive"}).raise_for_status()
-                samples.append((time.perf_counter() - t0) * 1000)
-        stop.set()
-        load.join()
+    samples: list[float] = []
+    with (
+        live_server(index_dir) as url,
+        hammering(url, 8, lambda n, i: long_q),
+        httpx.Client(base_url=url, timeout=120) as http,
+    ):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            q = QUERIES[len(samples) % len(QUERIES)]
+            t0 = time.perf_counter()
+            http.post("/ask", json={"question": q, "mode": "extractive"}).raise_for_status()
+            samples.append((time.perf_counter() - t0) * 1000)
     return samples
 
 
@@ -252,14 +259,11 @@ def asks_during_commits(index_dir: Path, commits: int, idle_seconds: float) -> t
     from rag.store import load as open_index
     from rag.store import read_manifest
 
-    with live_server(index_dir, index_poll_seconds=0.2) as url, tempfile.TemporaryDirectory() as tmp:
-        stop = threading.Event()
-        box: dict[str, list[tuple[float, float]]] = {}
-        load = threading.Thread(
-            target=lambda: box.update(spans=hammer(url, 2, lambda n, i: QUERIES[(n + i) % len(QUERIES)], stop))
-        )
-        load.start()
-        time.sleep(1.0)  # the clients are running
+    with (
+        live_server(index_dir, index_poll_seconds=0.2) as url,
+        tempfile.TemporaryDirectory() as tmp,
+        hammering(url, 2, lambda n, i: QUERIES[(n + i) % len(QUERIES)]) as spans,
+    ):
         idle_from = time.monotonic()
         time.sleep(idle_seconds)
         idle_to = busy_from = time.monotonic()
@@ -278,10 +282,8 @@ def asks_during_commits(index_dir: Path, commits: int, idle_seconds: float) -> t
             generations.add(read_manifest(index_dir).generation)
         time.sleep(1.0)  # the last generation is picked up
         busy_to = time.monotonic()
-        stop.set()
-        load.join()
-    idle = [(e - s) * 1000 for s, e in box["spans"] if s >= idle_from and e <= idle_to]
-    during = [(e - s) * 1000 for s, e in box["spans"] if s >= busy_from and e <= busy_to]
+    idle = [(e - s) * 1000 for s, e in spans if s >= idle_from and e <= idle_to]
+    during = [(e - s) * 1000 for s, e in spans if s >= busy_from and e <= busy_to]
     return idle, during, len(generations) - 1
 
 
