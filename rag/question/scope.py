@@ -290,6 +290,7 @@ def superior_bodies() -> frozenset[str]:
     return frozenset(out)
 
 
+@functools.cache  # called for each report a question naming a body above the county is checked against
 def canonical_body(name: str) -> str:
     """One name for a body above the county however it is written: its prefix (国家) kept and the
     department after it canonical, 总局 kept (国家林草局 and 国家林业和草原局 → 国家林业局; 国家市场监管总局
