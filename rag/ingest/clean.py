@@ -54,6 +54,16 @@ _MIN_PARAGRAPH_LEN = 40
 #: A title broken over lines (…局2025年法治政府 / 建设年度报告) is joined from at most this many consecutive
 #: header lines; more joins titles broken more often, at the risk of gluing an issuer line or a subtitle on.
 _MAX_TITLE_LINES = 3
+#: A line of a broken title has at most this many space-separated parts (a joint title's party committee
+#: and government), the first of them an organisation; a line with more is a row of page items side by side.
+_MAX_TITLE_PARTS = 2
+#: A Latin word (English, a site's domain) never stands in a Chinese title's pieces; portal rows carry one.
+_LATIN_WORD_RE = re.compile(r"[A-Za-z]{2,}")
+#: The name of a website or portal, by how such names end (…门户网站, …政府网, …门户, …网站首页).
+_SITE_NAME_RE = re.compile(r"(?:网站|门户|网)(?:首页)?$")
+#: The head of a title broken before its topic (…关于2023年 / 法治政府建设情况的报告): the line above a line
+#: that is a title alone ends in an unfinished 关于 phrase or a year.
+_TITLE_HEAD_RE = re.compile(r"关于[^。；，]*$|(?:19|20)\d{2}年度?$")
 #: The value of a label that stood alone on its line (索引号 / 1137…) is at most this long; longer, the
 #: next line is a document line of its own.
 _MAX_FIELD_VALUE = 80
@@ -299,18 +309,42 @@ def _find_title(page: _Page) -> tuple[str | None, str | None]:
             before = page.header[k - 1] if k else ""
             if line.startswith("关于") and _ORG_LINE_RE.match(before):
                 return before + line, before  # 新乐市人民政府 + 关于2024年度…报告
+            if before and _TITLE_HEAD_RE.search(before) and _is_title_piece(before) and not is_title_like(before):
+                joined = before + line  # X市人民政府关于2023年 / 法治政府建设情况的报告
+                if is_title_like(joined):
+                    return joined, None
             return line, None
     return _joined_title(page.header), None
+
+
+def _is_title_piece(line: str) -> bool:
+    """Whether a header line can be part of a title broken over lines, by its shape: a title is one run of
+    words without spaces (a joint title's two bodies may stand apart: 中共X县委 X县人民政府关于…), in
+    Chinese, with no full date in it. Page lines above a title have other shapes: a portal row of
+    several items side by side (X省人民政府门户网站　X市人民政府　English　无障碍浏览), a site's name
+    (…门户网站, …政府网), a breadcrumb (政务公开 > 法治政府建设), a date or a salutation."""
+    parts = line.split()
+    if len(parts) > _MAX_TITLE_PARTS or (len(parts) == _MAX_TITLE_PARTS and not _ORG_LINE_RE.match(parts[0])):
+        return False
+    return not (
+        _is_date_line(line)
+        or _SALUTATION_RE.match(line)
+        or _DATE_LINE_RE.search(line)
+        or _LATIN_WORD_RE.search(line)
+        or _BREADCRUMB_SEP_RE.search(line)
+        or _SITE_NAME_RE.search(line)
+    )
 
 
 def _joined_title(header: list[str]) -> str | None:
     """A title broken over consecutive header lines, none a title alone: 紫金县司法局2025年法治政府 /
     建设年度报告. The pieces are joined without a separator (a Chinese title has no spaces); the lines
-    themselves stay as they were in the document's text."""
+    themselves stay as they were in the document's text. A line that is not title text by its shape
+    (``_is_title_piece``: a portal row, a site's name, a breadcrumb, a date) is never joined in."""
     for k in range(len(header)):
         for n in range(2, _MAX_TITLE_LINES + 1):
             part = header[k : k + n]
-            if len(part) < n or any(_is_date_line(x) or _SALUTATION_RE.match(x) for x in part):
+            if len(part) < n or not all(_is_title_piece(x) for x in part):
                 break
             joined = "".join(part)
             if is_title_like(joined) and part[-1].endswith("报告"):

@@ -36,13 +36,14 @@ from ..text.names import (
     alternatives,
     level_by_suffix,
 )
-from .places import Gazetteer, gazetteer
+from .places import LEVELS, Gazetteer, gazetteer
 from .subject import Clue, SubjectParams, body_clues, choose, self_unit
 
 __all__ = [
     "Description",
     "Found",
     "central_body",
+    "central_in_body",
     "department_of",
     "describe",
     "extract_region",
@@ -60,6 +61,8 @@ _BODY_ORG_RE = re.compile(
 )
 _CENTRAL_RE = re.compile(CENTRAL_BODY)
 _TITLE_CENTRAL_RE = re.compile(rf"^{CENTRAL_BODY}(?=关于|\d|[〇一二]{{4}}|年度|法治|依法|推进|贯彻)")
+#: A national body at a clause start, acting (followed by a verb's characters or its short name in brackets).
+_BODY_CENTRAL_RE = re.compile(rf"(?:^|(?<=[，,。；;]))(?:\d{{4}}年(?:度|以来)?[，,]?)?{CENTRAL_BODY}(?=[{CJK}（(])")
 #: The country's name, left out of a ministry's name (中华人民共和国司法部 → 司法部).
 _COUNTRY = tuple(k for k, tags in table("central_bodies").items() if "country" in tags)
 _LED_BY_RE = re.compile(r"[、和及]?[^，,。；]{0,4}?(?:领导|指导|部署|决策|要求|党委|党组)")
@@ -174,7 +177,21 @@ def central_body(name: str | None) -> str | None:
     m = _CENTRAL_RE.fullmatch(name)
     if m is None or (not name.startswith(CENTRAL_PREFIXES) and place_units(name)):
         return None
+    if gazetteer().mentions(name):  # 国家税务总局湛江市税务局: a national body's local branch, of its place
+        return None
     return name
+
+
+def central_in_body(body: str) -> str | None:
+    """A national body acting at a clause start of the opening sentences (2024年，国家林业和草原局坚持…),
+    for a report with no title or header naming its issuer. Only a name with a central prefix (国家,
+    国务院 …) counts here: in running text a ministry's bare suffix (…部, …署) ends too many phrases."""
+    first = body.split("\n", 1)[0][:_FIRST_SENTENCES_CHARS]
+    for m in _BODY_CENTRAL_RE.finditer(first):
+        name = m.group("org")
+        if name.startswith(CENTRAL_PREFIXES) and not _LED_BY_RE.match(first, m.end()) and central_body(name):
+            return name
+    return None
 
 
 def _complete(issuer: Found | None, region: str | None) -> Found | None:
@@ -223,6 +240,8 @@ def describe(
         issuer = Found(title_org.group("org"), "title", "high", title_org.group("org"))
     elif signature_issuer:
         issuer = Found(signature_issuer, "signature", "high", signature_issuer)
+    elif acting := central_in_body(body):
+        issuer = Found(acting, "body", "medium", acting)
 
     central = central_body(issuer.value if issuer else None)
     if central and issuer:  # a ministry: a body, not a place
@@ -274,6 +293,8 @@ def describe(
             path = tuple(units[: units.index(region.value) + 1])
         else:
             path = (region.value,)
+        if place is None and len(path) == 1:
+            path = (*_served_under(region.value, clues, places, context), region.value)
         level = _level(region.value, place.level if place else None)
     # the author: the body a title names (X县人民政府关于…, X市市场监督管理局2023年…) or, for a title that
     # names only a place (冠县关于…, published by the county's 司法局), that place's government; without
@@ -292,6 +313,22 @@ def describe(
         # a province's department (江西省司法厅) keeps its province's level: a body above the cities
         level = "province" if level == "province" else "department"
     return Description(region, path, issuer, department, level)
+
+
+def _served_under(name: str, clues: Sequence[Clue], places: Gazetteer, context: Sequence[str]) -> tuple[str, ...]:
+    """The parents of a place the gazetteer does not know (a new district, or one its table lacks: 渝北区):
+    the path of the lowest known place above it that the report names as the one it serves under (在重庆市
+    司法局的指导下), else none. A place merely mentioned is not taken for a parent: a report names many."""
+    rank = {level: i for i, level in enumerate(LEVELS)}
+    own = rank[level_by_suffix(name, "unit", "county")]
+    above = []
+    for c in clues:
+        known = places.resolve(c.place, context) if c.role == "superior" else None
+        if known is not None and rank[known.level] < own:
+            above.append(known)
+    if not above:
+        return ()
+    return max(above, key=lambda p: rank[p.level]).path
 
 
 def _source_weight(issuer: Found | None, params: SubjectParams) -> float:

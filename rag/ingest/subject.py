@@ -29,8 +29,16 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 from ..text import CJK
 from ..text.lexicon import department_names, table
-from ..text.names import BODY_PLACE, GENERIC_IN_REPORT, SUBPLACE_END_RE, alternatives, level_by_suffix
-from .places import LEVELS, Gazetteer
+from ..text.names import (
+    BODY_PLACE,
+    GENERIC_IN_REPORT,
+    LOCAL_SUFFIXES,
+    SUBPLACE_END_RE,
+    alternatives,
+    level_by_suffix,
+)
+from ..text.tokenize import get_tokenizer
+from .places import LEVELS, Gazetteer, stem
 
 __all__ = ["ROLES", "Choice", "Clue", "SubjectParams", "body_clues", "choose", "self_unit"]
 
@@ -175,17 +183,72 @@ def _phrase(body: str, start: int, end: int, role: str) -> str:
     return body[start:end]
 
 
-def body_clues(body: str, places: Gazetteer, params: SubjectParams) -> list[Clue]:
-    """Every division the body names, with its role; and places no gazetteer knows that act at a clause
-    start of the opening (a new or fictional county: 2024年，青禾县深入推进…)."""
-    markers = _markers()
-    clues: list[Clue] = []
+#: A name by its form (a stem of two to four characters and a local suffix: 渝北区, 城关县), for a gazetteer
+#: match that turned out to be the tail of a longer word.
+_LONGER_NAME_RE = re.compile(rf"[{CJK}]{{2,4}}(?:{alternatives(LOCAL_SUFFIXES)})")
+#: The roles that show a place as the issuer's own (acting, drafting, hosting): the only ones a name the
+#: gazetteer does not know is read with, since a plain mention of 主城区 or 老城区 is no place.
+_OWN_ROLES = ("actor", "drafted", "own")
+#: How many characters stand before a bare-suffix division (北区, 和县) in a longer name at a clause start
+#: (岚东区, 清和县); more would read a clause's first words as a name (中心城区, 在岚东区).
+_NAME_HEAD_CHARS = 1
+_CJK_RE = re.compile(rf"[{CJK}]")
+
+
+def _whole_words(body: str, places: Gazetteer) -> list[tuple[int, int, str]]:
+    """(start, end, name) of each division the body names, as whole words.
+
+    The gazetteer is matched by substring, so a division whose name is the tail of a longer one it does
+    not know is found inside it: 北区 (a district of 台中) in 渝北区, 东区 in a new 岚东区, 和县 in 清和县,
+    城区 in 主城区. A match stands for the longer word it ends when
+    - the segmenter puts no word start where it begins (渝北区, 主城区: words of its dictionary), or
+    - its name is a bare suffix after one character (北区, 东区, 和县, 城区: ``stem`` gives none) and the
+      character before it starts a clause or a document's name (2024年，岚东区…, 《清和县…》), where a
+      report names itself; the segmenter splits names it does not know (岚/东区), so their form decides;
+    and the longer word is then read for itself when it has a place's form (渝北区, 岚东区), for nothing
+    otherwise (主城区 → no 城区)."""
+    spans: list[tuple[int, int]] | None = None
+    out: list[tuple[int, int, str]] = []
     for m in places.mentions(body):
         name = m.surface if m.surface in places.by_name else m.places[0].name
-        role = _role(body, m.start, m.end, params, markers)
+        if m.start == 0 or not _CJK_RE.match(body[m.start - 1]):
+            out.append((m.start, m.end, name))
+            continue
+        if spans is None:
+            spans = get_tokenizer("jieba").spans(body)
+        longer_at = next((a for a, b in spans if a < m.start < b), None)
+        if longer_at is None and stem(name) is None:
+            head = m.start - _NAME_HEAD_CHARS
+            longer_at = head if _opens_name(body, head) else None
+        if longer_at is None:
+            out.append((m.start, m.end, name))
+            continue
+        longer = body[longer_at : m.end]
+        if _LONGER_NAME_RE.fullmatch(longer) and not (GENERIC_IN_REPORT & set(longer[: m.start - longer_at])):
+            out.append((longer_at, m.end, longer))
+    return out
+
+
+def _opens_name(body: str, at: int) -> bool:
+    """Whether a name may start at ``at``: the start of a clause or of a document's name, in Chinese."""
+    if at < 0 or not _CJK_RE.match(body[at]):
+        return False
+    return at == 0 or body[at - 1] in _CLAUSE_START + "《" or bool(_CLAUSE_LEAD_RE.search(body[max(0, at - 8) : at]))
+
+
+def body_clues(body: str, places: Gazetteer, params: SubjectParams) -> list[Clue]:
+    """Every division the body names as a whole word (``_whole_words``), with its role; and places no
+    gazetteer knows that act at a clause start of the opening (a new or fictional county: 2024年，青禾县
+    深入推进…) or that the issuer drafted or acts as (《渝北区…实施方案》, where the gazetteer knows only 北区)."""
+    markers = _markers()
+    clues: list[Clue] = []
+    for start, end, name in _whole_words(body, places):
+        role = _role(body, start, end, params, markers)
+        if not places.is_division(name) and role not in _OWN_ROLES:
+            continue
         weight = params.later_mention if role == "later_mention" else params.weight(role)
         clue_role = "mention" if role == "later_mention" else role
-        clues.append(Clue(name, clue_role, weight, "body", "low", _phrase(body, m.start, m.end, clue_role), m.start))
+        clues.append(Clue(name, clue_role, weight, "body", "low", _phrase(body, start, end, clue_role), start))
     if any(c.weight > 0 for c in clues):
         return clues
     # no division the gazetteer knows speaks for the report: a place by its form at a clause start

@@ -143,8 +143,11 @@ ORG = rf"(?P<org>[{CJK}]{{2,30}}?(?:{ORG_SUFFIXES}))"
 
 #: Prefixes of a body above the regions (国家, 中华人民共和国, 国务院 …): a name so written names no place.
 CENTRAL_PREFIXES = _tagged("central_bodies", "prefix")
-#: A body above the regions (group ``org``): 司法部, 国家市场监督管理总局, 中华人民共和国司法部, 海关总署.
+#: A body above the regions (group ``org``): by a ministry's suffix (司法部, 国家市场监督管理总局,
+#: 中华人民共和国司法部, 海关总署), or by a central prefix before any organisation suffix (国家林业和草原局,
+#: 国家能源局, 国务院国有资产监督管理委员会): a body so named is national whatever it ends in.
 CENTRAL_BODY = (
     rf"(?P<org>(?:{alternatives(CENTRAL_PREFIXES)})?[{CJK}]{{1,14}}?"
-    rf"(?:{alternatives(_tagged('central_bodies', 'suffix'))}))"
+    rf"(?:{alternatives(_tagged('central_bodies', 'suffix'))})"
+    rf"|(?:{alternatives(CENTRAL_PREFIXES)})[{CJK}]{{1,14}}?(?:{ORG_SUFFIXES}))"
 )

@@ -56,6 +56,14 @@ class Tokenizer:
         with self._lock:
             return list(self._jieba.cut(text))
 
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where each word of ``text`` starts and ends (jieba's precise mode, with its guesses at unknown
+        names; for ``bigram``, the runs of ``words``): offsets recorded while segmenting."""
+        if self._jieba is None:
+            return [m.span() for m in _RUNS.finditer(text)]
+        with self._lock:
+            return [(start, end) for _, start, end in self._jieba.tokenize(text)]
+
     def __call__(self, text: str) -> list[str]:
         if self._jieba is not None:
             with self._lock:
