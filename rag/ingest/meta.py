@@ -240,7 +240,9 @@ def describe(
         issuer = Found(title_org.group("org"), "title", "high", title_org.group("org"))
     elif signature_issuer:
         issuer = Found(signature_issuer, "signature", "high", signature_issuer)
-    elif acting := central_in_body(body):
+    elif self_unit(body, params) is None and (acting := central_in_body(body)):
+        # a national body acting in the opening of a report that never speaks as a place (我县, 全区 …):
+        # a county's report may open with a national body's act (2024年，国家发展改革委印发…，我县…)
         issuer = Found(acting, "body", "medium", acting)
 
     central = central_body(issuer.value if issuer else None)

@@ -76,6 +76,15 @@ def test_a_national_body_keeps_level_national_whatever_provinces_its_text_names(
     assert "region" not in r.provenance
 
 
+def test_a_county_report_opening_with_a_national_bodys_act_stays_the_countys(tmp_path: Path) -> None:
+    page = (
+        "2024年，国家发展改革委印发营商环境改革方案（示例文本），我县认真贯彻落实。\n"
+        "一、主要工作\n2024年，凤阳县深入推进法治政府建设，全县办理行政复议案件31件。\n"
+    )
+    r = _load(tmp_path, page)
+    assert (r.region, r.region_path, r.level) == ("凤阳县", ("安徽省", "滁州市", "凤阳县"), "county")
+
+
 def test_a_national_bodys_local_branch_is_of_its_place() -> None:
     assert central_body("国家能源局") == "国家能源局"
     assert central_body("国家税务总局湛江市税务局") is None  # the branch names its city
