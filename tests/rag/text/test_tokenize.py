@@ -100,3 +100,12 @@ def test_tokenizer_is_thread_safe(jieba_tok: Tokenizer) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(jieba_tok, DOCS * 25))
     assert results == expected * 25
+
+
+def test_spans_are_the_offsets_of_the_words_recorded_while_segmenting(jieba_tok: Tokenizer) -> None:
+    text = "我局牵头起草《渝北区行政规范性文件审核办法》，赴北区学习（示例文本）。"
+    spans = jieba_tok.spans(text)
+    assert "".join(text[a:b] for a, b in spans) == text  # every character, in order, once
+    words = [text[a:b] for a, b in spans]
+    assert "渝北区" in words and "北区" in words  # a whole name, and the short one standing alone
+    assert Tokenizer("bigram").spans("渝北区 2024年") == [(0, 3), (4, 8), (8, 9)]
