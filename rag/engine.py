@@ -9,7 +9,9 @@ One question goes through the pipeline of ``rag.answer.base``, each stage called
     answer    the ``ExtractiveAnswerer``; for ``answer_mode`` llm or auto the ``LLMAnswerer`` as well,
               handed the extractive answer as its fallback; each cites with ``rag.answer.cite``.
 
-``ask`` = ``analyse`` + ``answer``; ``stream`` takes an analysed question (so a caller can report a bad
+A compound question (two in one, or 分别 across named bodies: ``rag.question.compound``) is analysed into
+standalone parts; ``answer`` and ``stream`` run each part through retrieve and answer, then combine the
+answers (``rag.answer.combine``). ``ask`` = ``analyse`` + ``answer``; ``stream`` takes an analysed question (so a caller can report a bad
 question before it starts a stream). Built once (by ``rag.runtime.build_runtime``) and then shared; every
 method takes explicit arguments. ``reload()`` opens the newest generation after a write (reusing what the
 served one opened, warming it with a search) and only then swaps it in, so questions never wait for a
