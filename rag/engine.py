@@ -11,7 +11,9 @@ One question goes through the pipeline of ``rag.answer.base``, each stage called
 
 A compound question (two in one, or 分别 across named bodies: ``rag.question.compound``) is analysed into
 standalone parts; ``answer`` and ``stream`` run each part through retrieve and answer, then combine the
-answers (``rag.answer.combine``). ``ask`` = ``analyse`` + ``answer``; ``stream`` takes an analysed question (so a caller can report a bad
+answers (``rag.answer.combine``).
+
+``ask`` = ``analyse`` + ``answer``; ``stream`` takes an analysed question (so a caller can report a bad
 question before it starts a stream). Built once (by ``rag.runtime.build_runtime``) and then shared; every
 method takes explicit arguments. ``reload()`` opens the newest generation after a write (reusing what the
 served one opened, warming it with a search) and only then swaps it in, so questions never wait for a
