@@ -13,9 +13,10 @@ What splits (written by hand: these are the shapes users write, on top of scope'
   start, the part after it). A lead-in before ：/: that asks nothing (对比南昌县2020年和2022年的报告：)
   gives its places, bodies and years to every part.
 - **分别/各 across named bodies.** A question naming several bodies or places joined by 和/与/及/、 right
-  before 分别/各自/各 (``respectively_words``, ``list_connectors``) becomes one part per named body, each
-  asking what follows the marker: A报告和B报告分别提到了什么 → A报告提到了什么, B报告提到了什么. A list is
-  never cut inside a name (国家林业和草原局), and each member must name a place or body of the index's.
+  before 分别/各自/各 (``respectively_words``, ``list_connectors``; never 各地/各类: ``each_determiners``)
+  becomes one part per named body, each asking what follows the marker: A报告和B报告分别提到了什么 →
+  A报告提到了什么, B报告提到了什么. A list is never cut inside a name (国家林业和草原局), and each member
+  must name a place or body of the index's.
 
 **What a part inherits.** A part that names no place or body of its own is asked of the place and body
 named before it (the lead-in's, else the part before it's); one that names no year, of the years named
@@ -163,6 +164,8 @@ def _respective(question: str, start: int, end: int, catalog: Catalog) -> list[_
     text = question[start:end]
     hits = [h for h in catalog.hits(text) if h.kind in _NAMING]
     for marker in _RESPECTIVELY.finditer(text):
+        if text.startswith(tuple(words("each_determiners")), marker.start()):
+            continue  # 各地, 各类: every X, not each of the bodies named
         before = [h for h in hits if h.end <= marker.start()]
         cuts = [
             c

@@ -33,6 +33,7 @@ def parts(question: str, **params: int) -> list[str]:
         "示例县2023年接收了多少件行政复议申请？请按类别列出。",  # the second piece asks nothing
         "示例县应急避难场所的总面积和可容纳人数分别是多少？",  # 分别 over things, not over named bodies
         "示例县和样例市都建设了应急避难场所，两地各建了多少处？",  # 各 not right after the list
+        "示例县和样例市各地开展了多少场普法活动？",  # 各地: every place, not each of those named
     ],
 )
 def test_a_single_question_is_one_part_as_asked(question: str) -> None:
