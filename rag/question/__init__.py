@@ -64,6 +64,7 @@ RULES = (
     "lists",  # list questions return enumerated items or subsections
     "cross",  # questions across reports answer per report
     "describe",  # how-is-X-put questions (怎么概括, 被称为什么) prefer a sentence quoting the phrase
+    "restated-figure",  # a figure stated twice in a report: cite the sentence whose clause for it reads as asked
 )
 
 YEAR_WORD_RE = re.compile(r"(?:19|20)\d{2}(?:年度|年)?")  # 2024, 2024年, 2024年度
