@@ -91,6 +91,13 @@ def test_a_part_naming_another_place_keeps_it() -> None:
     ]
 
 
+def test_a_part_naming_only_a_body_takes_the_place_before_it() -> None:
+    assert parts("示例县2023年接收了多少件复议申请？司法局办理了多少件法律援助案件？") == [
+        "示例县2023年接收了多少件复议申请？",
+        "示例县2023年司法局办理了多少件法律援助案件？",
+    ]
+
+
 def test_respectively_across_named_bodies() -> None:
     q = "示例县司法局2023年报告和样例市2021年报告分别提到了什么示范创建进展？"
     s = split(q, CATALOG)
