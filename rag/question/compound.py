@@ -18,12 +18,13 @@ What splits (written by hand: these are the shapes users write, on top of scope'
   A报告提到了什么, B报告提到了什么. A list is never cut inside a name (国家林业和草原局), and each member
   must name a place or body of the index's.
 
-**What a part inherits.** A part that names no place or body of its own is asked of the place and body
-named before it (the lead-in's, else the part before it's); one naming a body but no place, of the place
-named before it; one that names no year, of the years named before it. A part naming its own keeps them
-(…2020年…？2022年又…？). A place that only contains the subject named before (在江西省内 after 南昌县) is
-where the subject stands, not a new subject: the part keeps the subject. Inherited names are written before the part (南昌县2022年 + 在江西省内情况如何？), so
-every later stage reads a standalone question.
+**What a part inherits.** A part that names no place or body of its own is asked of the place and
+body named before it (the lead-in's, else the part before it's); one naming a body but no place, of
+the place named before it; one that names no year, of the years named before it. A part naming its
+own keeps them (…2020年…？2022年又…？). A place that only contains the subject named before
+(在江西省内 after 南昌县) is where the subject stands, not a new subject: the part keeps the
+subject. Inherited names are written before the part (南昌县2022年 + 在江西省内情况如何？),
+so every later stage reads a standalone question.
 
 A single question (one part) is left exactly as asked: the engine then runs the pipeline as before.
 """
