@@ -9,6 +9,10 @@ One question goes through the pipeline of ``rag.answer.base``, each stage called
     answer    the ``ExtractiveAnswerer``; for ``answer_mode`` llm or auto the ``LLMAnswerer`` as well,
               handed the extractive answer as its fallback; each cites with ``rag.answer.cite``.
 
+A compound question (two in one, or 分别 across named bodies: ``rag.question.compound``) is analysed into
+standalone parts; ``answer`` and ``stream`` run each part through retrieve and answer, then combine the
+answers (``rag.answer.combine``).
+
 ``ask`` = ``analyse`` + ``answer``; ``stream`` takes an analysed question (so a caller can report a bad
 question before it starts a stream). Built once (by ``rag.runtime.build_runtime``) and then shared; every
 method takes explicit arguments. ``reload()`` opens the newest generation after a write (reusing what the
@@ -21,20 +25,22 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from . import store
-from .answer.base import Answerer, AnswerMode, Fallback, Final, StreamEvent, stream_lines
+from .answer.base import Answerer, AnswerMode, Fallback, Final, StreamEvent, Token, stream_lines
 from .answer.cite import reference
+from .answer.combine import Combiner
 from .answer.extractive import ExtractiveAnswerer, ExtractiveParams
 from .answer.llm import LLM, POLICIES, LLMAnswerer, LLMParams
 from .answer.why import WhyParams
 from .embed import Embedder
 from .errors import QueryError, RagError, ReportNotFoundError
 from .question import RULES, AnalysisParams, Question, analyse
+from .question.compound import CompoundParams, split
 from .question.scope import Catalog, Filters, Scope, resolve
 from .retrieve import RetrievalMode, Retrieved, Retriever
 from .text.tokenize import get_tokenizer, tokenizer_for
@@ -88,9 +94,11 @@ class Engine:
         extractive: ExtractiveParams = ExtractiveParams(),
         llm_params: LLMParams = LLMParams(),
         why: WhyParams = WhyParams(),
+        compound: CompoundParams = CompoundParams(),
     ) -> None:
         self.directory = Path(directory)
         self.analysis = analysis
+        self.compound = compound
         self.extractive = ExtractiveAnswerer(extractive, why)
         self.embedder = embedder
         self.top_k = top_k
@@ -190,7 +198,16 @@ class Engine:
         """Stage 1: the checked question, scoped and analysed. ``rules`` switches rules of the analysis
         and the answer (``rag.question.RULES``; all by default), for ablations."""
         question = check_question(question)
-        return analyse(question, self.scope(question, filters), self.words, rules=rules, params=self.analysis)
+        catalog = self._generation.catalog
+
+        def one(text: str) -> Question:
+            return analyse(text, resolve(text, catalog, filters), self.words, rules=rules, params=self.analysis)
+
+        whole = one(question)
+        parts = split(question, catalog, self.compound)
+        if not parts.compound:
+            return whole
+        return replace(whole, split=parts, parts=tuple(one(p.question) for p in parts.parts))
 
     def retrieve(self, q: Question, *, top_k: int | None = None, retrieval: RetrievalMode = "hybrid") -> Retrieved:
         """Stage 2: every candidate ranked once, the top ``top_k`` as passages. Nothing is searched when
@@ -239,8 +256,16 @@ class Engine:
         retrieval: RetrievalMode = "hybrid",
         answer_mode: AnswerMode = "extractive",
     ) -> Answer:
-        """Stages 2 and 3 for an analysed question: retrieve, then answer (and cite)."""
+        """Stages 2 and 3 for an analysed question: retrieve, then answer (and cite). A compound question's
+        parts are answered each on its own, then combined (``rag.answer.combine``)."""
         t0 = time.perf_counter()
+        if q.parts:
+            combined = self._combine(
+                q, (self.answer(p, top_k=top_k, retrieval=retrieval, answer_mode=answer_mode) for p in q.parts)
+            )
+            answer = combined.answer(q.text, q.scope.to_dict(), self._compound_notes(q))
+            answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
+            return answer
         retrieved, extractive, llm = self._retrieve_and_answer(q, top_k, retrieval, answer_mode)
         answer = extractive.answer if llm is None else llm.answer(retrieved, fallback=extractive)
         answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
@@ -271,14 +296,53 @@ class Engine:
         retrieval: RetrievalMode = "hybrid",
         answer_mode: AnswerMode = "extractive",
     ) -> Iterator[StreamEvent]:
-        """``answer`` as events: verified text as ``Token``s, then the ``Final`` answer."""
+        """``answer`` as events: verified text as ``Token``s, then the ``Final`` answer. A compound question
+        sends each part's block (heading and answer, citations renumbered) as one token when that part is
+        answered: a part's own markers are renumbered only once its citations are known."""
         t0 = time.perf_counter()
+        if q.parts:
+            yield from self._stream_compound(q, top_k, retrieval, answer_mode, t0)
+            return
         retrieved, extractive, llm = self._retrieve_and_answer(q, top_k, retrieval, answer_mode)
         events = stream_lines(extractive.answer) if llm is None else llm.stream(retrieved, fallback=extractive)
         for event in events:
             if isinstance(event, Final):
                 event.answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
             yield event
+
+    # -- compound questions ------------------------------------------------------------------------
+    @staticmethod
+    def _compound_notes(q: Question) -> tuple[str, ...]:
+        assert q.split is not None
+        answered, left = len(q.split.parts), len(q.split.left)
+        note = f"复合问题：拆成{answered + left}个部分，逐个回答" + (f"（只回答了前{answered}个）" if left else "")
+        return (note,)
+
+    @staticmethod
+    def _combine(q: Question, answers: Iterator[Answer]) -> Combiner:
+        """The parts' answers, in order, into one ``Combiner`` (with the parts past the cap named)."""
+        assert q.split is not None
+        combined = Combiner()
+        for part, answer in zip(q.split.parts, answers, strict=True):
+            combined.add(part, answer)
+        if q.split.left:
+            combined.add_left(q.split.left)
+        return combined
+
+    def _stream_compound(
+        self, q: Question, top_k: int | None, retrieval: RetrievalMode, answer_mode: AnswerMode, t0: float
+    ) -> Iterator[StreamEvent]:
+        assert q.split is not None
+        combined = Combiner()
+        for i, (part, pq) in enumerate(zip(q.split.parts, q.parts, strict=True)):
+            final = [e for e in self.stream(pq, top_k=top_k, retrieval=retrieval, answer_mode=answer_mode)][-1]
+            assert isinstance(final, Final)
+            yield Token(("\n" if i else "") + combined.add(part, final.answer))
+        if q.split.left:
+            yield Token("\n" + combined.add_left(q.split.left))
+        answer = combined.answer(q.text, q.scope.to_dict(), self._compound_notes(q))
+        answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        yield Final(answer)
 
     def search(
         self, query: str, *, k: int = 10, filters: Filters = Filters(), retrieval: RetrievalMode = "hybrid"

@@ -213,6 +213,23 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class AnswerPart:
+    """One part of a compound question's answer (``rag.question.compound``): the part as asked, the
+    standalone question answered for it (with the place, body and year it inherits), whether it was
+    answered, and the markers ``[n]`` of the combined answer that its lines cite. ``answered`` is False
+    for a part past the cap on parts (named, not answered)."""
+
+    asked: str
+    question: str
+    answerable: bool
+    citations: tuple[int, ...] = ()
+    answered: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"citations": list(self.citations)}
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     answer: str
@@ -227,6 +244,7 @@ class Answer:
     checks: dict[str, int] = field(default_factory=dict)  # LLM claims: claims, kept, repaired, dropped[:reason]
     # a refusal's nearest sentences with the check that turned each down; JSON puts them in checks.candidates
     candidates: tuple[Candidate, ...] = ()
+    parts: tuple[AnswerPart, ...] = ()  # a compound question's parts, each answered on its own; () for one question
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -241,6 +259,7 @@ class Answer:
             "notes": list(self.notes),
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
             "checks": self.checks_dict(),
+            **({"parts": [p.to_dict() for p in self.parts]} if self.parts else {}),
         }
 
     def checks_dict(self) -> dict[str, Any]:

@@ -221,6 +221,16 @@ class ChecksOut(BaseModel):
     )
 
 
+class AnswerPartOut(Out):
+    """One part of a compound question (two questions in one, or 分别 across named bodies), answered alone."""
+
+    asked: str = Field(description="the part as the question writes it")
+    question: str = Field(description="the standalone question answered: the part with the place/body/year it inherits")
+    answerable: bool
+    citations: list[int] = Field(description="the [n] markers of the combined answer that this part's lines cite")
+    answered: bool = Field(description="false for a part past the cap on parts: named in the answer, not answered")
+
+
 class AnswerOut(Out):
     question: str
     answer: str = Field(description="the answer text, each claim with its [n] markers")
@@ -233,6 +243,9 @@ class AnswerOut(Out):
     notes: list[str]
     timings: dict[str, float] = Field(description="milliseconds per stage")
     checks: ChecksOut = Field(description="LLM claims: claims, kept, repaired, dropped[:reason]; candidates")
+    parts: list[AnswerPartOut] | None = Field(
+        default=None, description="a compound question's parts, in order (absent for a single question)"
+    )
 
 
 class ChatAnswerOut(AnswerOut):

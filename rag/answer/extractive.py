@@ -39,8 +39,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ingest.chunk import parse_heading
-from ..question import Question, coverage, term_weights
-from ..question.figures import COUNTED_CHAR_SHARE, COUNTED_SHARE, AskedCount, count_answering, has_figure, written_with
+from ..question import Question, content_bigrams, coverage, term_weights
+from ..question.figures import (
+    COUNTED_CHAR_SHARE,
+    COUNTED_SHARE,
+    AskedCount,
+    clause_window,
+    count_answering,
+    figures,
+    has_figure,
+    written_with,
+)
 from ..retrieve import Reading, Retrieved
 from ..text import ITEM_START_RE, iso_date, sentence_spans
 from ..types import MATTER, Answer, Candidate, Chunk, Citation, Report
@@ -465,6 +474,7 @@ class ExtractiveAnswerer:
         best = scored[0]
         if scores[id(best)] < p.threshold or (scorer.q.quantity and not scorer.has_figure(best)):
             return []
+        best, restated = self._restated(best, scored, scores, scorer)
         picked = [best]
         covers = scorer.q.covers
         remaining = {t for t in scorer.weights if not covers(t, best.text)}
@@ -472,7 +482,11 @@ class ExtractiveAnswerer:
             share = sum(scorer.weights[t] for t in remaining) / scorer.total
             if share < p.remaining_share:
                 break
-            same_report = [s for s in scored if s.report.report_id == best.report.report_id and s not in picked]
+            same_report = [
+                s
+                for s in scored
+                if s.report.report_id == best.report.report_id and s not in picked and s not in restated
+            ]
             nxt = max(same_report, key=lambda s: scorer.coverage(s.text, terms=remaining), default=None)
             if nxt is None:
                 break
@@ -483,6 +497,45 @@ class ExtractiveAnswerer:
             picked.append(nxt)
             remaining = {t for t in remaining if not covers(t, nxt.text)}
         return sorted(picked + self._other_counts(scored, picked, scorer), key=lambda s: s.start)
+
+    def _restated(
+        self, best: Sentence, scored: Sequence[Sentence], scores: dict[int, float], scorer: Scorer
+    ) -> tuple[Sentence, list[Sentence]]:
+        """The figure a quantity question asks for, stated twice in one report (…用时平均压减72%。 and
+        …时间从…缩减至2个工作日,投资项目的审批用时平均缩减72%,…): cite the sentence whose clause holding
+        it is worded most like the question. The sentence score counts the question's words anywhere in a
+        sentence, so one listing several figures wins on words that belong to its other figures; the
+        clause holding the figure is what says what the figure is. Only sentences that answer (over the
+        threshold, with a figure of the kind asked) compete; on a tie the best-scored one stays. Returns the
+        sentence to cite and the others stating the figure (never added as further sentences: they
+        restate it)."""
+        q = scorer.q
+        if not (q.quantity and q.uses("restated-figure")):
+            return best, []
+        stated = {f.key for f in figures(best.text) if f.counts}
+        rivals = [
+            s
+            for s in scored
+            if s is not best
+            and s.report.report_id == best.report.report_id
+            and scores[id(s)] >= self.params.threshold
+            and stated & {f.key for f in figures(s.text)}
+            and scorer.has_figure(s)
+        ]
+        if not rivals:
+            return best, []
+        asked = content_bigrams(q.query)
+
+        def worded_like(s: Sentence) -> int:
+            out = 0
+            for f in figures(s.text):
+                if f.key in stated:
+                    left, right = clause_window(s.text, f.start, f.end)
+                    out = max(out, len(content_bigrams(left + f.written + right) & asked))
+            return out
+
+        chosen = max([best, *rivals], key=worded_like)
+        return chosen, [s for s in [best, *rivals] if s is not chosen]
 
     def _other_counts(self, scored: Sequence[Sentence], picked: Sequence[Sentence], scorer: Scorer) -> list[Sentence]:
         """For a question asking several counts (多少个部门…多少项…): for each that no picked sentence

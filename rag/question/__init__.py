@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 
 from ..text import CJK, HAN_OR_NUMBER_RE
 from ..text.lexicon import words
+from .compound import Split
 from .figures import ASKED_UNIT_RE, COUNT_WORD_RE, RATE_RE, AskedCount, asked_counts, counted_things
-from .lexical import CLAUSE_RE, alternation, content_bigrams, stop_bigrams, synonyms
+from .lexical import ASKS_RE, CLAUSE_RE, alternation, content_bigrams, stop_bigrams, synonyms
 from .scope import Scope, aliases
 
 __all__ = [
@@ -63,12 +64,12 @@ RULES = (
     "lists",  # list questions return enumerated items or subsections
     "cross",  # questions across reports answer per report
     "describe",  # how-is-X-put questions (怎么概括, 被称为什么) prefer a sentence quoting the phrase
+    "restated-figure",  # a figure stated twice in a report: cite the sentence whose clause for it reads as asked
 )
 
 YEAR_WORD_RE = re.compile(r"(?:19|20)\d{2}(?:年度|年)?")  # 2024, 2024年, 2024年度
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,20})[”\"」』]")
 _ASKING = re.compile(r"^几|[哪什吗呢]")
-_ASKS = re.compile(r"哪|多少|几|什么|谁|是否|吗|如何|怎么|怎样|有没有")
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,10 @@ class Question:
     describes: bool = False  # asks how something is put into words: a quoted phrase answers (怎么概括, 被称为什么)
     rules: frozenset[str] = frozenset(RULES)
     scope: Scope = NO_SCOPE  # the scope it was analysed in: the reports it may be answered from
+    # a compound question (``rag.question.compound``): how it splits, and each answered part analysed as a
+    # standalone question; the engine answers the parts, not the whole. None / () for a single question
+    split: Split | None = None
+    parts: tuple[Question, ...] = ()
 
     def uses(self, rule: str) -> bool:
         return rule in self.rules
@@ -242,7 +247,7 @@ def question_terms(question: str, scope: Scope, words_of: Words) -> set[str]:
 def focus_weights(question: str, terms: Collection[str], weight: float) -> dict[str, float]:
     """Terms only in clauses that ask nothing (我是省司法厅的，想比较各地…，哪些县市…？) weigh ``weight``."""
     clauses = [c for c in CLAUSE_RE.split(question) if c.strip()]
-    asking = [c for c in clauses if _ASKS.search(c)]
+    asking = [c for c in clauses if ASKS_RE.search(c)]
     if len(clauses) < 2 or not asking:
         return {}
     return {t: weight for t in terms if not any(t in c for c in asking)}

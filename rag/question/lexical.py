@@ -13,6 +13,8 @@ from ..text import bigrams
 from ..text.lexicon import table, words
 
 CLAUSE_RE = re.compile(r"[，,：:；;]")  # what separates the clauses of a sentence
+#: a clause that asks something (a question word)
+ASKS_RE = re.compile(r"哪|多少|几|什么|谁|是否|吗|如何|怎么|怎样|有没有")
 
 
 def alternation(*names: str) -> str:

@@ -484,6 +484,8 @@ def resolve(question: str, reports: Iterable[Report] | Catalog, filters: Filters
             body = "、".join(dict.fromkeys(_written(question, hits, h, places, h in superior) for h in subjects))
             gaps.append(f"{_has(pool)}，没有{body}的报告" if pool and places else f"索引中没有{body}发布的报告")
             departments = named_departments
+        elif own and not filters.report_ids and _subjects(question, hits, body_hits):
+            pool = own  # its place's government report speaks for the body asked about; another body's never does
 
     unknown: list[str] = []
     as_text: list[str] = []

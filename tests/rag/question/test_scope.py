@@ -251,10 +251,17 @@ def test_two_departments_named_keep_both() -> None:
     assert set(s.report_ids) == {"泰州市-市场监督管理局-2023", "泰州市-卫生健康委员会-2023"}
 
 
-def test_a_department_without_a_report_only_ranks() -> None:
+def test_a_department_without_a_report_is_answered_by_its_places_government_report_only() -> None:
+    """泰州市公安局 has no report: 泰州市's government report speaks for it, its other bodies' reports never do."""
     s = resolve("泰州市公安局办理了多少起案件？", CITY)
-    assert s.departments == ()
-    assert len(s.report_ids) == 3  # all of 泰州市's reports
+    assert s.departments == () and s.gaps == ()
+    assert s.report_ids == ("泰州市-gov-2023",)
+
+
+def test_a_department_only_mentioned_leaves_every_report_of_the_place() -> None:
+    """…参加公安局组织的培训: the body is what the place acted with, not whose report is asked for."""
+    s = resolve("泰州市参加了几次公安局组织的培训？", CITY)
+    assert len(s.report_ids) == 3
 
 
 def test_a_parent_narrows_to_the_reports_below_it_and_says_so() -> None:
@@ -335,7 +342,7 @@ def test_a_department_of_a_place_with_a_government_report_is_searched_as_words()
     catalog = [*BODIES, _body("青禾县-gov", "青禾县", 2023, None, "青禾县人民政府")]
     s = resolve("青禾县市场监管局2023年查办了多少件案件？", catalog)
     assert s.gaps == () and s.refusal is None
-    assert set(s.report_ids) == {"青禾县-sfj", "青禾县-gov"}
+    assert s.report_ids == ("青禾县-gov",)  # the government's report speaks for it; its 司法局's never does
 
 
 def test_a_department_with_a_report_narrows_to_it() -> None:
