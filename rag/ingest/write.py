@@ -156,10 +156,12 @@ class ChunkVectorParams:
     ``embedding_text`` puts before the chunk's text), weighted by its characters times ``context_weight``."""
 
     #: the context line's weight per character against a sentence's: higher pulls every chunk of a
-    #: section towards its headings (questions naming a section find it; chunks of one section look alike)
+    #: section towards its headings (questions naming a section find it; chunks of one section look alike).
+    #: Chosen on the dev sets: at 0.5 layouts dev loses a hit@5, at 2 real-dev MRR drops (0.970 → 0.967).
     context_weight: float = 1.0
     #: characters of the parts embedded in one call (sorted by length, so little is padding): more shares
     #: each weight read among more tokens; the deadline and a stop request are checked between calls
+    #: (not tuned: about the characters of ``EMBED_BATCH`` chunks, the call ``late`` makes)
     call_chars: int = 4096
 
 
