@@ -45,7 +45,10 @@ class Settings(BaseSettings):
     )
     ingest_sentence_vectors: SentenceVectors = Field(
         DEFAULT_SENTENCE_VECTORS,
-        description="sentence vectors: late (pooled from the chunk's one pass) | separate (each sentence embedded)",
+        description=(
+            "vectors of a new index: derived (each sentence embedded once, chunk vectors derived from them) | "
+            "separate (chunks and sentences each embedded) | late (sentences pooled from the chunk's one pass)"
+        ),
     )
     tokenizer: TokenizerKind = Field("bigram", description="keyword tokenizer for new indexes")
     store: StoreKind = Field("faiss", description="store of a new index: faiss (local files) | milvus")

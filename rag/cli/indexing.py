@@ -155,7 +155,8 @@ def _print_outcomes(result: IngestResult, s: Settings) -> None:
     out.print(
         f"{len(result.outcomes)} files in {result.seconds:.1f}s "
         f"({result.chars / max(result.seconds, 1e-9):,.0f} chars/s); "
-        f"index {s.index_dir}: {m.reports if m else 0} reports, {m.chunks if m else 0} chunks",
+        f"index {s.index_dir}: {m.reports if m else 0} reports, {m.chunks if m else 0} chunks"
+        + (f", vectors {m.sentence_vectors}" if m else ""),
         highlight=False,
     )
     if result.failed:

@@ -65,6 +65,9 @@ class Manifest:
     #: milvus: where the collection lives
     milvus_uri: str | None = None
     collection: str | None = None
+    #: how the sentence and chunk vectors were made (``rag.ingest.write.SentenceVectors``), kept by every
+    #: later ingest into the index; an index written before it was recorded was built ``"separate"``
+    sentence_vectors: str = "separate"
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

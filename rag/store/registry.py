@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol, cast
 
@@ -80,11 +81,13 @@ def writer(
     tuning: StoreTuning | None = None,
     wait: float = DEFAULT_LOCK_WAIT,
     purpose: str = "",
+    sentence_vectors: str | None = None,
 ) -> Iterator[Writer]:
     """The writer of the index at ``directory`` under its lock; a new index (``create``) goes into the
     store ``spec`` names. An existing index must have been built with ``embedder``. ``wait``: seconds to
     wait for the lock (then ``IndexBusyError`` naming its holder); ``purpose``: what this writer does,
-    recorded for the others to read. Hold it only to commit: prepare additions before."""
+    recorded for the others to read; ``sentence_vectors``: how a new index's vectors are made, recorded in its
+    manifest (an existing index keeps its own). Hold it only to commit: prepare additions before."""
     directory = Path(directory)
     with writer_lock(directory, timeout=wait, purpose=purpose):
         try:
@@ -93,9 +96,10 @@ def writer(
             if not create or embedder is None:
                 raise
             spec = spec or StoreSpec()
-            manifest = store_module(spec.kind).new_manifest(
-                directory, Manifest(embedder=embedder, dim=dim, tokenizer=tokenizer), spec
-            )
+            manifest = Manifest(embedder=embedder, dim=dim, tokenizer=tokenizer)
+            if sentence_vectors is not None:
+                manifest = replace(manifest, sentence_vectors=sentence_vectors)
+            manifest = store_module(spec.kind).new_manifest(directory, manifest, spec)
         else:
             if embedder is not None:
                 check_compatible(manifest, embedder=embedder, directory=directory)

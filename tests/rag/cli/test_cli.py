@@ -58,6 +58,7 @@ def test_ingest_names_the_files_and_builds_the_index(tmp_path: Path) -> None:
         assert f"sample_{f.region}_{f.year}.txt" in flat
     assert result.output.count("added") >= 3
     assert "3 reports" in result.output
+    assert "chunks,vectorsderived" in flat  # the mode the index was built in
     assert (index / "manifest.json").is_file()
 
     again = _run(["ingest", str(corpus)], index=index)  # via RAG_INDEX_DIR; nothing changed

