@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import resource
 import shutil
 import signal
@@ -256,7 +257,6 @@ def asks_during_commits(index_dir: Path, commits: int, idle_seconds: float) -> t
     (``rag ingest`` of a small FICTIONAL report, then ``rag remove`` of it, alternately; each its own
     process, as an operator runs them) commit into the index the server follows: (idle, during, new
     generations served)."""
-    from rag.store import load as open_index
     from rag.store import read_manifest
 
     with (
@@ -268,17 +268,24 @@ def asks_during_commits(index_dir: Path, commits: int, idle_seconds: float) -> t
         time.sleep(idle_seconds)
         idle_to = busy_from = time.monotonic()
         generations = {read_manifest(index_dir).generation}
-        cli = [sys.executable, "-m", "rag.cli"]
+        cli = [sys.executable, "-m", "rag"]  # rag.entry: a writing command is nice before its imports
+        env = {**os.environ, "COLUMNS": "1000"}  # the ingest's line naming the new report id, unwrapped
+        added = ""
         for n in range(commits):
             doc = Path(tmp) / f"示例{n // 2}区.txt"
             if n % 2 == 0:
                 doc.write_text(f"{COMMIT_TITLE.format(n=n // 2)}\n{big_report(40).decode().split(chr(10), 1)[1]}")
                 args = ["ingest", str(doc)]
-            else:
-                reports = open_index(index_dir).reports.values()
-                rid = next(r.report_id for r in reports if r.source == doc.name)
-                args = ["remove", rid]
-            subprocess.run([*cli, *args, "--index", str(index_dir)], check=True, capture_output=True)
+            else:  # the id from the ingest's output: opening the index here would run in the server's process
+                args = ["remove", added]
+            done = subprocess.run(
+                [*cli, *args, "--index", str(index_dir)], check=True, capture_output=True, text=True, env=env
+            )
+            if n % 2 == 0:
+                found = re.search(r"added as ([^\s;]+)", done.stdout)
+                if found is None:
+                    raise RuntimeError(f"the bench ingest named no report id: {done.stdout}")
+                added = found.group(1)
             generations.add(read_manifest(index_dir).generation)
         time.sleep(1.0)  # the last generation is picked up
         busy_to = time.monotonic()
