@@ -13,12 +13,13 @@ from typing import Literal, Self, TypeAlias
 
 import openai
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from .embed import OPENAI_BATCH_SIZE, OPENAI_CONCURRENCY, OPENAI_RETRY_BUDGET, Embedder, make_embedder
 from .errors import ConfigError
 from .ingest.limits import DocLimits, TruncatedQueries
 from .ingest.write import DEFAULT_SENTENCE_VECTORS, SentenceVectors
+from .priority import PrioritySettings
 from .store import StoreSpec
 
 MiB = 1024 * 1024
@@ -27,7 +28,7 @@ TokenizerKind: TypeAlias = Literal["bigram", "jieba"]
 StoreKind: TypeAlias = Literal["faiss", "milvus"]
 
 
-class Settings(BaseSettings):
+class Settings(PrioritySettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", env_file=None, extra="ignore")
 
     index_dir: Path = Field(Path("index/default"), description="index directory")
@@ -89,12 +90,7 @@ class Settings(BaseSettings):
     answer_workers: int = Field(4, ge=1, description="threads answering questions")
     long_question_chars: int = Field(100, ge=1, description="longer questions are answered in the long lane")
     max_inflight_long: int = Field(8, ge=1, description="long questions admitted at once (one thread answers them)")
-    background_nice: int = Field(
-        5,
-        ge=0,
-        le=19,
-        description="scheduling niceness of ingest (the server's upload thread, `rag ingest`) and long questions",
-    )
+    # background_nice (RAG_BACKGROUND_NICE): defined in rag.priority.PrioritySettings, read before the rest
     request_timeout: float = Field(30.0, gt=0, description="seconds an answer request may take")
     max_jobs: int = Field(8, ge=1, description="upload jobs queued or running at once")
     index_poll_seconds: float = Field(2.0, gt=0, description="how often the service checks for a new generation")

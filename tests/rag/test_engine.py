@@ -328,6 +328,7 @@ def test_a_reload_reuses_the_open_segments_and_the_old_generation_keeps_answerin
         before = next(s for s in old.segments if s.path.name == name)  # type: ignore[attr-defined]
         after = next(s for s in eng.data.segments if s.path.name == name)  # type: ignore[attr-defined]
         assert after is not before and after.vectors is before.vectors
+        assert after.bm25 is before.bm25  # the keyword index too: nothing is rebuilt from the unchanged chunks
     vector = eng.embedder.embed_queries(["行政复议申请"])[0]
     assert old.dense(vector, 3) and "松岭县" not in {r.region for r in old.catalog_reports()}  # still usable
 
