@@ -331,19 +331,28 @@ class ExtractiveAnswerer:
         for rid in reading.report_ids(self.read_k)[: self.params.topic_reports]:
             report = reading.report(rid)
             for row, c in reading.chunks_of(rid):
-                heads = c.section_path[:2]
-                topical = heads and max(scorer.coverage(h, title=report.title) for h in heads) >= self.params.threshold
-                if c.part == 0 and c.section_ref not in MATTER and topical:
+                if c.part == 0 and c.section_ref not in MATTER and self._names_section(scorer, c, report):
                     out.extend(sentences_of(c, report, self.read_k + 1, row)[:1])
         return out
 
+    def _names_section(self, scorer: Scorer, chunk: Chunk, report: Report, *, items: bool = True) -> bool:
+        """Whether the question names the section ``chunk`` stands in: one of its top two headings (存在的不足)
+        covers the question; with ``items=False`` an enumerated item standing as a heading (一是深化…) does not
+        count, since the question's words in a 下一步 section's first item make no question about that section."""
+        heads = [h for h in chunk.section_path[:2] if items or not ITEM_START_RE.search(h)]
+        return bool(heads) and max(scorer.coverage(h, title=report.title) for h in heads) >= self.params.threshold
+
     def _list(self, reading: Reading, scorer: Scorer) -> list[Sentence]:
-        """Items of the best-matching paragraph (一是…二是…), else the subsections of its section when the
-        question names that section, else the paragraph itself when the question names its heading
-        (数字政府建设方面做了哪些工作 → （八）加快推进数字政府建设。…)."""
+        """Items of the best-matching paragraph that reads as a list: its items (一是…二是…), else the
+        subsections of its section when the question names that section, else the paragraph itself when
+        the question names its heading (数字政府建设方面做了哪些工作 → （八）加快推进数字政府建设。…).
+        When the best paragraph lists nothing (a sentence of another section that happens to say 问题),
+        a paragraph of a section the question names (存在的不足) still answers it, best first; without one
+        the question is left to ``_single`` (学习了哪个县的经验 is no list of the 下一步 section's items, even
+        when its first item shares the question's words)."""
         p = self.params
         seen: set[tuple[str, str]] = set()
-        best: tuple[float, list[Sentence]] | None = None
+        scored: list[tuple[float, int, list[Sentence]]] = []
         for s in [*self._sentences(reading, self.read_k), *self._topic_sections(reading, scorer)]:
             key = (s.report.report_id, s.chunk.paragraph_id)
             if key in seen:
@@ -357,11 +366,23 @@ class ExtractiveAnswerer:
             score = scorer.coverage(text, context, title=s.report.title, context_weight=p.list_context_weight)
             score += p.semantic_weight * max((scorer.meaning(x) for x in para), default=0.0)
             score += p.rank_bonus / s.rank
-            if best is None or score > best[0]:
-                best = (score, para)
-        if best is None or best[0] < p.threshold:
+            if score >= p.threshold:
+                scored.append((score, -len(scored), para))
+        ranked = [para for *_, para in sorted(scored, key=lambda t: t[:2], reverse=True)]
+        if not ranked:
             return []
-        para = best[1]
+        if items := self._as_list(reading, scorer, ranked[0]):
+            return items
+        for para in ranked[1:]:
+            if self._names_section(scorer, para[0].chunk, para[0].report, items=False) and (
+                items := self._as_list(reading, scorer, para)
+            ):
+                return items
+        return []
+
+    def _as_list(self, reading: Reading, scorer: Scorer, para: list[Sentence]) -> list[Sentence]:
+        """What of ``para`` answers a list question (see ``_list``), or nothing when it lists nothing."""
+        p = self.params
         starts = [i for i, s in enumerate(para) if ITEM_START_RE.search(s.text)]
         if len(starts) >= 2:
             return [self._item(para, i, starts) for i in starts]
