@@ -217,13 +217,16 @@ class AnswerPart:
     """One part of a compound question's answer (``rag.question.compound``): the part as asked, the
     standalone question answered for it (with the place, body and year it inherits), whether it was
     answered, and the markers ``[n]`` of the combined answer that its lines cite. ``answered`` is False
-    for a part past the cap on parts (named, not answered)."""
+    for a part past the cap on parts (named, not answered). ``answer`` is the part's own lines as they
+    stand under its heading in the combined answer (markers renumbered), so a reader such as the page
+    shows each part without cutting the combined text at its headings; "" for a part past the cap."""
 
     asked: str
     question: str
     answerable: bool
     citations: tuple[int, ...] = ()
     answered: bool = True
+    answer: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"citations": list(self.citations)}

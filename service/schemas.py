@@ -229,6 +229,10 @@ class AnswerPartOut(Out):
     answerable: bool
     citations: list[int] = Field(description="the [n] markers of the combined answer that this part's lines cite")
     answered: bool = Field(description="false for a part past the cap on parts: named in the answer, not answered")
+    answer: str = Field(
+        description="the part's own lines as they stand under its heading in `answer` (markers numbered as there); "
+        "empty for a part past the cap"
+    )
 
 
 class AnswerOut(Out):

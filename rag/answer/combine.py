@@ -6,6 +6,7 @@ the same sentence cited once (one number however many parts cite it). A part ref
 its own heading while the others keep their answers; parts past the cap on parts are named, not
 answered. Incremental (``add`` returns the part's block as soon as it is answered), so a stream can
 send each part when it is ready: the blocks joined by newlines are exactly the combined answer text.
+Each part also keeps its own lines (``AnswerPart.answer``), so a reader shows a part without parsing headings.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class Combiner:
 
         text = _MARKER.sub(renumber, answer.answer)
         cited = tuple(dict.fromkeys(local[int(n)] for n in _MARKER.findall(answer.answer) if int(n) in local))
-        self._parts.append(AnswerPart(part.asked, part.question, answer.answerable, cited))
+        self._parts.append(AnswerPart(part.asked, part.question, answer.answerable, cited, answer=text))
         self._answers.append(answer)
         block = f"{part_heading(len(self._parts), part.asked)}\n{text}"
         self._blocks.append(block)

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from rag.answer.combine import part_heading
 from rag.ingest.sample import SAMPLE_NOTE, SAMPLES, report_text
 from tests.helpers import Client, Response, copy_index
 
@@ -241,6 +242,9 @@ def test_ask_a_compound_question_answers_each_part(api: Client) -> None:
         ("青禾县接收了多少件行政复议申请？", True, [1]),
         ("云溪区的和解率是多少？", True, [2]),
     ]
+    # each part's own lines (what the page shows under the part's heading), exactly as in the answer
+    headed = [f"{part_heading(i, p['asked'])}\n{p['answer']}" for i, p in enumerate(body["parts"], 1)]
+    assert "\n".join(headed) == body["answer"] and body["parts"][1]["answer"].endswith("41.7%。[2]")
     assert "parts" not in ask(api, "青禾县接收了多少件行政复议申请？")  # a single question: as before
 
 

@@ -4,7 +4,7 @@ cap named, the blocks joined being the answer."""
 
 from __future__ import annotations
 
-from rag.answer.combine import Combiner
+from rag.answer.combine import Combiner, part_heading
 from rag.question.compound import Part
 from rag.types import Answer, Citation
 
@@ -64,6 +64,11 @@ def test_markers_are_renumbered_and_a_sentence_is_cited_once() -> None:
     assert combined.answer == "\n".join([first, second, third])
     assert [(x.n, x.quote) for x in combined.citations] == [(1, B), (2, A)]
     assert [p.citations for p in combined.parts] == [(1,), (2,), (2,)]
+    # each part carries its own lines, exactly as they stand under its heading
+    assert [p.answer for p in combined.parts] == [f"{B}[1]", f"{A}[2]", f"{A}[2]"]
+    assert combined.answer == "\n".join(
+        f"{part_heading(i, p.asked)}\n{p.answer}" for i, p in enumerate(combined.parts, 1)
+    )
     assert combined.timings == {"retrieve_ms": 4.0}
     assert combined.question == "整个问题" and combined.scope == {"regions": ["示例县"]}
 
@@ -75,6 +80,7 @@ def test_a_refused_part_stays_refused_while_the_answer_is_answerable() -> None:
     combined = c.answer("q", {})
     assert combined.answerable
     assert [p.answerable for p in combined.parts] == [True, False]
+    assert combined.parts[1].answer == "示例县的报告中没有找到能回答这个问题的内容。"
     assert combined.answer.endswith("（2）无人机巡查覆盖了几个乡镇？\n示例县的报告中没有找到能回答这个问题的内容。")
 
 
@@ -100,4 +106,5 @@ def test_parts_past_the_cap_are_named() -> None:
         "answerable": False,
         "citations": [],
         "answered": False,
+        "answer": "",
     }
