@@ -211,12 +211,13 @@
     turn.answer.classList.remove("streaming");
     turn.root.dataset.state = "done";
     turn.root.dataset.answerable = String(Boolean(answer.answerable));
-    if (!answer.answerable) {
+    if (answer.parts && answer.parts.length) {
+      if (!answer.answerable) turn.root.classList.add("unanswerable");
+      turn.answer.classList.add("compound");
+      turn.answer.replaceChildren(...answerParts(answer.parts, citations));
+    } else if (!answer.answerable) {
       turn.root.classList.add("unanswerable");
-      turn.answer.replaceChildren(
-        el("div", { class: "unanswerable-label" }, "报告中没有相关内容"),
-        el("div", { class: "unanswerable-text" }, answer.answer),
-      );
+      turn.answer.replaceChildren(...refusal(answer.answer));
     } else {
       turn.answer.replaceChildren(...renderAnswerText(answer.answer, citations));
     }
@@ -254,6 +255,47 @@
     if (notes.length) extra.push(el("div", { class: "notes muted" }, notes.join("；")));
     if (answer.mode && answer.mode !== "extractive") extra.push(el("div", { class: "mode muted" }, `模式：${answer.mode}`));
     turn.extra.replaceChildren(...extra);
+  }
+
+  /** A refusal as the page marks one: the label, then the answer's own words (which say why). */
+  const refusal = (text) => [
+    el("div", { class: "unanswerable-label" }, "报告中没有相关内容"),
+    el("div", { class: "unanswerable-text" }, text),
+  ];
+
+  /** A compound question's answer (``parts``): each part under its own small heading, as asked, with its
+   *  lines and citation markers (numbered across the parts, as in the citation list); a part the reports
+   *  do not answer is marked as a refusal is, and a part past the cap on parts as not answered. The
+   *  lines are each part's own (``part.answer``): the combined text is never cut at its headings. */
+  function answerParts(parts, citations) {
+    const answeredCount = parts.filter((p) => p.answered !== false).length;
+    return parts.map((p, i) => {
+      const left = p.answered === false;
+      const state = left ? "left" : p.answerable ? "answered" : "unanswerable";
+      let body;
+      if (left) {
+        body = [
+          el("div", { class: "unanswerable-label" }, "未回答"),
+          el("div", { class: "unanswerable-text" }, `一次只回答前${answeredCount}个部分，请单独提问这一部分。`),
+        ];
+      } else if (p.answerable) {
+        body = renderAnswerText(p.answer, citations);
+      } else {
+        body = refusal(p.answer);
+      }
+      return el(
+        "section",
+        { class: `answer-part ${state}`, dataset: { part: i + 1, state } },
+        el(
+          "h4",
+          { class: "part-heading" },
+          el("span", { class: "part-number" }, `（${i + 1}）`),
+          el("span", { class: "part-asked" }, p.asked),
+        ),
+        p.question && p.question !== p.asked ? el("div", { class: "part-question muted" }, `按整个问题理解为：${p.question}`) : null,
+        el("div", { class: "part-body" }, body),
+      );
+    });
   }
 
   /** Under a refusal: the sentences that came nearest, each with the check that turned it down. They
