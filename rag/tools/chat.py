@@ -7,7 +7,7 @@ question that stands alone keeps its words: it names its own place (an indexed r
 China, a place-shaped name at its start), or asks across the reports (``rag.question.CROSS_RE``:
 哪些地方的…达到100%？, or ``standalone_markers``: 所有报告…). Every marker list is data in
 ``rag/text/data``. With an LLM configured, the ``rewrite`` prompt asks it for the standalone question;
-if that call fails, or drops the region the rules found, the rules win. Rules are written here because
+if that call fails, or drops a place, body or year asked that the rules found, the rules win. Rules are written here because
 no library rewrites Chinese follow-ups offline.
 
 A follow-up's own names replace the same kind from the history and the rest is inherited: the place
@@ -32,7 +32,7 @@ from ..errors import QueryError
 from ..ingest.places import gazetteer
 from ..question import CROSS_RE
 from ..question.scope import aliases, body_spans, year_spans
-from ..text.lexicon import table, words
+from ..text.lexicon import department_names, table, words
 from ..text.names import GENERIC_IN_QUESTION, QUESTION_PLACES
 
 REWRITE_MAX_TOKENS = 100  # room for one standalone question, and a cap on how long a rewrite may take
@@ -338,7 +338,8 @@ def rewrite_with_llm(
     *,
     max_tokens: int = REWRITE_MAX_TOKENS,
 ) -> str:
-    """The LLM's standalone question, unless it fails or loses the region the rules found."""
+    """The LLM's standalone question, unless it fails or loses what the rules found: a region, a body, or
+    the years asked (an LLM keeping 2023 beside 那2024年呢's 2024 asks about both)."""
     ruled = standalone(turns, regions)
     users = [t for t in turns if t.role in ("user", "assistant")]
     if len([t for t in users if t.role == "user"]) < 2:
@@ -354,6 +355,16 @@ def rewrite_with_llm(
         text = (resp.choices[0].message.content or "").strip().splitlines()[0].strip()
     except (openai.APIError, IndexError, AttributeError, TypeError, ValueError):
         return ruled
-    wanted = _regions(ruled, regions)
-    got = _regions(text, regions)
-    return text if text and wanted <= got else ruled
+    return text if text and _keeps(names_in(text, regions), names_in(ruled, regions)) else ruled
+
+
+def _keeps(got: Names, wanted: Names) -> bool:
+    """Whether a rewrite naming ``got`` names every place and body of ``wanted`` and, where ``wanted`` asks
+    about years, those years and no other."""
+    of = department_names()
+    years = {y for *_, y in wanted.years}
+    return (
+        {r for *_, r in wanted.places} <= {r for *_, r in got.places}
+        and {of.get(b, b) for *_, b in wanted.bodies} <= {of.get(b, b) for *_, b in got.bodies}
+        and (not years or {y for *_, y in got.years} == years)
+    )

@@ -1,11 +1,26 @@
-"""Chat rewriting: a follow-up keeps the earlier place only when it is a real follow-up."""
+"""Chat rewriting: a follow-up keeps the earlier place only when it is a real follow-up, and what it names
+(place, body, year) replaces that kind while the rest is inherited."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 
+from rag.answer.prompts import load_prompt
 from rag.errors import QueryError
-from rag.tools.chat import Turn, asks_across, names_in, names_own_place, pronoun, rewrite_rules, standalone
+from rag.tools.chat import (
+    Turn,
+    asks_across,
+    names_in,
+    names_own_place,
+    pronoun,
+    rewrite_rules,
+    rewrite_with_llm,
+    standalone,
+)
 
 REGIONS = ["青禾县", "云溪区", "冠县"]
 FIRST = "青禾县接收了多少件行政复议申请？"
@@ -172,3 +187,34 @@ def test_names_are_read_as_scope_reads_them() -> None:
     assert [b for *_, b in n.bodies] == ["市场监管局"]
     assert [y for *_, y in n.years] == [2023] and [o for *_, o in n.relative] == [-1]
     assert names_in("2019年以来", REGIONS).years == ()  # a span's bound is not a year asked
+
+
+class _Completions:
+    """The OpenAI client's boundary: answers every request with ``reply``."""
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+
+    def create(self, **_: Any) -> Any:
+        return SimpleNamespace(choices=[SimpleNamespace(message=SimpleNamespace(content=self.reply))])
+
+
+REWRITE = load_prompt(Path(__file__).parents[3] / "prompts" / "rewrite.v1.md")
+
+
+@pytest.mark.parametrize(
+    ("reply", "kept"),
+    [
+        ("请问青禾县市场监管局2024年行政复议申请多少件？", True),  # place, body and year as the rules found
+        ("青禾县市场监督管理局2024年度行政复议申请有多少件？", True),  # the body by another of its names
+        ("青禾县市场监管局2023年和2024年行政复议申请多少件？", False),  # both years: the earlier one kept
+        ("青禾县市场监管局2023年行政复议申请多少件？", False),  # the earlier year
+        ("青禾县2024年行政复议申请多少件？", False),  # the body lost
+        ("云溪区市场监管局2024年行政复议申请多少件？", False),  # the place lost
+    ],
+)
+def test_an_llm_rewrite_is_kept_only_when_it_keeps_place_body_and_year(reply: str, kept: bool) -> None:
+    turns = [Turn("user", q) for q in (BODY, "那2024年呢？", "市场监管局呢？")]
+    client: Any = SimpleNamespace(chat=SimpleNamespace(completions=_Completions(reply)))
+    ruled = "青禾县市场监管局2024年行政复议申请多少件？"
+    assert rewrite_with_llm(client, "m", REWRITE, turns, REGIONS) == (reply if kept else ruled)
