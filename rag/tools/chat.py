@@ -7,8 +7,8 @@ question that stands alone keeps its words: it names its own place (an indexed r
 China, a place-shaped name at its start), or asks across the reports (``rag.question.CROSS_RE``:
 哪些地方的…达到100%？, or ``standalone_markers``: 所有报告…). Every marker list is data in
 ``rag/text/data``. With an LLM configured, the ``rewrite`` prompt asks it for the standalone question;
-if that call fails, or drops a place, body or year asked that the rules found, the rules win. Rules are written here because
-no library rewrites Chinese follow-ups offline.
+if that call fails, or drops a place, body or year asked that the rules found, the rules win. Rules are
+written here because no library rewrites Chinese follow-ups offline.
 
 A follow-up's own names replace the same kind from the history and the rest is inherited: the place
 (an indexed region, or a place-shaped name in an elliptical one), the body (``rag.question.scope``'s
