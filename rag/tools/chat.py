@@ -31,7 +31,7 @@ from ..answer.prompts import Prompt
 from ..errors import QueryError
 from ..ingest.places import gazetteer
 from ..question import CROSS_RE
-from ..question.scope import aliases, body_spans, year_spans
+from ..question.scope import aliases, body_spans, is_superior, year_spans
 from ..text.lexicon import department_names, table, words
 from ..text.names import GENERIC_IN_QUESTION, QUESTION_PLACES
 
@@ -155,7 +155,7 @@ def _merge(text: str, names: Names, values: _Values) -> str:
     if values.place is not None:
         if names.places:
             edits += [(a, b, values.place) for a, b, _ in names.places]
-        elif CROSS_RE.search(text):  # after 哪些地方的…达到100%？: 云溪区的…达到100%？
+        elif values.place and CROSS_RE.search(text):  # after 哪些地方的…达到100%？: 云溪区的…达到100%？
             m = CROSS_RE.search(text)
             assert m is not None
             edits.append((m.start(), m.end(), values.place))
@@ -208,11 +208,12 @@ def _complete(text: str, names: Names, earlier: Names) -> str:
         year = _year_of(names, earlier)
     else:
         year = earlier.years[0][2] if earlier.years else None
+    above = any(is_superior(b) for *_, b in names.bodies)  # 司法部的…: a ministry is no place's body
     return _merge(
         text,
         names,
         _Values(
-            place=_joined(earlier.places) if earlier.places and not names.places else None,
+            place=_joined(earlier.places) if earlier.places and not names.places and not above else None,
             body=earlier.bodies[0][2] if earlier.bodies and not names.bodies else None,
             year=year,
         ),
@@ -287,6 +288,8 @@ def rewrite_rules(previous: str | None, question: str, regions: Sequence[str], *
         if not rest:  # 那云溪区呢？ / 那2024年呢？ / 市场监管局呢？ / 去年呢？: the previous question, so changed
             before = names_in(previous, regions)
             body = own.bodies[0][2] if own.bodies else None
+            if body and is_superior(body) and not place:  # 司法部呢？: a ministry is no place's body
+                place = ""
             year = _year_of(own, before)
             unresolved = own.relative[0] if own.relative and year is None else None
             said = x[unresolved[0] : unresolved[1]] if unresolved else ""

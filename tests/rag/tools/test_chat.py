@@ -121,6 +121,7 @@ BODY = "青禾县司法局2023年行政复议申请多少件？"
         (DATED, "那白石县呢？", "白石县2023年行政复议申请多少件？"),  # a place no report is indexed of (refused later)
         (DATED, "那云溪区2024年呢？", "云溪区2024年行政复议申请多少件？"),  # both change
         (DATED, "那青禾县和云溪区呢？", "青禾县、云溪区2023年行政复议申请多少件？"),
+        (DATED, "司法部呢？", "司法部2023年行政复议申请多少件？"),  # a ministry is no place's body: the place goes
         ("青禾县2022年和2023年分别收到多少件？", "那2024年呢？", "青禾县2024年分别收到多少件？"),
         (
             "青禾县行政复议申请多少件？",
@@ -144,6 +145,7 @@ def test_what_an_elliptical_follow_up_names_replaces_that_kind(first: str, follo
         (DATED, "去年的和解率是多少？", "青禾县2022年的和解率是多少？"),
         (DATED, "市场监管局的和解率是多少？", "青禾县市场监管局2023年的和解率是多少？"),  # its own body stays
         (BODY, "那云溪区的和解率呢？", "云溪区司法局2023年的和解率是多少？"),  # its own place, the rest inherited
+        (DATED, "司法部的和解率是多少？", "司法部2023年的和解率是多少？"),
     ],
 )
 def test_a_follow_up_asking_something_new_inherits_what_it_does_not_name(
