@@ -423,6 +423,16 @@ def year_spans(question: str) -> list[tuple[int, int, int]]:
     ]
 
 
+def year_bounds(question: str) -> list[tuple[int, int]]:
+    """(start, end) of each year ``question`` names as the bound of a span, with its bound word (2019年以来)."""
+    out = []
+    for m in YEAR_NUMBER_RE.finditer(question):
+        bound = _YEAR_BOUND.match(question, m.end(1))
+        if bound:
+            out.append((m.start(), bound.end()))
+    return out
+
+
 @functools.cache
 def _lexicon_catalog() -> Catalog:
     """A catalog of no reports: the body names every catalog knows (the lexicon's departments, the bodies

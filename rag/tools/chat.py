@@ -31,7 +31,7 @@ from ..answer.prompts import Prompt
 from ..errors import QueryError
 from ..ingest.places import gazetteer
 from ..question import CROSS_RE
-from ..question.scope import aliases, body_spans, is_superior, year_spans
+from ..question.scope import aliases, body_spans, is_superior, year_bounds, year_spans
 from ..text.lexicon import department_names, table, words
 from ..text.names import GENERIC_IN_QUESTION, QUESTION_PLACES
 
@@ -83,6 +83,7 @@ class Names:
     bodies: tuple[tuple[int, int, str], ...] = ()
     years: tuple[tuple[int, int, int], ...] = ()
     relative: tuple[tuple[int, int, int], ...] = ()
+    bounds: tuple[tuple[int, int], ...] = ()  # years bounding a span, with their bound word (2019年以来)
 
     def spans(self) -> list[tuple[int, int]]:
         return [(a, b) for a, b, _ in (*self.places, *self.bodies, *self.years, *self.relative)]
@@ -120,7 +121,8 @@ def names_in(text: str, regions: Sequence[str]) -> Names:
         for m in _patterns()["relative_year"].finditer(text)
         if _outside(taken, m.start(), m.end())
     ]
-    return Names(tuple(places), tuple(bodies), tuple(years), tuple(relative))
+    bounds = [s for s in year_bounds(text) if _outside(taken, *s)]
+    return Names(tuple(places), tuple(bodies), tuple(years), tuple(relative), tuple(bounds))
 
 
 def _rest(text: str, names: Names) -> str:
@@ -175,7 +177,9 @@ def _merge(text: str, names: Names, values: _Values) -> str:
             else:
                 edits.append((a, a + _YEAR_DIGITS, str(values.year)))  # 2023年度 → 2024年度
         edits += [(a, b, _YEAR_WRITTEN.format(values.year)) for a, b, _ in names.relative]
-        if not spans and not names.relative:
+        if not spans and not names.relative and names.bounds:  # 2019年以来 → 2024年: one year asked, no span
+            edits.append((*names.bounds[0], _YEAR_WRITTEN.format(values.year)))
+        elif not spans and not names.relative:
             inserted += _YEAR_WRITTEN.format(values.year)
     inserted += values.words
     if lead and anchor == 0:  # a place put at the start comes before the body and year put there
