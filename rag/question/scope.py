@@ -412,14 +412,44 @@ def _issued_by(report: Report, body: str, province: str | None) -> bool:
     return (is_superior(body) or bool(province)) and (body in (report.issuer or "") or body in report.title)
 
 
+def year_spans(question: str) -> list[tuple[int, int, int]]:
+    """(start, end, year) of each year ``question`` asks about as written (2024, 2024年, 2024年度: its four
+    digits first), not the bound of a span (2019年以来); the chat rewrite puts a follow-up's year in their
+    stead."""
+    return [
+        (m.start(), m.end(), int(m.group(1)))
+        for m in YEAR_NUMBER_RE.finditer(question)
+        if not _YEAR_BOUND.match(question, m.end(1))
+    ]
+
+
+def year_bounds(question: str) -> list[tuple[int, int]]:
+    """(start, end) of each year ``question`` names as the bound of a span, with its bound word (2019年以来)."""
+    out = []
+    for m in YEAR_NUMBER_RE.finditer(question):
+        bound = _YEAR_BOUND.match(question, m.end(1))
+        if bound:
+            out.append((m.start(), bound.end()))
+    return out
+
+
+@functools.cache
+def _lexicon_catalog() -> Catalog:
+    """A catalog of no reports: the body names every catalog knows (the lexicon's departments, the bodies
+    above the county), matched as ``Catalog.hits`` matches them."""
+    return Catalog(())
+
+
+def body_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, name as written) of each body ``text`` names (司法局, 市场监管局, 司法部), read as scope
+    reads them."""
+    return [(h.start, h.end, h.surface) for h in _lexicon_catalog().hits(text) if h.kind == "department"]
+
+
 def _asked_years(question: str) -> tuple[list[int], list[int]]:
     """(every year the question names, those it asks about: not the bound of a span, 2019年以来)."""
-    named, asked = [], []
-    for m in YEAR_NUMBER_RE.finditer(question):
-        named.append(int(m.group(1)))
-        if not _YEAR_BOUND.match(question, m.end(1)):
-            asked.append(int(m.group(1)))
-    return named, asked
+    named = [int(m.group(1)) for m in YEAR_NUMBER_RE.finditer(question)]
+    return named, [y for _, _, y in year_spans(question)]
 
 
 def resolve(question: str, reports: Iterable[Report] | Catalog, filters: Filters = Filters()) -> Scope:

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from rag.errors import QueryError
-from rag.question.scope import Filters, aliases, own_evidence, resolve
+from rag.question.scope import Filters, aliases, body_spans, own_evidence, resolve, year_bounds, year_spans
 from rag.types import Report
 from tests.helpers import catalog_report
 
@@ -471,3 +471,11 @@ def test_a_year_a_report_was_published_in_is_no_gap() -> None:
     published = replace(_report("云溪区", 2024, report_id="云溪区-published"), published="2025-02-10")
     s = resolve("云溪区2025年发布的报告里接收行政复议申请多少件？", [*CATALOG, published])
     assert s.gaps == () and s.report_ids == ("云溪区-published",)
+
+
+def test_the_names_a_chat_follow_up_carries_are_read_with_their_spans() -> None:
+    q = "青禾县市场监管局2023年度和2019年以来的情况，司法部门呢"
+    assert year_spans(q) == [(8, 14, 2023)]  # the year as written; not a span's bound
+    assert year_bounds(q) == [(15, 22)]
+    assert [(a, b, q[a:b]) for a, b, _ in body_spans(q)] == [(3, 8, "市场监管局")]  # 司法部门 is no ministry
+    assert body_spans("国家市场监管总局和卫健委") == [(0, 8, "国家市场监管总局"), (9, 12, "卫健委")]
