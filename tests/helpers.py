@@ -149,6 +149,8 @@ CHROMIUM_ARGS = (
     "--lang=zh-CN",
 )
 BROWSER_WAIT = 20  # seconds, the longest a page load or an explicit wait may take
+#: where the page tests save their screenshots (``out/`` is ignored by git)
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "out" / "screenshots"
 
 
 @contextmanager

