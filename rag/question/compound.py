@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 from ..text import YEAR_NUMBER_RE
 from ..text.lexicon import words
+from ..text.names import alternatives
 from .lexical import ASKS_RE
 from .scope import Catalog
 
@@ -46,12 +47,8 @@ _NAMING = ("region", "parent", "department")
 _Piece = tuple[int, int, str, str]  # start, end, as asked, the text answered before what it inherits
 
 
-def _alternation(name: str) -> str:
-    return "|".join(map(re.escape, sorted(words(name), key=len, reverse=True)))
-
-
-_RESPECTIVELY = re.compile(_alternation("respectively_words"))
-_CONNECTOR = re.compile(_alternation("list_connectors"))
+_RESPECTIVELY = re.compile(alternatives(words("respectively_words")))
+_CONNECTOR = re.compile(alternatives(words("list_connectors")))
 #: what may stand between a listed body's name and the next connector or the marker: its year, 的(年度)报告
 _MEMBER_TAIL = re.compile(r"(?:[（(]?(?:19|20)\d{2}(?:年度|年)?[）)]?|的|年度|报告|情况|工作|\s)*")
 

@@ -33,14 +33,14 @@ from ..ingest.places import gazetteer
 from ..question import CROSS_RE
 from ..question.scope import aliases, body_spans, is_superior, year_bounds, year_spans
 from ..text.lexicon import department_names, table, words
-from ..text.names import GENERIC_IN_QUESTION, QUESTION_PLACES
+from ..text.names import GENERIC_IN_QUESTION, QUESTION_PLACES, alternatives
 
 REWRITE_MAX_TOKENS = 100  # room for one standalone question, and a cap on how long a rewrite may take
 _OWN_PLACE_AT_START = re.compile(rf"^(?:请问)?(?:在)?{QUESTION_PLACES}")
 
 
 def _alternation(name: str) -> str:
-    return "|".join(re.escape(w) for w in sorted(words(name), key=len, reverse=True))
+    return alternatives(words(name))
 
 
 @functools.cache
@@ -55,9 +55,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "tail": re.compile(rf"(?:{_alternation('followup_tails')})+"),
         "metric_end": re.compile(rf"(?:{_alternation('followup_metric_ends')})$"),
         "standalone": re.compile(_alternation("standalone_markers")),
-        "relative_year": re.compile(
-            "|".join(re.escape(w) for w in sorted(table("relative_years"), key=len, reverse=True))
-        ),
+        "relative_year": re.compile(alternatives(table("relative_years"))),
     }
 
 
@@ -94,7 +92,7 @@ def _place_spans(text: str, regions: Iterable[str]) -> list[tuple[int, int, str]
     of = {a: r for r in regions for a in aliases(r)}
     if not of:
         return []
-    alternation = "|".join(re.escape(a) for a in sorted(of, key=len, reverse=True))
+    alternation = alternatives(of)
     return [(m.start(), m.end(), of[m.group()]) for m in re.finditer(alternation, text)]
 
 
